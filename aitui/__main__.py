@@ -1,0 +1,3 @@
+from aitui.cli import main
+
+raise SystemExit(main())

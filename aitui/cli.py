@@ -1,0 +1,45 @@
+"""Command line. Kept free of Textual and the engines' SDKs so `aitui --help` is instant."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from aitui import __version__
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="aitui",
+        description="Build, deploy, scale, watch and try a TensorFlow image recognizer from a terminal.",
+        epilog="Settings: flags > environment (KUBECONFIG, DOCKER_HOST, PROMETHEUS_URL, AITUI_*) > "
+               "~/.config/aitui/config.toml > defaults.",
+    )
+    p.add_argument("--context", help='"local" (the Docker engine, the default) or a kubeconfig context')
+    p.add_argument("-n", "--namespace", help="Kubernetes namespace (default: default)")
+    p.add_argument("--kubeconfig", help="kubeconfig file(s), like $KUBECONFIG")
+    p.add_argument("--docker-host", help="Docker engine URL, like $DOCKER_HOST")
+    p.add_argument("--prometheus-url", help="Prometheus URL (default http://127.0.0.1:9090)")
+    p.add_argument("--base-image", help="BASE_IMAGE build argument for the recognizer (default python:3.11-slim)")
+    p.add_argument("--readonly", action="store_true", default=None, help="refuse every action that changes something")
+    p.add_argument("--config", help="TOML settings file (default ~/.config/aitui/config.toml)")
+    p.add_argument("--version", action="version", version=f"aitui {__version__}")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = vars(parser().parse_args(argv))
+    from pathlib import Path
+
+    from aitui import config
+
+    file = args.pop("config")
+    try:
+        settings = config.load(flags=args, file=Path(file) if file else None)
+    except config.ConfigError as exc:
+        print(f"aitui: {exc}", file=sys.stderr)
+        return 2
+    from aitui.app import AituiApp
+
+    AituiApp(settings).run()
+    return 0

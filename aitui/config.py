@@ -1,0 +1,102 @@
+"""Settings: flags > environment > TOML file in the user config dir > defaults.
+
+No secret ever lives here: credentials stay in the kubeconfig and the Docker config,
+which the engines' own clients read.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+
+def config_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "aitui"
+
+
+def state_dir() -> Path:
+    """Where aitui keeps files other programs read (the local Prometheus's target list)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "aitui"
+
+
+@dataclass
+class Settings:
+    context: str = "local"  # "local" (the Docker engine) or a kubeconfig context
+    namespace: str = "default"
+    kubeconfig: str | None = None  # None: the client's own rule ($KUBECONFIG, then ~/.kube/config)
+    docker_host: str | None = None  # None: the docker SDK's own rule ($DOCKER_HOST, then the socket)
+    prometheus_url: str = "http://127.0.0.1:9090"
+    base_image: str = "python:3.11-slim"  # the recognizer's BASE_IMAGE build argument
+    serving_dir: str | None = None  # the recognizer's build context; None: the one next to the package
+    readonly: bool = False
+    readonly_contexts: list[str] = field(default_factory=list)
+    timeout: float = 3.0  # seconds for any single call to an engine
+
+    def is_readonly(self, context: str | None = None) -> bool:
+        return self.readonly or (context or self.context) in self.readonly_contexts
+
+
+ENV = {  # environment variable -> setting
+    "AITUI_CONTEXT": "context",
+    "AITUI_NAMESPACE": "namespace",
+    "KUBECONFIG": "kubeconfig",
+    "DOCKER_HOST": "docker_host",
+    "PROMETHEUS_URL": "prometheus_url",
+    "AITUI_PROMETHEUS_URL": "prometheus_url",
+    "AITUI_BASE_IMAGE": "base_image",
+    "AITUI_SERVING_DIR": "serving_dir",
+    "AITUI_READONLY": "readonly",
+    "AITUI_TIMEOUT": "timeout",
+}
+
+
+class ConfigError(Exception):
+    pass
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    if kind == "bool" and isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    if kind == "float":
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} must be a number, not {value!r}") from None
+    if kind == "list[str]":
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list):
+            raise ConfigError(f"{name} must be a list of strings")
+        return [str(v) for v in value]
+    return value
+
+
+def load(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,
+         file: Path | None = None) -> Settings:
+    env = os.environ if env is None else env
+    path = file or Path(env.get("AITUI_CONFIG") or config_dir() / "config.toml")
+    settings = Settings()
+    known = {f.name for f in fields(Settings)}
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text())
+        except (tomllib.TOMLDecodeError, OSError) as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        unknown = set(data) - known
+        if unknown:
+            raise ConfigError(f"{path}: unknown settings {sorted(unknown)}; known: {sorted(known)}")
+        for k, v in data.items():
+            setattr(settings, k, _coerce(k, v))
+    for var, name in ENV.items():
+        if env.get(var):
+            setattr(settings, name, _coerce(name, env[var]))
+    for k, v in (flags or {}).items():
+        if v is not None:
+            setattr(settings, k, _coerce(k, v))
+    return settings

@@ -1,0 +1,33 @@
+"""Turn the engines' exceptions into a short reason a person can act on."""
+
+from __future__ import annotations
+
+import re
+
+_NOISE = re.compile(r"<[^>]*object at 0x[0-9a-f]+>|\(Caused by [^)]*\)|HTTPConnectionPool\([^)]*\):\s*")
+
+
+def reason(exc: BaseException) -> str:
+    """The most specific cause in the chain, e.g. "connection refused", "timed out",
+    "permission denied: /var/run/docker.sock"."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and seen not in chain:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    for e in chain:
+        if isinstance(e, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(e, PermissionError):
+            return f"permission denied{': ' + str(e.filename) if e.filename else ''}"
+        if isinstance(e, FileNotFoundError):
+            return f"not found{': ' + str(e.filename) if e.filename else ''}"
+        if isinstance(e, TimeoutError) or "timed out" in str(e).lower():
+            return "timed out"
+    text = str(exc)
+    for probe, short in (("Connection refused", "connection refused"), ("No such file", "socket not found"),
+                         ("Name or service not known", "unknown host"), ("Permission denied", "permission denied")):
+        if probe in text:
+            return short
+    text = _NOISE.sub("", text).strip() or type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "…"

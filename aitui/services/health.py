@@ -1,0 +1,43 @@
+"""One quick probe per engine, for the header: is it there, and what is it?"""
+
+from __future__ import annotations
+
+from aitui.config import Settings
+from aitui.models import Health
+from aitui.services.errors import reason
+
+
+def docker(settings: Settings) -> Health:
+    try:
+        from aitui.services.images import client
+
+        version = client(settings).version()
+        return Health("docker", True, str(version.get("Version", "?")))
+    except Exception as exc:
+        return Health("docker", False, f"unreachable: {reason(exc)}")
+
+
+def kubernetes(settings: Settings) -> Health:
+    from aitui.services.kubeconfig import contexts
+
+    try:
+        names, _current = contexts(settings.kubeconfig)
+    except FileNotFoundError:
+        return Health("kubernetes", False, "no kubeconfig")
+    except Exception as exc:
+        return Health("kubernetes", False, f"kubeconfig unreadable: {reason(exc)}")
+    if not names:
+        return Health("kubernetes", False, "no contexts in kubeconfig")
+    return Health("kubernetes", True, f"{len(names)} context{'s' if len(names) != 1 else ''}")
+
+
+def prometheus(settings: Settings) -> Health:
+    import requests
+
+    url = settings.prometheus_url.rstrip("/")
+    try:
+        r = requests.get(f"{url}/api/v1/status/buildinfo", timeout=settings.timeout)
+        r.raise_for_status()
+        return Health("prometheus", True, f"{url} (v{r.json()['data']['version']})")
+    except Exception as exc:
+        return Health("prometheus", False, f"{url} unreachable: {reason(exc)}")

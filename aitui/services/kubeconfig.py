@@ -1,0 +1,22 @@
+"""The kubeconfig's contexts, read without touching any cluster."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def paths(kubeconfig: str | None) -> list[Path]:
+    raw = kubeconfig or os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
+    return [Path(p).expanduser() for p in raw.split(os.pathsep) if p]
+
+
+def contexts(kubeconfig: str | None) -> tuple[list[str], str | None]:
+    """(context names, current context). FileNotFoundError when no kubeconfig file exists."""
+    existing = [p for p in paths(kubeconfig) if p.is_file()]
+    if not existing:
+        raise FileNotFoundError(str(paths(kubeconfig)[0]))
+    from kubernetes import config
+
+    ctxs, current = config.list_kube_config_contexts(config_file=os.pathsep.join(map(str, existing)))
+    return [c["name"] for c in ctxs], (current or {}).get("name")

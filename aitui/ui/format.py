@@ -1,0 +1,25 @@
+"""Human-sized numbers for tables."""
+
+from __future__ import annotations
+
+import time
+
+
+def size(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f}{unit}" if unit in ("B", "kB", "MB") else f"{n:.1f}{unit}"
+        n /= 1000
+    return f"{n:.1f}TB"
+
+
+def age(since: float, now: float | None = None) -> str:
+    """kubectl's style: 42s, 5m, 3h, 12d."""
+    s = max(0, int((now or time.time()) - since))
+    if s < 120:
+        return f"{s}s"
+    if s < 7200:
+        return f"{s // 60}m"
+    if s < 172800:
+        return f"{s // 3600}h"
+    return f"{s // 86400}d"

@@ -1,0 +1,3 @@
+from recognizer.server import main
+
+main()

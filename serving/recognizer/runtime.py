@@ -1,0 +1,100 @@
+"""Model runtimes: LiteRT (a .tflite file, the default) or TensorFlow (a SavedModel).
+
+Both take float32 [N, H, W, 3] pixel values in 0..255 and return probabilities [N, classes].
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+
+class Runtime(Protocol):
+    name: str
+    input_size: int
+
+    def predict(self, batch: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    directory: Path
+    labels: tuple[str, ...]
+    input_size: int
+    info: dict
+
+    @classmethod
+    def load(cls, directory: str | Path) -> ModelFiles:
+        d = Path(directory)
+        labels = tuple(s.strip() for s in (d / "labels.txt").read_text().splitlines() if s.strip())
+        info = json.loads((d / "model.json").read_text())
+        return cls(d, labels, int(info["input_size"]), info)
+
+
+class LiteRT:
+    """One interpreter per batch-size bucket (1, 2, 4, … max): resizing an interpreter's
+    input reallocates its tensors, which costs more than the inference itself."""
+
+    name = "litert"
+
+    def __init__(self, files: ModelFiles, threads: int = 1, max_batch: int = 32) -> None:
+        self._path = str(files.directory / "model.tflite")
+        self._threads = threads
+        self.input_size = files.input_size
+        self._buckets: dict[int, tuple[object, int, int]] = {}
+        self._max_batch = max_batch
+        self._interpreter(1)  # fail at start-up, not on the first request
+
+    def _interpreter(self, n: int) -> tuple[object, int, int]:
+        if n not in self._buckets:
+            from ai_edge_litert.interpreter import Interpreter
+
+            it = Interpreter(model_path=self._path, num_threads=self._threads)
+            inp = it.get_input_details()[0]["index"]
+            it.resize_tensor_input(inp, [n, self.input_size, self.input_size, 3])
+            it.allocate_tensors()
+            self._buckets[n] = (it, inp, it.get_output_details()[0]["index"])
+        return self._buckets[n]
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        n = len(batch)
+        bucket = 1
+        while bucket < n:
+            bucket *= 2
+        if bucket > n:  # pad to the bucket; the padding rows are dropped below
+            pad = np.zeros((bucket - n, *batch.shape[1:]), dtype=np.float32)
+            batch = np.concatenate([batch, pad])
+        it, inp, out = self._interpreter(bucket)
+        it.set_tensor(inp, batch)  # type: ignore[attr-defined]
+        it.invoke()  # type: ignore[attr-defined]
+        return np.array(it.get_tensor(out)[:n])  # type: ignore[attr-defined]
+
+
+class TensorFlow:
+    name = "tensorflow"
+
+    def __init__(self, files: ModelFiles, threads: int = 1) -> None:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+        self._tf = tf
+        self._fn = tf.saved_model.load(str(files.directory / "saved_model")).signatures["serving_default"]
+        self._arg = next(iter(self._fn.structured_input_signature[1]))
+        self.input_size = files.input_size
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        out = self._fn(**{self._arg: self._tf.constant(batch)})
+        return np.array(next(iter(out.values())))
+
+
+def load(files: ModelFiles, runtime: str, threads: int, max_batch: int) -> Runtime:
+    if runtime == "litert":
+        return LiteRT(files, threads, max_batch)
+    if runtime == "tensorflow":
+        return TensorFlow(files, threads)
+    raise ValueError(f"unknown runtime {runtime!r}: use litert or tensorflow")
