@@ -43,7 +43,7 @@ def decode_image(data: bytes, size: int, max_pixels: int) -> np.ndarray:
     except BadRequest:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise BadRequest(f"image too large: {exc}") from None
+        raise BadRequest(f"image too large: {exc}".split(", could be")[0]) from None
     except UnidentifiedImageError:
         raise BadRequest("not an image: expected PNG, JPEG, GIF, BMP or WEBP bytes") from None
     except Exception as exc:  # PIL raises many types for damaged files

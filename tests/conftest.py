@@ -1,0 +1,191 @@
+"""Fixtures that bring up real parts: the Docker engine, a Prometheus server, the recognizer's
+image and containers. In CI a missing engine or Prometheus fails the run; elsewhere the
+test is skipped with the command that brings them up."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "serving"))  # the recognizer's dataset and codec, for test inputs
+
+from aitui.config import Settings  # noqa: E402
+
+IN_CI = os.environ.get("CI") == "true"
+SETUP_HINT = "run ./.ci/up --no-run first (it starts dockerd and Prometheus)"
+
+
+def missing(what: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{what} is not available in CI: {SETUP_HINT}")
+    pytest.skip(f"{what} is not available: {SETUP_HINT}")
+
+
+def wait_until(check: Callable[[], object], timeout: float, what: str, interval: float = 0.1) -> object:
+    """Poll `check` until it returns something truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except Exception as exc:
+            last = exc
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings(base_image=os.environ.get("AITUI_BASE_IMAGE", "aitui/base:bookworm"),
+                    serving_dir=str(ROOT / "serving"), timeout=5.0)
+
+
+@pytest.fixture(scope="session")
+def docker_client(settings: Settings):  # noqa: ANN201
+    import docker
+
+    try:
+        c = docker.from_env(timeout=30)
+        c.ping()
+    except Exception:
+        missing("the Docker engine")
+    return c
+
+
+class Prometheus:
+    """A real Prometheus server on 127.0.0.1, scraping the targets the test lists."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.targets = workdir / "targets"
+        self.targets.mkdir()
+        config = (ROOT / "manifests" / "local" / "prometheus.yml").read_text()
+        config = config.replace("scrape_interval: 2s", "scrape_interval: 1s")
+        config = config.replace("127.0.0.1:9090", f"127.0.0.1:{self.port}")
+        (workdir / "prometheus.yml").write_text(config)
+        self.proc = subprocess.Popen(
+            ["prometheus", f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={workdir / 'data'}",
+             f"--web.listen-address=127.0.0.1:{self.port}", "--web.enable-lifecycle"],
+            stdout=subprocess.DEVNULL, stderr=open(workdir / "prometheus.log", "w"))
+        wait_until(lambda: requests.get(f"{self.url}/-/ready", timeout=1).ok, 30, "Prometheus to be ready")
+
+    def query(self, promql: str) -> list[dict]:
+        r = requests.get(f"{self.url}/api/v1/query", params={"query": promql}, timeout=5)
+        r.raise_for_status()
+        return list(r.json()["data"]["result"])
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def prometheus() -> Iterator[Prometheus]:
+    if shutil.which("prometheus") is None:
+        missing("the prometheus binary")
+    with tempfile.TemporaryDirectory(prefix="aitui-prom-") as d:
+        p = Prometheus(Path(d))
+        yield p
+        p.stop()
+
+
+@pytest.fixture(scope="session")
+def recognizer_image(settings: Settings, docker_client) -> str:  # noqa: ANN001
+    """The recognizer's image, built from serving/ through aitui's own build service."""
+    from aitui.services.images import Build
+
+    build = Build(settings)
+    try:
+        docker_client.images.get(build.tag)
+        return build.tag
+    except Exception:
+        pass
+    log = []
+    for ev in build.events():
+        log.append(ev)
+        if ev.kind == "error":
+            pytest.fail(f"building the recognizer failed: {ev.text}\n" +
+                        "\n".join(e.text for e in log[-30:]))
+    assert log[-1].kind == "done", log[-1]
+    return build.tag
+
+
+class Replica:
+    def __init__(self, container, port: int) -> None:  # noqa: ANN001
+        self.container = container
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+
+
+class Replicas:
+    """Start recognizer containers as aitui's local target does: non-root, read-only root
+    filesystem, port 8501 published on 127.0.0.1 only. close() removes them."""
+
+    def __init__(self, docker_client, image: str) -> None:  # noqa: ANN001
+        self.docker = docker_client
+        self.image = image
+        self.started: list = []
+
+    def run(self, image: str | None = None, env: dict[str, str] | None = None, ready: bool = True) -> Replica:
+        c = self.docker.containers.run(
+            image or self.image, detach=True, read_only=True, ports={"8501/tcp": ("127.0.0.1", None)},
+            environment=env or {}, labels={"io.aitui.test": "1"})
+        self.started.append(c)
+
+        def port() -> int:
+            c.reload()
+            binding = (c.attrs["NetworkSettings"]["Ports"] or {}).get("8501/tcp")
+            return int(binding[0]["HostPort"]) if binding else 0
+
+        replica = Replica(c, int(wait_until(port, 30, "the published port")))  # type: ignore[call-overload]
+        if ready:
+            def is_ready() -> bool:
+                c.reload()
+                if c.status == "exited":
+                    raise AssertionError(f"container exited: {c.logs().decode()[-2000:]}")
+                return requests.get(f"{replica.url}/v2/health/ready", timeout=1).status_code == 200
+
+            wait_until(is_ready, 60, "the recognizer to be ready")
+        return replica
+
+    def close(self) -> None:
+        for c in self.started:
+            try:
+                c.remove(force=True)
+            except Exception:
+                pass
+
+
+@pytest.fixture
+def run_recognizer(docker_client, recognizer_image: str) -> Iterator[Callable[..., Replica]]:  # noqa: ANN001
+    replicas = Replicas(docker_client, recognizer_image)
+    yield replicas.run
+    replicas.close()
+
+
+@pytest.fixture(scope="module")
+def replica(docker_client, recognizer_image: str) -> Iterator[Replica]:  # noqa: ANN001
+    """One recognizer shared by a module's read-only tests."""
+    replicas = Replicas(docker_client, recognizer_image)
+    yield replicas.run()
+    replicas.close()

@@ -1,0 +1,261 @@
+"""The recognizer as a user's client sees it: a real container from the real image, on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+from recognizer import dataset
+
+pytestmark = pytest.mark.docker
+
+
+def b64png(img: Image.Image | np.ndarray, fmt: str = "PNG") -> str:
+    if isinstance(img, np.ndarray):
+        img = Image.fromarray(img)
+    buf = io.BytesIO()
+    img.save(buf, format=fmt)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The value of one sample in a Prometheus text exposition (0 if absent)."""
+    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        key, _, value = line.rpartition(" ")
+        if key.split("{")[0] != name:
+            continue
+        got = ",".join(sorted(key[key.find("{") + 1:-1].split(","))) if "{" in key else ""
+        if all(part in got.split(",") for part in want.split(",") if part):
+            return float(value)
+    return 0.0
+
+
+def test_held_out_images_are_classified_correctly_over_both_protocols(replica) -> None:  # noqa: ANN001
+    x, y = dataset.generate(60, seed=424242, size=96)  # a seed the training never saw, larger images
+    instances = [{"b64": b64png(img, "PNG" if i % 2 else "JPEG")} for i, img in enumerate(x)]
+    r = requests.post(f"{replica.url}/v1/models/recognizer:predict", json={"instances": instances}, timeout=30)
+    assert r.status_code == 200, r.text
+    preds = r.json()["predictions"]
+    got = [p["labels"][0] for p in preds]
+    accuracy = np.mean([g == dataset.LABELS[k] for g, k in zip(got, y, strict=True)])
+    assert accuracy >= 0.95, (accuracy, got)
+    assert all(len(p["labels"]) == 5 and len(p["scores"]) == 5 and len(p["probabilities"]) == 10 for p in preds)
+    assert all(p["scores"] == sorted(p["scores"], reverse=True) for p in preds)
+
+    body = {"id": "req-1", "inputs": [{"name": "image", "shape": [len(x)], "datatype": "BYTES",
+                                       "data": [i["b64"] for i in instances]}]}
+    r2 = requests.post(f"{replica.url}/v2/models/recognizer/infer", json=body, timeout=30)
+    assert r2.status_code == 200, r2.text
+    out = {o["name"]: o for o in r2.json()["outputs"]}
+    assert r2.json()["id"] == "req-1" and r2.json()["model_name"] == "recognizer"
+    assert out["labels"]["shape"] == [len(x), 5]
+    v2_top1 = out["labels"]["data"][::5]
+    assert v2_top1 == got  # same model, same answers on both protocols
+
+
+def test_numeric_tensors_row_and_columnar_and_fp32(replica) -> None:  # noqa: ANN001
+    x, y = dataset.generate(4, seed=99)
+    rows = requests.post(f"{replica.url}/v1/models/recognizer:predict",
+                         json={"instances": x.tolist()}, timeout=10)
+    assert rows.status_code == 200, rows.text
+    cols = requests.post(f"{replica.url}/v1/models/recognizer/versions/1:predict",
+                         json={"inputs": {"image": x.tolist()}}, timeout=10)
+    assert cols.status_code == 200, cols.text
+    assert [p["labels"][0] for p in rows.json()["predictions"]] == [r[0] for r in cols.json()["outputs"]["labels"]]
+    fp32 = requests.post(f"{replica.url}/v2/models/recognizer/infer", timeout=10, json={
+        "inputs": [{"name": "image", "shape": list(x.shape), "datatype": "FP32", "data": x.reshape(-1).tolist()}],
+        "outputs": [{"name": "labels"}]})
+    assert fp32.status_code == 200, fp32.text
+    outputs = fp32.json()["outputs"]
+    assert [o["name"] for o in outputs] == ["labels"]
+    assert outputs[0]["data"][::5] == [r[0] for r in cols.json()["outputs"]["labels"]]
+
+
+def test_status_metadata_and_health_endpoints(replica) -> None:  # noqa: ANN001
+    get = lambda path: requests.get(f"{replica.url}{path}", timeout=5)  # noqa: E731
+    status = get("/v1/models/recognizer").json()
+    assert status["model_version_status"][0]["state"] == "AVAILABLE"
+    meta = get("/v1/models/recognizer/metadata").json()
+    assert meta["model_spec"]["name"] == "recognizer"
+    assert "serving_default" in meta["metadata"]["signature_def"]["signature_def"]
+    assert get("/v2/health/live").status_code == 200
+    assert get("/v2/health/ready").status_code == 200
+    assert get("/v2/models/recognizer/ready").json() == {"name": "recognizer", "ready": True}
+    model = get("/v2/models/recognizer").json()
+    assert model["inputs"][0]["shape"] == [-1, 32, 32, 3]
+    assert model["parameters"]["accuracy"] >= 0.97  # the held-out accuracy measured at build time
+    assert get("/v2").json()["name"] == "aitui-recognizer"
+
+
+def _bomb() -> str:
+    """A 30000x30000 PNG: a few kB on the wire, 2.7 GB if decoded."""
+    import struct
+    import zlib
+
+    w = h = 30000
+    row = b"\x00" * (1 + w * 3)
+    comp = zlib.compressobj(9)
+    data = b"".join(comp.compress(row) for _ in range(50)) + comp.flush()  # only the first rows: header is what counts
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + \
+        chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    return base64.b64encode(png).decode()
+
+
+def _truncated_png() -> str:
+    raw = base64.b64decode(b64png(dataset.render(0, np.random.default_rng(1), 64)))
+    return base64.b64encode(raw[: len(raw) // 2]).decode()
+
+
+V1 = "/v1/models/recognizer:predict"
+V2 = "/v2/models/recognizer/infer"
+BAD_INPUTS = [  # (name, path, body, status, words in the error)
+    ("empty body", V1, b"", 400, "empty"),
+    ("not JSON", V1, b"{instances:", 400, "not valid JSON"),
+    ("unicode garbage", V1, '{"instances": ["\\u2603\\ud83d\\ude00\\u0000"]}'.encode(), 400, "list of images"),
+    ("both formats", V1, {"instances": [], "inputs": []}, 400, "exactly one"),
+    ("no images", V1, {"instances": []}, 400, "no images"),
+    ("wrong shape", V1, {"instances": [[[1, 2, 3]]]}, 400, "shape"),
+    ("ragged", V1, {"instances": [[[1, 2], [3]]]}, 400, "rectangular"),
+    ("NaN", V1, b'{"instances": [' + json.dumps(np.full((32, 32, 3), 1.0).tolist()).replace("1.0", "NaN", 1).encode()
+     + b"]}", 400, "NaN"),
+    ("out of range", V1, {"instances": [np.full((32, 32, 3), 300.0).tolist()]}, 400, "0..255"),
+    ("not base64", V1, {"instances": [{"b64": "%%%"}]}, 400, "base64"),
+    ("not an image", V1, {"instances": [{"b64": base64.b64encode(b"hello world").decode()}]}, 400, "not an image"),
+    ("truncated PNG", V1, {"instances": [{"b64": _truncated_png()}]}, 400, "image"),
+    ("decompression bomb", V1, {"instances": [{"b64": _bomb()}]}, 400, "pixels"),
+    ("too many images", V1, {"instances": [np.zeros((32, 32, 3)).tolist()] * 65}, 413, "limit"),
+    ("huge body", V1, b"{" + b" " * (9 * 1024 * 1024) + b"}", 413, "too large"),
+    ("unknown model", "/v1/models/nope:predict", {"instances": []}, 404, "Servable not found"),
+    ("unknown version", "/v1/models/recognizer/versions/7:predict", {"instances": []}, 404, "Servable not found"),
+    ("v2 no inputs", V2, {"inputs": []}, 400, "inputs"),
+    ("v2 bad datatype", V2, {"inputs": [{"name": "image", "shape": [1], "datatype": "BOOL", "data": [True]}]},
+     400, "datatype"),
+    ("v2 shape mismatch", V2, {"inputs": [{"name": "image", "shape": [1, 32, 32, 3], "datatype": "FP32",
+                                           "data": [0.0] * 10}]}, 400, "needs"),
+    ("v2 unknown output", V2, {"inputs": [{"name": "image", "shape": [1, 32, 32, 3], "datatype": "FP32",
+                                           "data": [0.0] * 3072}], "outputs": [{"name": "logits"}]}, 400, "unknown"),
+]
+
+
+@pytest.mark.parametrize(("name", "path", "body", "status", "words"), BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+def test_bad_input_gets_its_status_and_a_clear_error(replica, name, path, body, status, words) -> None:  # noqa: ANN001
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    r = requests.post(f"{replica.url}{path}", data=data, headers={"Content-Type": "application/json"}, timeout=30)
+    assert r.status_code == status, (name, r.status_code, r.text[:300])
+    assert words in r.json()["error"], r.json()
+    assert requests.get(f"{replica.url}/v2/health/ready", timeout=5).status_code == 200  # still serving
+
+
+def test_unknown_route_and_method_are_json_errors(replica) -> None:  # noqa: ANN001
+    r = requests.get(f"{replica.url}/v2/models/recognizer/infer", timeout=5)
+    assert r.status_code == 405 and "error" in r.json()
+    r = requests.get(f"{replica.url}/nope", timeout=5)
+    assert r.status_code == 404 and "error" in r.json()
+
+
+def test_metrics_appear_and_move(replica) -> None:  # noqa: ANN001
+    before = requests.get(f"{replica.url}/metrics", timeout=5).text
+    for _ in range(3):
+        requests.post(f"{replica.url}{V1}", json={"instances": [{"b64": b64png(dataset.render(2, np.random.default_rng(5)))}]},
+                      timeout=10).raise_for_status()
+    requests.post(f"{replica.url}{V1}", data=b"{", timeout=10)
+    after = requests.get(f"{replica.url}/metrics", timeout=5).text
+    ok = lambda t: metric(t, "recognizer_requests_total", protocol="v1", code="200")  # noqa: E731
+    bad = lambda t: metric(t, "recognizer_requests_total", protocol="v1", code="400")  # noqa: E731
+    assert ok(after) - ok(before) == 3
+    assert bad(after) - bad(before) == 1
+    assert metric(after, "recognizer_request_duration_seconds_count", protocol="v1") >= 4
+    assert metric(after, "recognizer_batch_size_count") > metric(before, "recognizer_batch_size_count")
+    assert metric(after, "recognizer_request_duration_seconds_bucket", protocol="v1", le="0.0005") >= 0
+    assert 'recognizer_model_info{' in after and 'runtime="litert"' in after
+
+
+def test_prometheus_scrapes_the_replica(replica, prometheus) -> None:  # noqa: ANN001
+    target = prometheus.targets / "test-recognizer.json"
+    target.write_text(json.dumps([{"targets": [f"127.0.0.1:{replica.port}"], "labels": {"replica": "r1"}}]))
+    try:
+        requests.post(f"{replica.url}{V1}", json={"instances": [np.zeros((32, 32, 3)).tolist()]}, timeout=10)
+        from conftest import wait_until
+
+        wait_until(lambda: prometheus.query('recognizer_requests_total{replica="r1",code="200"} > 0'), 30,
+                   "Prometheus to scrape the replica's request counter")
+        assert prometheus.query('up{job="recognizer",replica="r1"} == 1')
+    finally:
+        target.unlink()
+
+
+def test_sigterm_under_load_loses_no_request(run_recognizer) -> None:  # noqa: ANN001
+    """Like a Service in front of the pod: clients stop picking this replica once readiness turns
+    false; every request it accepted before or during the drain gets its answer."""
+    r = run_recognizer(env={"RECOGNIZER_DRAIN_SECONDS": "5"})
+    body = json.dumps({"instances": [{"b64": b64png(dataset.render(3, np.random.default_rng(2)))}]})
+    routed = threading.Event()
+    routed.set()
+    results: list[int | str] = []
+    lock = threading.Lock()
+
+    def client() -> None:
+        s = requests.Session()
+        while routed.is_set():
+            try:
+                code: int | str = s.post(f"{r.url}{V1}", data=body, timeout=10).status_code
+            except requests.RequestException as exc:
+                code = type(exc).__name__
+            with lock:
+                results.append(code)
+
+    def balancer() -> None:  # the endpoints controller: readiness false -> stop routing
+        while routed.is_set():
+            try:
+                if requests.get(f"{r.url}/v2/health/ready", timeout=1).status_code != 200:
+                    routed.clear()
+            except requests.RequestException:
+                routed.clear()
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=client) for _ in range(8)] + [threading.Thread(target=balancer)]
+    for t in threads:
+        t.start()
+    from conftest import wait_until
+
+    wait_until(lambda: len(results) > 200, 30, "load to build up")
+    t0 = time.monotonic()
+    r.container.stop(timeout=20)  # SIGTERM, then the drain, then exit
+    stopped_after = time.monotonic() - t0
+    routed.clear()
+    for t in threads:
+        t.join(15)
+    failures = [c for c in results if c != 200]
+    assert len(results) > 200
+    assert failures == [], f"{len(failures)} of {len(results)} requests failed: {failures[:10]}"
+    assert stopped_after < 10, "drain should end once nothing is in flight"
+    r.container.reload()
+    assert r.container.attrs["State"]["ExitCode"] == 0, r.container.logs().decode()[-1000:]
+
+
+def test_image_is_non_root_labelled_and_has_a_healthcheck(docker_client, recognizer_image) -> None:  # noqa: ANN001
+    attrs = docker_client.images.get(recognizer_image).attrs
+    cfg = attrs["Config"]
+    assert cfg["User"] == "10001:10001"
+    assert int(cfg["User"].split(":")[0]) >= 10000
+    assert "recognizer.healthcheck" in " ".join(cfg["Healthcheck"]["Test"])
+    labels = cfg["Labels"]
+    for key in ("org.opencontainers.image.version", "org.opencontainers.image.revision",
+                "org.opencontainers.image.source"):
+        assert labels.get(key), key
+    assert labels["io.aitui.component"] == "recognizer"
+    assert "8501/tcp" in cfg["ExposedPorts"]
