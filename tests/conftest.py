@@ -4,6 +4,7 @@ test is skipped with the command that brings them up."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -60,7 +61,7 @@ def settings() -> Settings:
 
 
 @pytest.fixture(scope="session")
-def docker_client(settings: Settings):  # noqa: ANN201
+def docker_client(settings: Settings):
     import docker
 
     try:
@@ -83,10 +84,11 @@ class Prometheus:
         config = config.replace("scrape_interval: 2s", "scrape_interval: 1s")
         config = config.replace("127.0.0.1:9090", f"127.0.0.1:{self.port}")
         (workdir / "prometheus.yml").write_text(config)
+        self.log = open(workdir / "prometheus.log", "w")  # noqa: SIM115 - open while the server runs
         self.proc = subprocess.Popen(
             ["prometheus", f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={workdir / 'data'}",
              f"--web.listen-address=127.0.0.1:{self.port}", "--web.enable-lifecycle"],
-            stdout=subprocess.DEVNULL, stderr=open(workdir / "prometheus.log", "w"))
+            stdout=subprocess.DEVNULL, stderr=self.log)
         wait_until(lambda: requests.get(f"{self.url}/-/ready", timeout=1).ok, 30, "Prometheus to be ready")
 
     def query(self, promql: str) -> list[dict]:
@@ -97,6 +99,7 @@ class Prometheus:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(10)
+        self.log.close()
 
 
 @pytest.fixture(scope="session")
@@ -110,7 +113,7 @@ def prometheus() -> Iterator[Prometheus]:
 
 
 @pytest.fixture(scope="session")
-def recognizer_image(settings: Settings, docker_client) -> str:  # noqa: ANN001
+def recognizer_image(settings: Settings, docker_client) -> str:
     """The recognizer's image, built from serving/ through aitui's own build service."""
     from aitui.services.images import Build
 
@@ -131,7 +134,7 @@ def recognizer_image(settings: Settings, docker_client) -> str:  # noqa: ANN001
 
 
 class Replica:
-    def __init__(self, container, port: int) -> None:  # noqa: ANN001
+    def __init__(self, container, port: int) -> None:
         self.container = container
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
@@ -141,7 +144,7 @@ class Replicas:
     """Start recognizer containers as aitui's local target does: non-root, read-only root
     filesystem, port 8501 published on 127.0.0.1 only. close() removes them."""
 
-    def __init__(self, docker_client, image: str) -> None:  # noqa: ANN001
+    def __init__(self, docker_client, image: str) -> None:
         self.docker = docker_client
         self.image = image
         self.started: list = []
@@ -170,21 +173,19 @@ class Replicas:
 
     def close(self) -> None:
         for c in self.started:
-            try:
+            with contextlib.suppress(Exception):
                 c.remove(force=True)
-            except Exception:
-                pass
 
 
 @pytest.fixture
-def run_recognizer(docker_client, recognizer_image: str) -> Iterator[Callable[..., Replica]]:  # noqa: ANN001
+def run_recognizer(docker_client, recognizer_image: str) -> Iterator[Callable[..., Replica]]:
     replicas = Replicas(docker_client, recognizer_image)
     yield replicas.run
     replicas.close()
 
 
 @pytest.fixture(scope="module")
-def replica(docker_client, recognizer_image: str) -> Iterator[Replica]:  # noqa: ANN001
+def replica(docker_client, recognizer_image: str) -> Iterator[Replica]:
     """One recognizer shared by a module's read-only tests."""
     replicas = Replicas(docker_client, recognizer_image)
     yield replicas.run()

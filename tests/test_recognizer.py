@@ -40,7 +40,7 @@ def metric(text: str, name: str, **labels: str) -> float:
     return 0.0
 
 
-def test_held_out_images_are_classified_correctly_over_both_protocols(replica) -> None:  # noqa: ANN001
+def test_held_out_images_are_classified_correctly_over_both_protocols(replica) -> None:
     x, y = dataset.generate(60, seed=424242, size=96)  # a seed the training never saw, larger images
     instances = [{"b64": b64png(img, "PNG" if i % 2 else "JPEG")} for i, img in enumerate(x)]
     r = requests.post(f"{replica.url}/v1/models/recognizer:predict", json={"instances": instances}, timeout=30)
@@ -63,8 +63,8 @@ def test_held_out_images_are_classified_correctly_over_both_protocols(replica) -
     assert v2_top1 == got  # same model, same answers on both protocols
 
 
-def test_numeric_tensors_row_and_columnar_and_fp32(replica) -> None:  # noqa: ANN001
-    x, y = dataset.generate(4, seed=99)
+def test_numeric_tensors_row_and_columnar_and_fp32(replica) -> None:
+    x, _ = dataset.generate(4, seed=99)
     rows = requests.post(f"{replica.url}/v1/models/recognizer:predict",
                          json={"instances": x.tolist()}, timeout=10)
     assert rows.status_code == 200, rows.text
@@ -81,7 +81,7 @@ def test_numeric_tensors_row_and_columnar_and_fp32(replica) -> None:  # noqa: AN
     assert outputs[0]["data"][::5] == [r[0] for r in cols.json()["outputs"]["labels"]]
 
 
-def test_status_metadata_and_health_endpoints(replica) -> None:  # noqa: ANN001
+def test_status_metadata_and_health_endpoints(replica) -> None:
     get = lambda path: requests.get(f"{replica.url}{path}", timeout=5)  # noqa: E731
     status = get("/v1/models/recognizer").json()
     assert status["model_version_status"][0]["state"] == "AVAILABLE"
@@ -125,7 +125,7 @@ V2 = "/v2/models/recognizer/infer"
 BAD_INPUTS = [  # (name, path, body, status, words in the error)
     ("empty body", V1, b"", 400, "empty"),
     ("not JSON", V1, b"{instances:", 400, "not valid JSON"),
-    ("unicode garbage", V1, '{"instances": ["\\u2603\\ud83d\\ude00\\u0000"]}'.encode(), 400, "list of images"),
+    ("unicode garbage", V1, b'{"instances": ["\\u2603\\ud83d\\ude00\\u0000"]}', 400, "list of images"),
     ("both formats", V1, {"instances": [], "inputs": []}, 400, "exactly one"),
     ("no images", V1, {"instances": []}, 400, "no images"),
     ("wrong shape", V1, {"instances": [[[1, 2, 3]]]}, 400, "shape"),
@@ -152,7 +152,7 @@ BAD_INPUTS = [  # (name, path, body, status, words in the error)
 
 
 @pytest.mark.parametrize(("name", "path", "body", "status", "words"), BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
-def test_bad_input_gets_its_status_and_a_clear_error(replica, name, path, body, status, words) -> None:  # noqa: ANN001
+def test_bad_input_gets_its_status_and_a_clear_error(replica, name, path, body, status, words) -> None:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     r = requests.post(f"{replica.url}{path}", data=data, headers={"Content-Type": "application/json"}, timeout=30)
     assert r.status_code == status, (name, r.status_code, r.text[:300])
@@ -160,18 +160,18 @@ def test_bad_input_gets_its_status_and_a_clear_error(replica, name, path, body, 
     assert requests.get(f"{replica.url}/v2/health/ready", timeout=5).status_code == 200  # still serving
 
 
-def test_unknown_route_and_method_are_json_errors(replica) -> None:  # noqa: ANN001
+def test_unknown_route_and_method_are_json_errors(replica) -> None:
     r = requests.get(f"{replica.url}/v2/models/recognizer/infer", timeout=5)
     assert r.status_code == 405 and "error" in r.json()
     r = requests.get(f"{replica.url}/nope", timeout=5)
     assert r.status_code == 404 and "error" in r.json()
 
 
-def test_metrics_appear_and_move(replica) -> None:  # noqa: ANN001
+def test_metrics_appear_and_move(replica) -> None:
     before = requests.get(f"{replica.url}/metrics", timeout=5).text
+    good = {"instances": [{"b64": b64png(dataset.render(2, np.random.default_rng(5)))}]}
     for _ in range(3):
-        requests.post(f"{replica.url}{V1}", json={"instances": [{"b64": b64png(dataset.render(2, np.random.default_rng(5)))}]},
-                      timeout=10).raise_for_status()
+        requests.post(f"{replica.url}{V1}", json=good, timeout=10).raise_for_status()
     requests.post(f"{replica.url}{V1}", data=b"{", timeout=10)
     after = requests.get(f"{replica.url}/metrics", timeout=5).text
     ok = lambda t: metric(t, "recognizer_requests_total", protocol="v1", code="200")  # noqa: E731
@@ -184,7 +184,7 @@ def test_metrics_appear_and_move(replica) -> None:  # noqa: ANN001
     assert 'recognizer_model_info{' in after and 'runtime="litert"' in after
 
 
-def test_prometheus_scrapes_the_replica(replica, prometheus) -> None:  # noqa: ANN001
+def test_prometheus_scrapes_the_replica(replica, prometheus) -> None:
     target = prometheus.targets / "test-recognizer.json"
     target.write_text(json.dumps([{"targets": [f"127.0.0.1:{replica.port}"], "labels": {"replica": "r1"}}]))
     try:
@@ -198,7 +198,7 @@ def test_prometheus_scrapes_the_replica(replica, prometheus) -> None:  # noqa: A
         target.unlink()
 
 
-def test_sigterm_under_load_loses_no_request(run_recognizer) -> None:  # noqa: ANN001
+def test_sigterm_under_load_loses_no_request(run_recognizer) -> None:
     """Like a Service in front of the pod: clients stop picking this replica once readiness turns
     false; every request it accepted before or during the drain gets its answer."""
     r = run_recognizer(env={"RECOGNIZER_DRAIN_SECONDS": "5"})
@@ -247,7 +247,7 @@ def test_sigterm_under_load_loses_no_request(run_recognizer) -> None:  # noqa: A
     assert r.container.attrs["State"]["ExitCode"] == 0, r.container.logs().decode()[-1000:]
 
 
-def test_image_is_non_root_labelled_and_has_a_healthcheck(docker_client, recognizer_image) -> None:  # noqa: ANN001
+def test_image_is_non_root_labelled_and_has_a_healthcheck(docker_client, recognizer_image) -> None:
     attrs = docker_client.images.get(recognizer_image).attrs
     cfg = attrs["Config"]
     assert cfg["User"] == "10001:10001"

@@ -12,7 +12,7 @@ def docker(settings: Settings) -> Health:
         from aitui.services.images import client
 
         version = client(settings).version()
-        return Health("docker", True, str(version.get("Version", "?")))
+        return Health("docker", True, str(version.get("Version", "?")).split("+")[0])
     except Exception as exc:
         return Health("docker", False, f"unreachable: {reason(exc)}")
 
@@ -35,9 +35,10 @@ def prometheus(settings: Settings) -> Health:
     import requests
 
     url = settings.prometheus_url.rstrip("/")
+    shown = url.removeprefix("http://")  # the header is narrow; https stays visible
     try:
         r = requests.get(f"{url}/api/v1/status/buildinfo", timeout=settings.timeout)
         r.raise_for_status()
-        return Health("prometheus", True, f"{url} (v{r.json()['data']['version']})")
+        return Health("prometheus", True, f"{shown} ok (v{r.json()['data']['version'].split('+')[0]})")
     except Exception as exc:
-        return Health("prometheus", False, f"{url} unreachable: {reason(exc)}")
+        return Health("prometheus", False, f"{shown} unreachable: {reason(exc)}")

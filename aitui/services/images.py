@@ -6,9 +6,10 @@ import hashlib
 import re
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from aitui.config import Settings
 from aitui.models import Image

@@ -11,7 +11,7 @@ from aitui.models import Health
 
 class StatusBar(Static):
     DEFAULT_CSS = """
-    StatusBar { height: 1; background: $panel; color: $text; padding: 0 1; }
+    StatusBar { height: auto; background: $panel; color: $text; padding: 0 1; }
     """
 
     context: reactive[str] = reactive("local")
@@ -27,7 +27,7 @@ class StatusBar(Static):
         self.refresh()
 
     def render(self) -> Text:
-        t = Text(no_wrap=True, overflow="ellipsis")
+        t = Text()  # wraps to a second line on a narrow terminal rather than hiding a state
         t.append(" aitui ", style="bold reverse")
         t.append(f" ctx: {self.context}", style="bold")
         if self.context != "local":

@@ -24,7 +24,7 @@ class ImagesTable(DataTable[str]):
         now = time.time()
         wanted = {i.id: i for i in images if filter_text.lower() in (i.name + i.id).lower()}
         with self.app.batch_update():
-            for key in [k.value for k in self.rows if k.value not in wanted]:
+            for key in [k.value for k in self.rows if k.value and k.value not in wanted]:
                 self.remove_row(key)
             for image in wanted.values():
                 row = {"name": ("★ " if image.recognizer else "  ") + image.name, "id": image.id,

@@ -187,8 +187,8 @@ def v2_response(probs: np.ndarray, labels: tuple[str, ...], model: str, version:
     all_outputs = {
         "probabilities": {"name": "probabilities", "shape": [n, c], "datatype": "FP32",
                           "data": np.round(probs.astype(np.float64), 6).reshape(-1).tolist()},
-        "labels": {"name": "labels", "shape": [n, k], "datatype": "BYTES", "data": sum(names, [])},
-        "scores": {"name": "scores", "shape": [n, k], "datatype": "FP32", "data": sum(scores, [])},
+        "labels": {"name": "labels", "shape": [n, k], "datatype": "BYTES", "data": [s for row in names for s in row]},
+        "scores": {"name": "scores", "shape": [n, k], "datatype": "FP32", "data": [s for row in scores for s in row]},
     }
     unknown = [w for w in (wanted or []) if w not in all_outputs]
     if unknown:

@@ -9,8 +9,9 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import numpy as np
 from aiohttp import web
@@ -43,7 +44,7 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         s = cls()
-        for name, f in cls.__dataclass_fields__.items():
+        for name in cls.__dataclass_fields__:
             raw = os.environ.get(f"RECOGNIZER_{name.upper()}")
             if raw is not None:
                 setattr(s, name, type(getattr(s, name))(raw))

@@ -20,7 +20,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def small_cnn(size: int, classes: int):  # noqa: ANN201 - keras is imported lazily
+def small_cnn(size: int, classes: int):
     import keras
     from keras import layers
 
@@ -37,7 +37,7 @@ def small_cnn(size: int, classes: int):  # noqa: ANN201 - keras is imported lazi
     return keras.Model(inp, out, name="recognizer")
 
 
-def mobilenet_v2(size: int, classes: int, weights: str | None):  # noqa: ANN201
+def mobilenet_v2(size: int, classes: int, weights: str | None):
     import keras
 
     inp = keras.Input((size, size, 3), name="image")
@@ -50,7 +50,7 @@ def mobilenet_v2(size: int, classes: int, weights: str | None):  # noqa: ANN201
     return keras.Model(inp, out, name="recognizer_mobilenetv2")
 
 
-def export(model, out: Path, labels: list[str], info: dict) -> None:  # noqa: ANN001
+def export(model, out: Path, labels: list[str], info: dict) -> None:
     import keras
     import tensorflow as tf
 

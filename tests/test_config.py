@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aitui import config
+
+
+def test_flags_beat_environment_beat_file_beat_defaults(tmp_path: Path) -> None:
+    f = tmp_path / "config.toml"
+    f.write_text('prometheus_url = "http://file:9090"\nnamespace = "from-file"\nbase_image = "file/base"\n')
+    env = {"PROMETHEUS_URL": "http://env:9090", "AITUI_NAMESPACE": "from-env"}
+    s = config.load(flags={"namespace": "from-flag", "context": None}, env=env, file=f)
+    assert s.namespace == "from-flag"
+    assert s.prometheus_url == "http://env:9090"
+    assert s.base_image == "file/base"
+    assert s.context == "local"  # default; a None flag does not override
+
+
+def test_readonly_per_context(tmp_path: Path) -> None:
+    f = tmp_path / "c.toml"
+    f.write_text('readonly_contexts = ["prod"]\n')
+    s = config.load(env={}, file=f)
+    assert s.is_readonly("prod") and not s.is_readonly("local")
+    assert config.load(env={"AITUI_READONLY": "true"}, file=f).is_readonly("local")
+
+
+@pytest.mark.parametrize("text, words", [("nope = 1\n", "unknown settings"), ("timeout = [\n", "config.toml"),
+                                         ('timeout = "soon"\n', "must be a number")])
+def test_a_bad_config_file_is_a_clear_message(tmp_path: Path, text: str, words: str) -> None:
+    f = tmp_path / "config.toml"
+    f.write_text(text)
+    with pytest.raises(config.ConfigError, match=words):
+        config.load(env={}, file=f)
+    r = subprocess.run([sys.executable, "-m", "aitui", "--config", str(f)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr
