@@ -26,10 +26,12 @@ def small_cnn(size: int, classes: int):
 
     inp = keras.Input((size, size, 3), name="image")
     x = layers.Rescaling(1 / 255.0)(inp)
-    for filters in (24, 48):
-        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
-        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
-        x = layers.MaxPooling2D()(x)
+    # A strided first layer: a 32x32 input needs no full-resolution feature maps to tell shapes apart,
+    # and it makes the model ~3x cheaper per image than stacking convolutions at 32x32.
+    x = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.Conv2D(32, 3, padding="same", activation="relu")(x)
+    x = layers.MaxPooling2D()(x)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu")(x)
     x = layers.Conv2D(64, 3, padding="same", activation="relu")(x)
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(0.2)(x)
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", type=int, default=32)
     p.add_argument("--train", type=int, default=12000)
     p.add_argument("--test", type=int, default=4000)
-    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--epochs", type=int, default=14)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--min-accuracy", type=float, default=0.0, help="fail if held-out accuracy is lower")
     a = p.parse_args(argv)
