@@ -149,10 +149,11 @@ class Replicas:
         self.image = image
         self.started: list = []
 
-    def run(self, image: str | None = None, env: dict[str, str] | None = None, ready: bool = True) -> Replica:
+    def run(self, image: str | None = None, env: dict[str, str] | None = None, ready: bool = True,
+            tmpfs: dict[str, str] | None = None) -> Replica:
         c = self.docker.containers.run(
             image or self.image, detach=True, read_only=True, ports={"8501/tcp": ("127.0.0.1", None)},
-            environment=env or {}, labels={"io.aitui.test": "1"})
+            environment=env or {}, labels={"io.aitui.test": "1"}, tmpfs=tmpfs or {})
         self.started.append(c)
 
         def port() -> int:

@@ -259,3 +259,69 @@ def test_image_is_non_root_labelled_and_has_a_healthcheck(docker_client, recogni
         assert labels.get(key), key
     assert labels["io.aitui.component"] == "recognizer"
     assert "8501/tcp" in cfg["ExposedPorts"]
+
+
+@pytest.fixture(scope="module")
+def tensorflow_image(settings, docker_client, recognizer_image) -> str:
+    """The RUNTIME=tensorflow flavour, from the same sources (and the same cached training stage)."""
+    from aitui.services.images import Build
+
+    build = Build(settings, buildargs={"RUNTIME": "tensorflow"})
+    build.tag += "-tensorflow"
+    for ev in build.events():
+        assert ev.kind != "error", ev.text
+    return build.tag
+
+
+def test_tensorflow_runtime_gives_the_same_answers(tensorflow_image, run_recognizer, replica) -> None:
+    """RUNTIME=tensorflow serves the SavedModel of the same training run; both runtimes agree."""
+    tf = run_recognizer(tensorflow_image, tmpfs={"/tmp": ""})  # TensorFlow wants a temp dir; the root stays read-only
+    x, _ = dataset.generate(20, seed=77)
+    body = {"instances": [{"b64": b64png(img)} for img in x]}
+    answers = []
+    for r in (replica, tf):
+        resp = requests.post(f"{r.url}{V1}", json=body, timeout=30)
+        assert resp.status_code == 200, resp.text
+        answers.append([p["labels"][0] for p in resp.json()["predictions"]])
+    assert answers[0] == answers[1]
+    meta = requests.get(f"{tf.url}/metrics", timeout=5).text
+    assert 'runtime="tensorflow"' in meta
+
+
+BRING_YOUR_OWN = r"""
+import subprocess, sys, json, keras
+# random weights saved to a local file: the only way weights ever reach the trainer
+base = keras.applications.MobileNetV2(input_shape=(32, 32, 3), include_top=False, weights=None, pooling="avg")
+base.save_weights("/tmp/mnv2.weights.h5")
+subprocess.run([sys.executable, "-m", "recognizer.train", "--arch", "mobilenetv2", "--weights",
+                "/tmp/mnv2.weights.h5", "--train", "64", "--test", "32", "--epochs", "1", "--out", "/tmp/mnv2"],
+               check=True, cwd="/app")
+# a user's own Keras model and labels, wrapped without training
+inp = keras.Input((32, 32, 3), name="image")
+out = keras.layers.Dense(3, activation="softmax")(keras.layers.GlobalAveragePooling2D()(inp))
+keras.Model(inp, out).save("/tmp/mine.keras")
+open("/tmp/labels.txt", "w").write("cat\ndog\nbird\n")
+subprocess.run([sys.executable, "-m", "recognizer.train", "--keras-model", "/tmp/mine.keras", "--labels",
+                "/tmp/labels.txt", "--out", "/tmp/mine"], check=True, cwd="/app")
+import numpy as np, tensorflow as tf
+from recognizer.runtime import ModelFiles
+for d in ("/tmp/mnv2", "/tmp/mine"):
+    files = ModelFiles.load(d)
+    it = tf.lite.Interpreter(model_path=d + "/model.tflite")
+    it.allocate_tensors()
+    inp, out = it.get_input_details()[0], it.get_output_details()[0]
+    it.set_tensor(inp["index"], np.full(inp["shape"], 128, np.float32))
+    it.invoke()
+    print(json.dumps({"dir": d, "labels": len(files.labels), "arch": files.info["arch"],
+                      "outputs": int(it.get_tensor(out["index"]).shape[-1])}))
+"""
+
+
+def test_standard_architecture_with_local_weights_and_a_users_own_model(tensorflow_image, docker_client) -> None:
+    """MobileNetV2 from a local (random) weights file, and a user's Keras model + labels, go through
+    the same export: SavedModel + .tflite + labels. Runs in the tensorflow image, which has Keras."""
+    out = docker_client.containers.run(tensorflow_image, entrypoint=["python", "-c", BRING_YOUR_OWN], read_only=True,
+                                       tmpfs={"/tmp": ""}, remove=True, stderr=True).decode()
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert {(x["dir"], x["labels"], x["arch"], x["outputs"]) for x in lines} == {
+        ("/tmp/mnv2", 10, "mobilenetv2", 10), ("/tmp/mine", 3, "user", 3)}
