@@ -24,7 +24,7 @@ class StatusBar(Static):
 
     def set_health(self, health: Health) -> None:
         self.health[health.name] = health
-        self.refresh()
+        self.refresh(layout=True)  # the line may now wrap to two (or back to one)
 
     def render(self) -> Text:
         t = Text()  # wraps to a second line on a narrow terminal rather than hiding a state
