@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import re
 import threading
@@ -68,15 +69,20 @@ def serving_dir(settings: Settings) -> Path:
 
 
 def recognizer_tag(context: Path) -> str:
-    """aitui/recognizer:<version>-<hash of the sources>: a change in serving/ is a new tag,
-    so a rollout always has something new to roll to."""
+    """aitui/recognizer:<version>-<hash of what the build sees>: a change that reaches the image
+    is a new tag, so a rollout always has something new to roll to; a README edit is not."""
     init = (context / "recognizer" / "__init__.py").read_text()
     m = re.search(r'__version__\s*=\s*"([^"]+)"', init)
     version = m.group(1) if m else "0"
+    ignore = ["wheels", "wheels/*"]  # the wheelhouse is how packages arrive, not what is built
+    if (context / ".dockerignore").is_file():
+        ignore += [line.strip().removeprefix("**/") for line in (context / ".dockerignore").read_text().splitlines()
+                   if line.strip() and not line.startswith("#")]
     h = hashlib.sha256()
     for p in sorted(context.rglob("*")):
         rel = p.relative_to(context)
-        if p.is_file() and rel.parts[0] != "wheels" and "__pycache__" not in rel.parts:
+        if p.is_file() and not any(fnmatch.fnmatch(str(rel), pat) or any(fnmatch.fnmatch(part, pat.rstrip("/"))
+                                                                         for part in rel.parts) for pat in ignore):
             h.update(str(rel).encode() + b"\0" + p.read_bytes())
     return f"{REPOSITORY}:{version}-{h.hexdigest()[:7]}"
 
