@@ -116,6 +116,7 @@ ensure_prometheus() {  # the local Prometheus, scraping the targets aitui lists 
     fi
     mkdir -p "$STATE/targets" "$STATE/prometheus-data"
     cp "$ROOT/manifests/local/prometheus.yml" "$STATE/prometheus.yml"
+    rm -rf "$STATE/rules" && cp -r "$ROOT/manifests/local/rules" "$STATE/rules"
     say "starting Prometheus on $PROM_ADDR (log: $STATE/prometheus.log)"
     setsid nohup prometheus --config.file="$STATE/prometheus.yml" --storage.tsdb.path="$STATE/prometheus-data" \
         --web.listen-address="$PROM_ADDR" --web.enable-lifecycle --storage.tsdb.retention.time=2d \

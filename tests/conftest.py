@@ -84,6 +84,7 @@ class Prometheus:
         config = config.replace("scrape_interval: 2s", "scrape_interval: 1s")
         config = config.replace("127.0.0.1:9090", f"127.0.0.1:{self.port}")
         (workdir / "prometheus.yml").write_text(config)
+        shutil.copytree(ROOT / "manifests" / "local" / "rules", workdir / "rules")
         self.log = open(workdir / "prometheus.log", "w")  # noqa: SIM115 - open while the server runs
         self.proc = subprocess.Popen(
             ["prometheus", f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={workdir / 'data'}",
