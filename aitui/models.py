@@ -25,3 +25,41 @@ class Image:
     @property
     def name(self) -> str:
         return self.tags[0] if self.tags else f"<none>@{self.id[:12]}"
+
+
+@dataclass(frozen=True)
+class Pod:
+    """One replica: a Kubernetes pod, or a container of the local target."""
+
+    name: str
+    workload: str
+    status: str  # Running, Pending, Terminating, Exited…
+    ready: bool
+    restarts: int
+    created: float
+    image: str
+    node: str
+    endpoint: str = ""  # host:port this replica serves on (local target: 127.0.0.1:<port>)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A Deployment, or the local target's set of labelled containers of one image."""
+
+    name: str
+    namespace: str
+    desired: int
+    ready: int
+    up_to_date: int
+    available: int
+    image: str
+    created: float
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line of a chart: (unix time, value) points, or the reason there are none."""
+
+    name: str
+    points: tuple[tuple[float, float], ...] = ()
+    error: str = ""  # "no data: why"

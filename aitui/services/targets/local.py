@@ -1,0 +1,266 @@
+"""The "local" target: the recognizer as labelled containers on one Docker engine.
+
+A workload is the set of containers labelled io.aitui.workload=<name>; each publishes the serving port
+on 127.0.0.1 (a random host port). Everything is rebuilt from the labels, so nothing is lost when aitui
+restarts. Changes keep serving: new replicas join the endpoints only once ready, and a replica leaves
+the endpoints (and Prometheus's target list) before it gets SIGTERM and drains.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from aitui.config import Settings, state_dir
+from aitui.models import Pod, Workload
+from aitui.services import labels
+from aitui.services.errors import reason
+
+WORKLOAD_LABEL = "io.aitui.workload"
+STOP_TIMEOUT = 20  # seconds between SIGTERM and SIGKILL; above the server's drain (10 s)
+READY_TIMEOUT = 60.0
+Progress = Callable[[str], None]
+
+
+class TargetError(Exception):
+    """A target verb failed; the message names the verb and why."""
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+class LocalTarget:
+    name = "local"
+
+    def __init__(self, settings: Settings, targets_dir: Path | None = None) -> None:
+        import docker
+
+        self.settings = settings
+        kwargs = {"base_url": settings.docker_host} if settings.docker_host else {}
+        try:
+            # a stop waits up to STOP_TIMEOUT inside one HTTP call: the client must wait longer
+            self.docker = docker.DockerClient(timeout=STOP_TIMEOUT + 30, **kwargs) if kwargs \
+                else docker.from_env(timeout=STOP_TIMEOUT + 30)
+        except Exception as exc:
+            raise TargetError(f"local: no Docker engine: {reason(exc)}") from exc
+        self.targets_dir = targets_dir or state_dir() / "targets"
+        self._leaving: set[str] = set()  # container ids taken out of the endpoints, draining
+        self._ready: set[str] = set()
+        self._lock = threading.RLock()
+
+    # -- reading ---------------------------------------------------------------------------
+    def _containers(self, workload: str | None = None) -> list[Any]:
+        label = WORKLOAD_LABEL if workload is None else f"{WORKLOAD_LABEL}={workload}"
+        try:
+            return list(self.docker.containers.list(all=True, filters={"label": label}))
+        except Exception as exc:
+            raise TargetError(f"local: listing containers failed: {reason(exc)}") from exc
+
+    @staticmethod
+    def _port(c: Any) -> int:
+        binding = ((c.attrs.get("NetworkSettings") or {}).get("Ports") or {}).get(f"{labels.SERVING_PORT}/tcp")
+        return int(binding[0]["HostPort"]) if binding else 0
+
+    @staticmethod
+    def _created(c: Any) -> float:
+        from datetime import datetime
+
+        raw = c.attrs.get("Created", "")
+        try:
+            return datetime.fromisoformat(raw[:26].rstrip("Z") + "+00:00").timestamp()
+        except ValueError:
+            return 0.0
+
+    def _is_ready(self, c: Any) -> bool:
+        if c.status != "running" or c.id in self._leaving:
+            return False
+        if c.id in self._ready:
+            return True
+        health = ((c.attrs.get("State") or {}).get("Health") or {}).get("Status")
+        return health == "healthy"
+
+    def _pod(self, c: Any) -> Pod:
+        port = self._port(c)
+        status = "Terminating" if c.id in self._leaving else c.status.capitalize()
+        return Pod(name=c.name, workload=c.labels.get(WORKLOAD_LABEL, ""), status=status,
+                   ready=self._is_ready(c), restarts=int(c.attrs.get("RestartCount") or 0),
+                   created=self._created(c), image=c.attrs["Config"]["Image"], node="local",
+                   endpoint=f"127.0.0.1:{port}" if port else "")
+
+    def pods(self, workload: str | None = None) -> list[Pod]:
+        return sorted((self._pod(c) for c in self._containers(workload)), key=lambda p: p.created)
+
+    def workloads(self) -> list[Workload]:
+        by_name: dict[str, list[Pod]] = {}
+        for p in self.pods():
+            by_name.setdefault(p.workload, []).append(p)
+        out = []
+        for name, pods in sorted(by_name.items()):
+            live = [p for p in pods if p.status not in ("Terminating", "Exited", "Dead")]
+            newest = max(pods, key=lambda p: p.created).image
+            ready = sum(p.ready for p in live)
+            out.append(Workload(name=name, namespace="local", desired=len(live), ready=ready,
+                                up_to_date=sum(p.image == newest for p in live), available=ready,
+                                image=newest, created=min(p.created for p in pods)))
+        return out
+
+    def endpoints(self, workload: str = labels.NAME) -> list[str]:
+        """host:port of each replica that may take traffic now (the local Service)."""
+        with self._lock:
+            return [p.endpoint for p in self.pods(workload) if p.ready and p.endpoint]
+
+    # -- changing ----------------------------------------------------------------------------
+    def deploy(self, image: str, replicas: int, workload: str = labels.NAME, progress: Progress = _quiet) -> None:
+        """Run `image` with `replicas` replicas: a first deploy, a rollout to a new image, or a scale."""
+        current = [c for c in self._containers(workload) if c.status == "running"]
+        if current and any(c.attrs["Config"]["Image"] != image for c in current):
+            self.rollout(image, workload, progress)
+        self.scale(replicas, workload, progress, image=image)
+
+    def scale(self, replicas: int, workload: str = labels.NAME, progress: Progress = _quiet,
+              image: str | None = None) -> None:
+        if replicas < 0:
+            raise TargetError("scale: replicas must be 0 or more")
+        live = [c for c in self._containers(workload) if c.status == "running" and c.id not in self._leaving]
+        if image is None:
+            if not live:
+                raise TargetError(f"scale: no workload {workload!r} on local; deploy it first")
+            image = max(live, key=self._created).attrs["Config"]["Image"]
+        self._remove_dead(workload)
+        if len(live) < replicas:
+            started = [self._start(image, workload) for _ in range(replicas - len(live))]
+            for i, c in enumerate(started, 1):
+                progress(f"scale {workload}: starting replica {len(live) + i}/{replicas} ({c.name})")
+            for c in started:
+                self._wait_ready(c)
+                progress(f"scale {workload}: {c.name} ready")
+        elif len(live) > replicas:
+            victims = sorted(live, key=self._created, reverse=True)[: len(live) - replicas]  # newest first
+            for c in victims:
+                progress(f"scale {workload}: draining {c.name}")
+            self._stop(victims)
+        self.sync_targets()
+        progress(f"scale {workload}: {replicas} replica{'s' if replicas != 1 else ''}")
+
+    def rollout(self, image: str, workload: str = labels.NAME, progress: Progress = _quiet) -> None:
+        """Replace replicas one at a time: start the new one, wait until it is ready, then drain an old one."""
+        old = sorted((c for c in self._containers(workload) if c.status == "running"), key=self._created)
+        for i, c in enumerate(old, 1):
+            new = self._start(image, workload)
+            progress(f"rollout {workload}: {i}/{len(old)} starting {new.name}")
+            self._wait_ready(new)
+            progress(f"rollout {workload}: {i}/{len(old)} {new.name} ready, draining {c.name}")
+            self._stop([c])
+        self.sync_targets()
+        progress(f"rollout {workload}: {len(old)} replica{'s' if len(old) != 1 else ''} on {image}")
+
+    def restart(self, workload: str = labels.NAME, progress: Progress = _quiet) -> None:
+        live = [c for c in self._containers(workload) if c.status == "running"]
+        if not live:
+            raise TargetError(f"restart: no workload {workload!r} on local")
+        self.rollout(max(live, key=self._created).attrs["Config"]["Image"], workload, progress)
+
+    def delete(self, workload: str = labels.NAME, progress: Progress = _quiet) -> None:
+        containers = self._containers(workload)
+        progress(f"delete {workload}: draining {len(containers)} replica(s)")
+        self._stop([c for c in containers if c.status == "running"])
+        self._remove_dead(workload)
+        self.sync_targets()
+
+    def logs(self, pod: str, tail: int = 100, follow: bool = False, timestamps: bool = False) -> Iterator[str]:
+        try:
+            c = self.docker.containers.get(pod)
+            if not follow:
+                yield from c.logs(tail=tail, timestamps=timestamps).decode(errors="replace").splitlines()
+                return
+            buf = b""
+            for chunk in c.logs(stream=True, follow=True, tail=tail, timestamps=timestamps):
+                buf += chunk
+                *lines, buf = buf.split(b"\n")
+                for line in lines:
+                    yield line.decode(errors="replace")
+        except Exception as exc:
+            raise TargetError(f"logs {pod}: {reason(exc)}") from exc
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _start(self, image: str, workload: str) -> Any:
+        name = f"{workload}-{secrets.token_hex(3)}"
+        try:
+            return self.docker.containers.run(
+                image, name=name, detach=True,
+                labels={WORKLOAD_LABEL: workload, **labels.SELECTOR_LABELS, **labels.PART_OF},
+                ports={f"{labels.SERVING_PORT}/tcp": ("127.0.0.1", None)},  # loopback only
+                read_only=True, tmpfs={"/tmp": "size=64m"},
+                environment={"RECOGNIZER_DRAIN_SECONDS": "10"},
+                restart_policy={"Name": "unless-stopped"}, stop_signal="SIGTERM")
+        except Exception as exc:
+            raise TargetError(f"starting a replica of {image} failed: {reason(exc)}") from exc
+
+    def _wait_ready(self, c: Any) -> None:
+        import requests
+
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            c.reload()
+            if c.status in ("exited", "dead"):
+                tail = c.logs(tail=5).decode(errors="replace").strip()
+                raise TargetError(f"replica {c.name} exited while starting: {tail or 'no output'}")
+            port = self._port(c)
+            if port:
+                try:
+                    if requests.get(f"http://127.0.0.1:{port}/v2/health/ready", timeout=1).status_code == 200:
+                        with self._lock:
+                            self._ready.add(c.id)
+                        self.sync_targets()
+                        return
+                except requests.RequestException:
+                    pass
+            time.sleep(0.1)
+        raise TargetError(f"replica {c.name} was not ready within {READY_TIMEOUT:.0f}s")
+
+    def _stop(self, containers: list[Any]) -> None:
+        """Out of the endpoints and the scrape list first, then SIGTERM: the server drains and exits."""
+        with self._lock:
+            self._leaving |= {c.id for c in containers}
+        self.sync_targets()
+        threads = [threading.Thread(target=self._stop_one, args=(c,)) for c in containers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    def _stop_one(self, c: Any) -> None:
+        try:
+            c.stop(timeout=STOP_TIMEOUT)
+            c.remove()
+        except Exception as exc:
+            if "No such container" not in str(exc) and "already in progress" not in str(exc):
+                raise TargetError(f"stopping {c.name} failed: {reason(exc)}") from exc
+        finally:
+            with self._lock:
+                self._leaving.discard(c.id)
+                self._ready.discard(c.id)
+
+    def _remove_dead(self, workload: str) -> None:
+        for c in self._containers(workload):
+            if c.status in ("exited", "dead", "created"):
+                with contextlib.suppress(Exception):  # already gone
+                    c.remove(force=True)
+
+    def sync_targets(self) -> None:
+        """Write the Prometheus file_sd list: every running replica on 127.0.0.1, draining ones excluded."""
+        groups = [{"targets": [p.endpoint], "labels": {"replica": p.name, "workload": p.workload}}
+                  for p in self.pods() if p.status == "Running" and p.endpoint]
+        self.targets_dir.mkdir(parents=True, exist_ok=True)
+        path = self.targets_dir / "aitui-local.json"
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(groups, indent=1))
+        tmp.replace(path)  # atomic: Prometheus never reads half a file

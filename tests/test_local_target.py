@@ -1,0 +1,82 @@
+"""The local target on the real Docker engine, watched by a real Prometheus, with traffic running:
+deploy, scale up, roll out, scale down, restart aitui — and no request fails."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from recognizer import dataset
+
+from aitui.services.targets.local import LocalTarget, TargetError
+from aitui.services.traffic import Traffic
+from conftest import wait_until
+
+pytestmark = pytest.mark.docker
+WORKLOAD = "recognizer-test"
+
+
+@pytest.fixture
+def target(settings, docker_client, prometheus):
+    t = LocalTarget(settings, targets_dir=prometheus.targets)
+    yield t
+    t.delete(WORKLOAD)
+
+
+def test_scale_rollout_and_scale_down_under_traffic_lose_no_request(target, recognizer_image, docker_client,
+                                                                     prometheus) -> None:
+    steps: list[str] = []
+    target.deploy(recognizer_image, 1, WORKLOAD, steps.append)
+    [w] = [w for w in target.workloads() if w.name == WORKLOAD]
+    assert (w.desired, w.ready, w.image) == (1, 1, recognizer_image)
+    pods = target.pods(WORKLOAD)
+    assert pods[0].endpoint.startswith("127.0.0.1:")  # published on loopback only
+    sd = json.loads((prometheus.targets / "aitui-local.json").read_text())
+    assert [g["targets"] for g in sd if g["labels"]["workload"] == WORKLOAD] == [[pods[0].endpoint]]
+
+    images = [dataset.sample_png(label, seed=i) for i, label in enumerate(dataset.LABELS)]
+    traffic = Traffic(lambda: target.endpoints(WORKLOAD), images, concurrency=4, duration=300).start()
+    try:
+        wait_until(lambda: traffic.stats.ok > 50, 30, "traffic to flow")
+        target.scale(3, WORKLOAD, steps.append)
+        assert len(target.endpoints(WORKLOAD)) == 3
+        new_eps = {p.endpoint for p in target.pods(WORKLOAD)} - {pods[0].endpoint}
+        wait_until(lambda: all(traffic.stats.per_endpoint[e] > 10 for e in new_eps), 30,
+                   "the new replicas to take load")
+
+        docker_client.images.get(recognizer_image).tag("aitui/recognizer", "rollout-test")
+        target.rollout("aitui/recognizer:rollout-test", WORKLOAD, steps.append)
+        assert {p.image for p in target.pods(WORKLOAD)} == {"aitui/recognizer:rollout-test"}
+        assert len(target.endpoints(WORKLOAD)) == 3
+
+        target.scale(1, WORKLOAD, steps.append)
+        assert len(target.pods(WORKLOAD)) == 1
+        wait_until(lambda: traffic.stats.ok > 0 and traffic.stats.per_endpoint[target.endpoints(WORKLOAD)[0]] > 10,
+                   30, "traffic on the last replica")
+    finally:
+        stats = traffic.stop()
+    assert stats.failed == 0, f"{stats.failed} of {stats.sent} requests failed: {dict(stats.errors)}"
+    assert stats.ok > 200
+    assert any("draining" in s for s in steps) and any("rollout" in s for s in steps)
+
+    # Prometheus scraped the replicas under their replica label
+    wait_until(lambda: prometheus.query(f'sum(recognizer_requests_total{{workload="{WORKLOAD}"}}) > 0'), 30,
+               "Prometheus to see the workload's requests")
+
+    # aitui restarts: a new target object finds the workload as it was
+    again = LocalTarget(target.settings, targets_dir=prometheus.targets)
+    [w] = [w for w in again.workloads() if w.name == WORKLOAD]
+    assert (w.desired, w.ready, w.image) == (1, 1, "aitui/recognizer:rollout-test")
+    assert again.endpoints(WORKLOAD) == target.endpoints(WORKLOAD)
+    logs = list(again.logs(again.pods(WORKLOAD)[0].name, tail=20))
+    assert any("serving recognizer" in line for line in logs)
+    docker_client.images.remove("aitui/recognizer:rollout-test")
+
+
+def test_bad_requests_are_clear_errors(target) -> None:
+    with pytest.raises(TargetError, match="deploy it first"):
+        target.scale(2, "no-such-workload")
+    with pytest.raises(TargetError, match="no workload"):
+        target.restart("no-such-workload")
+    with pytest.raises(TargetError, match="starting a replica of aitui/does-not-exist:1 failed"):
+        target.deploy("aitui/does-not-exist:1", 1, WORKLOAD)
