@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import wait_until
 from recognizer import dataset
 
 from aitui.services.targets.local import LocalTarget, TargetError
 from aitui.services.traffic import Traffic
-from conftest import wait_until
 
 pytestmark = pytest.mark.docker
 WORKLOAD = "recognizer-test"

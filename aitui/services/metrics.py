@@ -1,0 +1,87 @@
+"""Named PromQL queries -> time series for the charts (prometheus-api-client).
+
+The metric names are the recognizer's (serving/recognizer/metrics.py); tests/test_metric_names.py
+checks that every name queried here is one the running server exports.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aitui.config import Settings
+from aitui.models import Series
+from aitui.services.errors import reason
+
+REQUESTS = "recognizer_requests_total"
+LATENCY = "recognizer_request_duration_seconds"
+BATCH = "recognizer_batch_size"
+IN_FLIGHT = "recognizer_requests_in_flight"
+QUERIED = (REQUESTS, LATENCY + "_bucket", BATCH + "_sum", BATCH + "_count", IN_FLIGHT)
+MIN_STEP = 2.0  # seconds: the local Prometheus scrapes every 2 s
+
+
+@dataclass(frozen=True)
+class Query:
+    title: str
+    unit: str
+    lines: tuple[tuple[str, str], ...]  # (legend, PromQL with {sel} and {rate} placeholders)
+
+
+# PromQL templates: <sel> becomes the label selector, <rate> the rate window.
+QUERIES: dict[str, Query] = {
+    "requests": Query("Requests/s", "req/s", (
+        ("all", f"sum(rate({REQUESTS}{{<sel>}}[<rate>]))"),
+        ("{replica}", f"sum by (replica) (rate({REQUESTS}{{<sel>}}[<rate>]))"),
+    )),
+    "latency": Query("Latency", "s", tuple(
+        (f"p{q}", f"histogram_quantile(0.{q}, sum by (le) (rate({LATENCY}_bucket{{<sel>}}[<rate>])))")
+        for q in ("50", "95", "99"))),
+    "errors": Query("Errors", "ratio", (
+        ("5xx+429", f'sum(rate({REQUESTS}{{<sel>,code=~"5..|429"}}[<rate>])) / sum(rate({REQUESTS}{{<sel>}}[<rate>]))'),
+    )),
+    "replicas": Query("Replicas", "", (("up", "count(up{<sel>} == 1)"),)),
+    "batch": Query("Batch size", "images", (
+        ("mean", f"sum(rate({BATCH}_sum{{<sel>}}[<rate>])) / sum(rate({BATCH}_count{{<sel>}}[<rate>]))"),)),
+    "in_flight": Query("In flight", "requests", (("all", f"sum({IN_FLIGHT}{{<sel>}})"),)),
+    "cpu": Query("CPU", "cores", (("{replica}", "sum by (replica) (rate(process_cpu_seconds_total{<sel>}[<rate>]))"),)),
+    "memory": Query("Memory", "bytes", (("{replica}", "sum by (replica) (process_resident_memory_bytes{<sel>})"),)),
+}
+
+
+def render(query: str, selector: str, rate_window: str) -> str:
+    return query.replace("<sel>", selector).replace("<rate>", rate_window)
+
+
+def fetch(settings: Settings, name: str, window: float, width: int, selector: str = 'job="recognizer"',
+          now: float | None = None) -> list[Series]:
+    """The series of query `name` over the last `window` seconds, about `width` points each (one per
+    chart column: more would only be drawn over). Never raises: failures are Series with an error."""
+    q = QUERIES[name]
+    step = max(MIN_STEP, window / max(1, width))
+    rate_window = f"{max(int(step * 2), 8)}s"  # at least a few scrapes per rate
+    end = now or time.time()
+    try:
+        from prometheus_api_client import PrometheusConnect
+        from urllib3.util.retry import Retry
+
+        # No retries here: the chart polls again in a few seconds, and a dead server must not stall it.
+        prom = PrometheusConnect(settings.prometheus_url, disable_ssl=False, retry=Retry(total=0),
+                                 timeout=max(1, int(settings.timeout)))
+        out: list[Series] = []
+        for legend, promql in q.lines:
+            result = prom.custom_query_range(
+                render(promql, selector, rate_window),
+                start_time=datetime.fromtimestamp(end - window, UTC),
+                end_time=datetime.fromtimestamp(end, UTC), step=f"{step:g}s")
+            for r in result:
+                label = legend.format(**r.get("metric", {})) if "{" in legend else legend
+                points = tuple((float(t), float(v)) for t, v in r["values"] if v not in ("NaN", "+Inf", "-Inf"))
+                if points:
+                    out.append(Series(label, points))
+        return out or [Series(q.title, error="no data: no samples in this window yet")]
+    except KeyError as exc:
+        return [Series(q.title, error=f"no data: series without label {exc}")]
+    except Exception as exc:
+        return [Series(q.title, error=f"no data: {settings.prometheus_url} {reason(exc)}")]
