@@ -2,42 +2,101 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+import threading
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import work
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
-from textual.widgets import Footer
+from textual.containers import Horizontal
+from textual.widgets import Footer, Input, Log, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
 
 from aitui.config import Settings
-from aitui.models import Health, Image
+from aitui.models import Health, Image, Workload
+from aitui.ui.charts import Chart
+from aitui.ui.dialogs import ConfirmScreen, NumberScreen, PredictionScreen
 from aitui.ui.header import StatusBar
 from aitui.ui.images import ImagesTable
+from aitui.ui.workloads import WorkloadsTable
+
+if TYPE_CHECKING:
+    from aitui.services.targets.local import LocalTarget
+    from aitui.services.traffic import Traffic
 
 HEALTH_EVERY = 5.0  # seconds between engine probes; the next starts only after the last ends
+CHARTS_EVERY = 5.0
+WINDOWS = (300, 900, 3600)  # chart windows the user cycles through with `w`
+WORKLOAD = "recognizer"
+CHARTS = (("requests", "Requests/s"), ("latency", "Latency p50/p95/p99 (s)"), ("replicas", "Replicas up"),
+          ("errors", "Error ratio"))
 
 
 class AituiApp(App[None]):
     TITLE = "aitui"
     CSS = """
-    #images { border: round $primary; border-title-color: $text; height: 1fr; }
+    #top { height: 2fr; }
+    #top > DataTable { height: 100%; }
+    #images { border: round $primary; width: 2fr; }
+    #workloads { border: round $primary; width: 3fr; }
+    #images:focus-within, #workloads:focus { border: round $accent; }
+    #charts { height: 2fr; min-height: 7; }
+    #bottom { height: 2fr; }
+    #filter { dock: top; display: none; }
+    #filter.shown { display: block; }
+    Log { scrollbar-size-vertical: 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("b", "build", "Build"),
+        Binding("d", "deploy", "Deploy"),
+        Binding("plus", "scale_by(1)", "More", key_display="+"),
+        Binding("minus", "scale_by(-1)", "Less", key_display="-"),
+        Binding("s", "scale_to", "Scale to"),
+        Binding("r", "restart", "Restart"),
+        Binding("l", "logs", "Logs"),
+        Binding("t", "traffic", "Traffic"),
+        Binding("p", "predict", "Predict"),
+        Binding("w", "window", "Window", show=False),
+        Binding("ctrl+d", "delete", "Delete", show=False),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("escape", "clear_filter", "Back", show=False),
+        Binding("j", "cursor('down')", "Down", show=False),
+        Binding("k", "cursor('up')", "Up", show=False),
         Binding("q", "quit", "Quit"),
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
     ]
+    MUTATING: ClassVar[set[str]] = {"build", "deploy", "scale_by", "scale_to", "restart", "delete", "traffic"}
 
     def __init__(self, settings: Settings) -> None:
         super().__init__()
         self.settings = settings
         self.images: list[Image] = []
+        self.workloads: dict[str, Workload] = {}
+        self.scaling: dict[str, int] = {}  # workload -> replicas it is being scaled to
+        self.window = WINDOWS[0]
+        self.target: LocalTarget | None = None
+        self.traffic: Traffic | None = None
+        self._build: Any = None
+        self._log_stop = threading.Event()
+        self._events_stop = threading.Event()
+        self._refresh_pending = False
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
-        with Vertical():
+        with Horizontal(id="top"):
             yield ImagesTable(id="images")
+            yield WorkloadsTable(id="workloads")
+        with Horizontal(id="charts"):
+            for query, title in CHARTS:
+                yield Chart(query, title, id=f"chart-{query}")
+        with TabbedContent(id="bottom", initial="activity"):
+            with TabPane("Activity", id="activity"):
+                yield Log(id="activity-log", max_lines=2000)
+            with TabPane("Build", id="build"):
+                yield Log(id="build-log", max_lines=5000)
+            with TabPane("Logs", id="logs"):
+                yield Log(id="pod-log", max_lines=5000)
+        yield Input(placeholder="filter images and workloads (esc clears)", id="filter")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -46,10 +105,53 @@ class AituiApp(App[None]):
         status.namespace = self.settings.namespace
         status.readonly = self.settings.is_readonly()
         self.query_one("#images").border_title = "Images"
+        self.query_one("#workloads").border_title = f"Workloads ({self.settings.context})"
+        self.query_one(WorkloadsTable).focus()
         self.probe_health()
-        self.load_images()
+        self.refresh_lists()
+        self.watch_engine()
+        self.poll_charts()
 
-    # -- engines, in workers ------------------------------------------------------------------
+    def on_unmount(self) -> None:
+        self._events_stop.set()
+        self._log_stop.set()
+        if self.traffic:
+            self.traffic.stop()
+        if self._build:
+            self._build.cancel()
+
+    # -- small helpers -------------------------------------------------------------------------
+    def say(self, text: str, severity: str = "information") -> None:
+        """One line in Activity; errors and warnings also as a notification."""
+        self.query_one("#activity-log", Log).write_line(text)
+        if severity != "information":
+            self.notify(text, severity=severity)  # type: ignore[arg-type]
+
+    def _refused(self) -> bool:
+        if self.settings.is_readonly():
+            self.notify(f"read-only: '{self.settings.context}' is not changed by aitui", severity="warning")
+            return True
+        return False
+
+    def _selected_workload(self) -> str:
+        return self.query_one(WorkloadsTable).selected or WORKLOAD
+
+    def _local(self) -> LocalTarget:
+        """The local target, made on first use (in a worker thread: it connects to the engine)."""
+        if self.target is None:
+            from aitui.services.targets.local import LocalTarget
+
+            self.target = LocalTarget(self.settings)
+        return self.target
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            from aitui.services.errors import reason  # a plain function: no engine SDK import
+
+            self.say(f"{event.worker.group}: {reason(event.worker.error)}", "error")
+
+    # -- health, lists, events ------------------------------------------------------------------
     @work(thread=True, group="health", exclusive=True, exit_on_error=False)
     def probe_health(self) -> None:
         from aitui.services import health
@@ -60,6 +162,35 @@ class AituiApp(App[None]):
 
     def _show_health(self, h: Health) -> None:
         self.query_one(StatusBar).set_health(h)
+
+    def refresh_lists(self) -> None:
+        self._refresh_pending = False
+        self.load_images()
+        self.load_workloads()
+
+    def _schedule_refresh(self) -> None:
+        """Engine events come in bursts (a rollout is dozens): refresh once per burst."""
+        if not self._refresh_pending:
+            self._refresh_pending = True
+            self.set_timer(0.3, self.refresh_lists)
+
+    @work(thread=True, group="events", exclusive=True, exit_on_error=False)
+    def watch_engine(self) -> None:
+        """Docker events drive the lists (lazydocker's idle-CPU fix): no polling while idle."""
+        import time
+
+        from aitui.services import images
+
+        while not self._events_stop.is_set():
+            try:
+                for _ in images.events(self.settings, self._events_stop):
+                    self.call_from_thread(self._schedule_refresh)
+            except Exception:
+                pass  # engine gone: the header says so; try again
+            if self._events_stop.wait(HEALTH_EVERY):
+                return
+            time.sleep(0)
+            self.call_from_thread(self._schedule_refresh)
 
     @work(thread=True, group="images", exclusive=True, exit_on_error=False)
     def load_images(self) -> None:
@@ -75,14 +206,377 @@ class AituiApp(App[None]):
     def _show_images(self, found: list[Image]) -> None:
         self.images = found
         table = self.query_one(ImagesTable)
-        table.show(found)
+        table.show(found, self.query_one("#filter", Input).value)
         table.border_subtitle = f"{len(found)}"
 
     def _images_failed(self, why: str) -> None:
         self.query_one(ImagesTable).border_subtitle = why
 
-    def action_cursor_down(self) -> None:
-        self.query_one(ImagesTable).action_cursor_down()
+    @work(thread=True, group="workloads", exclusive=True, exit_on_error=False)
+    def load_workloads(self) -> None:
+        from aitui.services.targets.local import TargetError
 
-    def action_cursor_up(self) -> None:
-        self.query_one(ImagesTable).action_cursor_up()
+        try:
+            found = self._local().workloads()
+        except TargetError as exc:
+            self.call_from_thread(self._workloads_failed, str(exc))
+            return
+        self.call_from_thread(self._show_workloads, found)
+
+    def _show_workloads(self, found: list[Workload]) -> None:
+        self.workloads = {w.name: w for w in found}
+        flt = self.query_one("#filter", Input).value.lower()
+        table = self.query_one(WorkloadsTable)
+        table.show([w for w in found if flt in w.name.lower()], self.scaling)
+        table.border_subtitle = f"{len(found)}" if found else "none yet: b builds, d deploys"
+
+    def _workloads_failed(self, why: str) -> None:
+        self.query_one(WorkloadsTable).border_subtitle = why
+
+    # -- charts ------------------------------------------------------------------------------
+    @work(thread=True, group="charts", exclusive=True, exit_on_error=False)
+    def poll_charts(self) -> None:
+        from aitui.services import metrics
+
+        selector = f'job="recognizer",workload="{WORKLOAD}"'
+        for chart in self.query(Chart):
+            width = max(10, chart.size.width - 8)
+            series = metrics.fetch(self.settings, chart.query_name, self.window, width, selector)
+            self.call_from_thread(chart.show, series, self.window)
+        self.call_from_thread(self.set_timer, CHARTS_EVERY, self.poll_charts)
+
+    def action_window(self) -> None:
+        self.window = WINDOWS[(WINDOWS.index(self.window) + 1) % len(WINDOWS)]
+        self.query_one("#charts").border_title = f"last {self.window // 60}m"
+        self.notify(f"charts: last {self.window // 60} minutes")
+        self.poll_charts()
+
+    # -- build -------------------------------------------------------------------------------
+    def action_build(self) -> None:
+        if self._refused():
+            return
+        if self._build is not None:
+            self._build.cancel()
+            self.say("build: cancelling")
+            return
+        self.query_one(TabbedContent).active = "build"
+        self.run_build()
+
+    @work(thread=True, group="build", exclusive=True, exit_on_error=False)
+    def run_build(self) -> None:
+        from aitui.services.images import Build
+
+        build = self._build = Build(self.settings)
+        log = self.query_one("#build-log", Log)
+        self.call_from_thread(log.clear)
+        self.call_from_thread(self.say, f"build: {build.tag} from {build.context} (base {self.settings.base_image})")
+        pending: list[str] = []
+        try:
+            for ev in build.events():
+                if ev.kind == "step":
+                    pending.append(f"── step {ev.step}/{ev.steps}: {ev.text}")
+                    self.call_from_thread(self._build_progress, f"step {ev.step}/{ev.steps}")
+                elif ev.kind == "log":
+                    pending.append(ev.text)
+                if len(pending) >= 20 or ev.kind not in ("log",):
+                    self.call_from_thread(log.write_lines, pending)
+                    pending = []
+                if ev.kind == "done":
+                    self.call_from_thread(self.say, f"build: {ev.tag} ({ev.image_id}) in {ev.seconds:.0f}s")
+                    self.call_from_thread(self._build_progress, f"built {ev.tag} in {ev.seconds:.0f}s")
+                elif ev.kind in ("error", "cancelled"):
+                    self.call_from_thread(self.say, f"build: {ev.text}", "error" if ev.kind == "error" else "warning")
+                    self.call_from_thread(self._build_progress, ev.kind)
+        finally:
+            if pending:
+                self.call_from_thread(log.write_lines, pending)
+            self._build = None
+            self.call_from_thread(self._schedule_refresh)
+
+    def _build_progress(self, text: str) -> None:
+        self.query_one(TabbedContent).get_tab("build").label = f"Build: {text}"
+
+    # -- deploy, scale, restart, delete ----------------------------------------------------------
+    def _image_to_deploy(self) -> str | None:
+        table = self.query_one(ImagesTable)
+        if table.row_count and table.has_focus:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+            chosen = next((i for i in self.images if i.id == key), None)
+            if chosen and chosen.recognizer and chosen.tags:
+                return chosen.tags[0]
+        newest = [i for i in self.images if i.recognizer and i.tags]  # newest first
+        litert = [i for i in newest if i.runtime == "litert"]  # the small, fast-starting default
+        return (litert or newest)[0].tags[0] if newest else None
+
+    def action_deploy(self) -> None:
+        if self._refused():
+            return
+        image = self._image_to_deploy()
+        if image is None:
+            self.notify("no recognizer image yet: press b to build one", severity="warning")
+            return
+        current = self.workloads.get(WORKLOAD)
+        replicas = max(1, current.desired) if current else 1
+        lines = [f"target:    {self.settings.context}", f"workload:  {WORKLOAD}", f"image:     {image}",
+                 f"replicas:  {replicas}"]
+        if current and current.image != image:
+            lines.append(f"rollout from {current.image}, one replica at a time")
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.run_deploy(image, replicas)
+
+        self.push_screen(ConfirmScreen("Deploy", lines), confirmed)
+
+    @work(thread=True, group="deploy", exclusive=True, exit_on_error=False)
+    def run_deploy(self, image: str, replicas: int) -> None:
+        from aitui.services.targets.local import TargetError
+
+        self.call_from_thread(self.say, f"deploy: {image} x{replicas} to {self.settings.context}")
+        try:
+            self._local().deploy(image, replicas, WORKLOAD, lambda s: self.call_from_thread(self.say, s))
+            self.call_from_thread(self.say, f"deploy: {WORKLOAD} runs {image} with {replicas} replica(s)")
+        except TargetError as exc:
+            self.call_from_thread(self.say, str(exc), "error")
+        self.call_from_thread(self._schedule_refresh)
+
+    def action_scale_by(self, delta: int) -> None:
+        if self._refused():
+            return
+        name = self._selected_workload()
+        if name not in self.workloads:
+            self.notify("nothing deployed yet: press d to deploy", severity="warning")
+            return
+        current = self.scaling.get(name, self.workloads[name].desired)
+        self._scale(name, max(0, current + delta))
+
+    def action_scale_to(self) -> None:
+        if self._refused():
+            return
+        name = self._selected_workload()
+        if name not in self.workloads:
+            self.notify("nothing deployed yet: press d to deploy", severity="warning")
+            return
+        current = self.scaling.get(name, self.workloads[name].desired)
+
+        def chosen(n: int | None) -> None:
+            if n is not None:
+                self._scale(name, n)
+
+        self.push_screen(NumberScreen(f"Scale {name}", "Replicas", current), chosen)
+
+    def _scale(self, name: str, n: int) -> None:
+        """Show the new desired count at once; one worker converges on the latest wish."""
+        running = name in self.scaling
+        self.scaling[name] = n
+        self._show_workloads(list(self.workloads.values()))
+        if not running:
+            self.run_scale(name)
+
+    @work(thread=True, group="scale", exit_on_error=False)
+    def run_scale(self, name: str) -> None:
+        from aitui.services.targets.local import TargetError
+
+        try:
+            while True:
+                n = self.scaling[name]
+                self._local().scale(n, name, lambda s: self.call_from_thread(self.say, s))
+                if self.scaling.get(name) == n:
+                    break
+        except TargetError as exc:
+            self.call_from_thread(self.say, str(exc), "error")
+        finally:
+            self.scaling.pop(name, None)
+            self.call_from_thread(self._schedule_refresh)
+
+    def action_restart(self) -> None:
+        if self._refused():
+            return
+        name = self._selected_workload()
+        if name not in self.workloads:
+            self.notify("nothing deployed yet", severity="warning")
+            return
+        lines = [f"Replace every replica of {name} on {self.settings.context},",
+                 "one at a time, each drained before it stops?"]
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.run_restart(name)
+
+        self.push_screen(ConfirmScreen("Rollout restart", lines), confirmed)
+
+    @work(thread=True, group="restart", exclusive=True, exit_on_error=False)
+    def run_restart(self, name: str) -> None:
+        from aitui.services.targets.local import TargetError
+
+        try:
+            self._local().restart(name, lambda s: self.call_from_thread(self.say, s))
+        except TargetError as exc:
+            self.call_from_thread(self.say, str(exc), "error")
+        self.call_from_thread(self._schedule_refresh)
+
+    def action_delete(self) -> None:
+        if self._refused():
+            return
+        name = self._selected_workload()
+        if name not in self.workloads:
+            self.notify("nothing to delete", severity="warning")
+            return
+        lines = [f"Delete workload {name} on {self.settings.context}?",
+                 f"Its {self.workloads[name].desired} replica(s) drain and stop; images stay."]
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.run_delete(name)
+
+        self.push_screen(ConfirmScreen("Delete", lines), confirmed)
+
+    @work(thread=True, group="delete", exclusive=True, exit_on_error=False)
+    def run_delete(self, name: str) -> None:
+        from aitui.services.targets.local import TargetError
+
+        try:
+            self._local().delete(name, lambda s: self.call_from_thread(self.say, s))
+            self.call_from_thread(self.say, f"delete: {name} is gone")
+        except TargetError as exc:
+            self.call_from_thread(self.say, str(exc), "error")
+        self.call_from_thread(self._schedule_refresh)
+
+    # -- logs ------------------------------------------------------------------------------------
+    def action_logs(self) -> None:
+        self._log_stop.set()
+        self._log_stop = threading.Event()
+        name = self._selected_workload()
+        log = self.query_one("#pod-log", Log)
+        log.clear()
+        self.query_one(TabbedContent).active = "logs"
+        self.follow_logs(name, self._log_stop)
+
+    @work(thread=True, group="logs", exit_on_error=False)
+    def follow_logs(self, name: str, stop: threading.Event) -> None:
+        """Every replica's log, merged, each line prefixed with its replica; flushed ten times a second."""
+        import time
+
+        target = self._local()
+        pods = target.pods(name)
+        if not pods:
+            self.call_from_thread(self.say, f"logs: no replicas of {name}", "warning")
+            return
+        lines: list[str] = []
+        lock = threading.Lock()
+
+        def follow(pod: str) -> None:
+            try:
+                for line in target.logs(pod, tail=50, follow=True):
+                    if stop.is_set():
+                        return
+                    with lock:
+                        lines.append(f"{pod[-6:]} │ {line}")
+            except Exception as exc:
+                with lock:
+                    lines.append(f"{pod[-6:]} │ (log ended: {exc})")
+
+        for p in pods:
+            threading.Thread(target=follow, args=(p.name,), daemon=True).start()
+        log = self.query_one("#pod-log", Log)
+        while not stop.wait(0.1):
+            with lock:
+                batch, lines[:] = lines[:], []
+            if batch:
+                self.call_from_thread(log.write_lines, batch)
+        time.sleep(0)
+
+    # -- traffic and predict -------------------------------------------------------------------
+    def action_traffic(self) -> None:
+        if self.traffic is not None and self.traffic.running:
+            stats = self.traffic.stop()
+            self.say(f"traffic: stopped after {stats.sent} requests, {stats.ok} ok, {stats.failed} failed, "
+                     f"p50 {stats.percentile(0.5) * 1000:.1f} ms, p99 {stats.percentile(0.99) * 1000:.1f} ms")
+            self.traffic = None
+            return
+        if self._refused():
+            return
+        if WORKLOAD not in self.workloads:
+            self.notify("nothing deployed yet: press d to deploy", severity="warning")
+            return
+        def chosen(n: int | None) -> None:
+            if n is not None:
+                self.start_traffic(n)
+
+        self.push_screen(NumberScreen("Traffic", "Concurrent requests", 4, 1, 64), chosen)
+
+    @work(thread=True, group="traffic", exclusive=True, exit_on_error=False)
+    def start_traffic(self, concurrency: int) -> None:
+        from aitui.services.predict import samples
+        from aitui.services.traffic import Traffic
+
+        target = self._local()
+        self.traffic = Traffic(lambda: target.endpoints(WORKLOAD), list(samples().values()), concurrency,
+                               duration=600).start()
+        self.call_from_thread(self.say, f"traffic: {concurrency} concurrent requests for up to 10 minutes (t stops)")
+        while self.traffic is not None and self.traffic.running:
+            s = self.traffic.stats
+            text = f"traffic {s.rate():.0f} req/s · ok {s.ok} · failed {s.failed}"
+            self.call_from_thread(self._traffic_progress, text)
+            threading.Event().wait(1.0)
+        self.call_from_thread(self._traffic_progress, "")
+
+    def _traffic_progress(self, text: str) -> None:
+        self.query_one("#activity-log", Log).border_subtitle = text
+        self.query_one(TabbedContent).get_tab("activity").label = f"Activity: {text}" if text else "Activity"
+
+    def action_predict(self) -> None:
+        if WORKLOAD not in self.workloads:
+            self.notify("nothing deployed yet: press d to deploy", severity="warning")
+            return
+        self.run_predict()
+
+    @work(thread=True, group="predict", exclusive=True, exit_on_error=False)
+    def run_predict(self) -> None:
+        from aitui.services.predict import pick_sample, predict
+
+        endpoints = self._local().endpoints(WORKLOAD)
+        if not endpoints:
+            self.call_from_thread(self.say, "predict: no ready replica", "warning")
+            return
+        sample, png = pick_sample()
+        result = predict(endpoints[0], png)
+        if result.error:
+            self.call_from_thread(self.say, f"predict: {result.error}", "error")
+            return
+        top, score = result.labels[0]
+        self.call_from_thread(self.say, f"predict: a '{sample}' -> {top} ({score:.1%}) in "
+                                        f"{result.seconds * 1000:.0f} ms from {result.endpoint}")
+        detail = f"{result.endpoint} answered in {result.seconds * 1000:.0f} ms · esc closes"
+        self.call_from_thread(self.push_screen, PredictionScreen(sample, png, result.labels, detail))
+
+    # -- navigation ----------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        f = self.query_one("#filter", Input)
+        f.add_class("shown")
+        f.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self) -> None:
+        self._show_images(self.images)
+        self._show_workloads(list(self.workloads.values()))
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.query_one(WorkloadsTable).focus()
+
+    def action_clear_filter(self) -> None:
+        f = self.query_one("#filter", Input)
+        if f.has_class("shown"):
+            f.value = ""
+            f.remove_class("shown")
+            self.query_one(WorkloadsTable).focus()
+
+    def action_help(self) -> None:
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def action_cursor(self, direction: str) -> None:
+        focused = self.focused
+        if isinstance(focused, (ImagesTable, WorkloadsTable)):
+            (focused.action_cursor_down if direction == "down" else focused.action_cursor_up)()

@@ -21,6 +21,7 @@ class Image:
     size: int  # bytes
     created: float  # unix time
     recognizer: bool  # built by aitui from serving/
+    runtime: str = ""  # the recognizer's runtime (litert, tensorflow), from its image label
 
     @property
     def name(self) -> str:

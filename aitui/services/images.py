@@ -59,6 +59,7 @@ def _image(raw: dict) -> Image:
         size=int(raw.get("Size") or 0),
         created=float(raw.get("Created") or 0),
         recognizer=labels.get(COMPONENT_LABEL) == "recognizer" or any(t.startswith(REPOSITORY + ":") for t in tags),
+        runtime=labels.get("io.aitui.runtime", ""),
     )
 
 

@@ -39,7 +39,9 @@ QUERIES: dict[str, Query] = {
         (f"p{q}", f"histogram_quantile(0.{q}, sum by (le) (rate({LATENCY}_bucket{{<sel>}}[<rate>])))")
         for q in ("50", "95", "99"))),
     "errors": Query("Errors", "ratio", (
-        ("5xx+429", f'sum(rate({REQUESTS}{{<sel>,code=~"5..|429"}}[<rate>])) / sum(rate({REQUESTS}{{<sel>}}[<rate>]))'),
+        # "or vector(0)": no failed request yet is a ratio of 0, not an empty chart
+        ("5xx+429", f'(sum(rate({REQUESTS}{{<sel>,code=~"5..|429"}}[<rate>])) or vector(0)) / '
+                    f"sum(rate({REQUESTS}{{<sel>}}[<rate>]))"),
     )),
     "replicas": Query("Replicas", "", (("up", "count(up{<sel>} == 1)"),)),
     "batch": Query("Batch size", "images", (

@@ -1,0 +1,40 @@
+"""History charts (textual-plotext), one per named query; 'no data: why' when there is nothing to draw."""
+
+from __future__ import annotations
+
+import time
+
+from textual_plotext import PlotextPlot
+
+from aitui.models import Series
+
+
+class Chart(PlotextPlot):
+    DEFAULT_CSS = """
+    Chart { border: round $primary-darken-1; height: 1fr; min-height: 6; }
+    """
+
+    def __init__(self, query: str, title: str, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.query_name = query
+        self.border_title = title
+        self.series: list[Series] = []
+
+    def show(self, series: list[Series], window: float) -> None:
+        """Redraw with these series over the last `window` seconds (x axis: seconds ago)."""
+        self.series = series
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        now = time.time()
+        drawn = [s for s in series if s.points]
+        errors = [s.error for s in series if s.error]
+        for s in drawn[:6]:  # more lines than this are unreadable in a terminal
+            xs = [t - now for t, _ in s.points]
+            label = s.name[-6:] if s.name.count("-") else s.name  # a replica's name ends in its unique part
+            plt.plot(xs, [v for _, v in s.points], label=label, marker="braille")
+        plt.xlim(-window, 0)
+        if not drawn:
+            plt.title(errors[0] if errors else "no data")
+        self.border_subtitle = errors[0].removeprefix("no data: ") if errors and not drawn else ""
+        self.refresh()

@@ -1,0 +1,46 @@
+"""The Workloads panel: deployments (or the local target's workloads), READY like kubectl."""
+
+from __future__ import annotations
+
+import time
+
+from textual.widgets import DataTable
+
+from aitui.models import Workload
+from aitui.ui import format as fmt
+
+COLUMNS = (("name", "NAME"), ("ready", "READY"), ("uptodate", "UP-TO-DATE"), ("available", "AVAILABLE"),
+           ("image", "IMAGE"), ("age", "AGE"))
+
+
+class WorkloadsTable(DataTable[str]):
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        for key, label in COLUMNS:
+            self.add_column(label, key=key)
+
+    def show(self, workloads: list[Workload], scaling: dict[str, int] | None = None) -> None:
+        """Diff by workload name; a scale in progress shows its target as the desired count."""
+        now = time.time()
+        wanted = {w.name: w for w in workloads}
+        with self.app.batch_update():
+            for key in [k.value for k in self.rows if k.value and k.value not in wanted]:
+                self.remove_row(key)
+            for w in wanted.values():
+                desired = (scaling or {}).get(w.name, w.desired)
+                row = {"name": w.name, "ready": f"{w.ready}/{desired}", "uptodate": str(w.up_to_date),
+                       "available": str(w.available), "image": w.image.rsplit("/", 1)[-1],
+                       "age": fmt.age(w.created, now)}
+                if w.name in self.rows:
+                    for col, value in row.items():
+                        if self.get_cell(w.name, col) != value:
+                            self.update_cell(w.name, col, value)
+                else:
+                    self.add_row(*row.values(), key=w.name)
+
+    @property
+    def selected(self) -> str | None:
+        if not self.row_count:
+            return None
+        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        return key
