@@ -87,11 +87,12 @@ def half_blocks(png: bytes, width: int = 24) -> Text:
     img = Image.open(io.BytesIO(png)).convert("RGB")
     height = max(2, round(img.height * width / img.width / 2) * 2)
     img = img.resize((width, height))
-    px: list[tuple[int, int, int]] = list(img.getdata())
+    raw = img.tobytes()  # RGB, row by row
     text = Text()
     for y in range(0, height, 2):
         for x in range(width):
-            top, bottom = px[y * width + x], px[(y + 1) * width + x]
+            i, j = (y * width + x) * 3, ((y + 1) * width + x) * 3
+            top, bottom = raw[i:i + 3], raw[j:j + 3]
             text.append("▀", style=f"rgb({top[0]},{top[1]},{top[2]}) on rgb({bottom[0]},{bottom[1]},{bottom[2]})")
         text.append("\n")
     return text
