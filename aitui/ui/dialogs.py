@@ -113,10 +113,10 @@ class PredictionScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         bars = Text()
         for label, score in self.labels[:5]:
-            n = round(score * 20)
+            n = round(score * 14)
             bars.append(f"{label:>8} ", style="bold" if label == self.labels[0][0] else "")
             bars.append("█" * n, style="green" if label == self.sample else "cyan")
-            bars.append("·" * (20 - n), style="dim")
+            bars.append("·" * (14 - n), style="dim")
             bars.append(f" {score:6.1%}\n")
         with Vertical(classes="dialog") as v:
             v.border_title = f"Predict: a sample '{self.sample}'"
