@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
@@ -324,21 +325,11 @@ class AituiApp(App[None]):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.run_deploy(image, replicas)
+                self.say(f"deploy: {image} x{replicas} to {self.settings.context}")
+                self.run_change(lambda t, p: t.deploy(image, replicas, WORKLOAD, p),
+                                f"deploy: {WORKLOAD} runs {image} with {replicas} replica(s)")
 
         self.push_screen(ConfirmScreen("Deploy", lines), confirmed)
-
-    @work(thread=True, group="deploy", exclusive=True, exit_on_error=False)
-    def run_deploy(self, image: str, replicas: int) -> None:
-        from aitui.services.targets.local import TargetError
-
-        self.call_from_thread(self.say, f"deploy: {image} x{replicas} to {self.settings.context}")
-        try:
-            self._local().deploy(image, replicas, WORKLOAD, lambda s: self.call_from_thread(self.say, s))
-            self.call_from_thread(self.say, f"deploy: {WORKLOAD} runs {image} with {replicas} replica(s)")
-        except TargetError as exc:
-            self.call_from_thread(self.say, str(exc), "error")
-        self.call_from_thread(self._schedule_refresh)
 
     def action_scale_by(self, delta: int) -> None:
         if self._refused():
@@ -398,21 +389,12 @@ class AituiApp(App[None]):
             return
         lines = [f"Replace every replica of {name} on {self.settings.context},",
                  "one at a time, each drained before it stops?"]
+
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.run_restart(name)
+                self.run_change(lambda t, p: t.restart(name, p))
 
         self.push_screen(ConfirmScreen("Rollout restart", lines), confirmed)
-
-    @work(thread=True, group="restart", exclusive=True, exit_on_error=False)
-    def run_restart(self, name: str) -> None:
-        from aitui.services.targets.local import TargetError
-
-        try:
-            self._local().restart(name, lambda s: self.call_from_thread(self.say, s))
-        except TargetError as exc:
-            self.call_from_thread(self.say, str(exc), "error")
-        self.call_from_thread(self._schedule_refresh)
 
     def action_delete(self) -> None:
         if self._refused():
@@ -423,19 +405,23 @@ class AituiApp(App[None]):
             return
         lines = [f"Delete workload {name} on {self.settings.context}?",
                  f"Its {self.workloads[name].desired} replica(s) drain and stop; images stay."]
+
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.run_delete(name)
+                self.run_change(lambda t, p: t.delete(name, p), f"delete: {name} is gone")
 
         self.push_screen(ConfirmScreen("Delete", lines), confirmed)
 
-    @work(thread=True, group="delete", exclusive=True, exit_on_error=False)
-    def run_delete(self, name: str) -> None:
+    @work(thread=True, group="change", exit_on_error=False)
+    def run_change(self, change: Callable[[LocalTarget, Callable[[str], None]], object], done: str = "") -> None:
+        """A deploy, restart or delete on the target: its progress lines go to Activity as they happen,
+        a failure becomes a message, and the lists refresh afterwards."""
         from aitui.services.targets.local import TargetError
 
         try:
-            self._local().delete(name, lambda s: self.call_from_thread(self.say, s))
-            self.call_from_thread(self.say, f"delete: {name} is gone")
+            change(self._local(), lambda line: self.call_from_thread(self.say, line))
+            if done:
+                self.call_from_thread(self.say, done)
         except TargetError as exc:
             self.call_from_thread(self.say, str(exc), "error")
         self.call_from_thread(self._schedule_refresh)

@@ -26,7 +26,7 @@ from aitui.ui.header import StatusBar  # noqa: E402
 SIZES = ((120, 36), (80, 24))
 
 
-async def until(pilot, check, timeout: float) -> None:  # noqa: ANN001
+async def until(pilot, check, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not check():
         await pilot.pause(0.2)
@@ -63,8 +63,8 @@ async def shoot(size: tuple[int, int], scenes: tuple[str, ...]) -> None:
             await pilot.pause(0.5)
             save("predict")
             await pilot.press("escape", "t")
-            app.run_delete(WORKLOAD)
-            await app.workers.wait_for_complete()
+            app.run_change(lambda t, p: t.delete(WORKLOAD, p))
+            await until(pilot, lambda: WORKLOAD not in app.workloads, 60)
 
 
 def main() -> None:
