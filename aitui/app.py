@@ -137,6 +137,23 @@ class AituiApp(App[None]):
     def _selected_workload(self) -> str:
         return self.query_one(WorkloadsTable).selected or WORKLOAD
 
+    def _workload_to_change(self) -> str | None:
+        """The selected workload, if this context may be changed and it exists; otherwise say why."""
+        if self._refused():
+            return None
+        name = self._selected_workload()
+        if name not in self.workloads:
+            self.notify("nothing deployed yet: press d to deploy", severity="warning")
+            return None
+        return name
+
+    def _confirm(self, title: str, lines: list[str], then: Callable[[], object]) -> None:
+        def answered(yes: bool | None) -> None:
+            if yes:
+                then()
+
+        self.push_screen(ConfirmScreen(title, lines), answered)
+
     def _local(self) -> LocalTarget:
         """The local target, made on first use (in a worker thread: it connects to the engine)."""
         if self.target is None:
@@ -177,9 +194,8 @@ class AituiApp(App[None]):
 
     @work(thread=True, group="events", exclusive=True, exit_on_error=False)
     def watch_engine(self) -> None:
-        """Docker events drive the lists (lazydocker's idle-CPU fix): no polling while idle."""
-        import time
-
+        """Docker events drive the lists (lazydocker's idle-CPU fix): no polling while idle. When the
+        stream breaks (engine gone), try again every few seconds and refresh once it is back."""
         from aitui.services import images
 
         while not self._events_stop.is_set():
@@ -187,10 +203,9 @@ class AituiApp(App[None]):
                 for _ in images.events(self.settings, self._events_stop):
                     self.call_from_thread(self._schedule_refresh)
             except Exception:
-                pass  # engine gone: the header says so; try again
+                pass  # the header already says why the engine is unreachable
             if self._events_stop.wait(HEALTH_EVERY):
                 return
-            time.sleep(0)
             self.call_from_thread(self._schedule_refresh)
 
     @work(thread=True, group="images", exclusive=True, exit_on_error=False)
@@ -323,30 +338,23 @@ class AituiApp(App[None]):
         if current and current.image != image:
             lines.append(f"rollout from {current.image}, one replica at a time")
 
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.say(f"deploy: {image} x{replicas} to {self.settings.context}")
-                self.run_change(lambda t, p: t.deploy(image, replicas, WORKLOAD, p),
-                                f"deploy: {WORKLOAD} runs {image} with {replicas} replica(s)")
+        def deploy() -> None:
+            self.say(f"deploy: {image} x{replicas} to {self.settings.context}")
+            self.run_change(lambda t, p: t.deploy(image, replicas, WORKLOAD, p),
+                            f"deploy: {WORKLOAD} runs {image} with {replicas} replica(s)")
 
-        self.push_screen(ConfirmScreen("Deploy", lines), confirmed)
+        self._confirm("Deploy", lines, deploy)
 
     def action_scale_by(self, delta: int) -> None:
-        if self._refused():
-            return
-        name = self._selected_workload()
-        if name not in self.workloads:
-            self.notify("nothing deployed yet: press d to deploy", severity="warning")
+        name = self._workload_to_change()
+        if name is None:
             return
         current = self.scaling.get(name, self.workloads[name].desired)
         self._scale(name, max(0, current + delta))
 
     def action_scale_to(self) -> None:
-        if self._refused():
-            return
-        name = self._selected_workload()
-        if name not in self.workloads:
-            self.notify("nothing deployed yet: press d to deploy", severity="warning")
+        name = self._workload_to_change()
+        if name is None:
             return
         current = self.scaling.get(name, self.workloads[name].desired)
 
@@ -381,36 +389,20 @@ class AituiApp(App[None]):
             self.call_from_thread(self._schedule_refresh)
 
     def action_restart(self) -> None:
-        if self._refused():
+        name = self._workload_to_change()
+        if name is None:
             return
-        name = self._selected_workload()
-        if name not in self.workloads:
-            self.notify("nothing deployed yet", severity="warning")
-            return
-        lines = [f"Replace every replica of {name} on {self.settings.context},",
-                 "one at a time, each drained before it stops?"]
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.run_change(lambda t, p: t.restart(name, p))
-
-        self.push_screen(ConfirmScreen("Rollout restart", lines), confirmed)
+        self._confirm("Rollout restart", [f"Replace every replica of {name} on {self.settings.context},",
+                                          "one at a time, each drained before it stops?"],
+                      lambda: self.run_change(lambda t, p: t.restart(name, p)))
 
     def action_delete(self) -> None:
-        if self._refused():
+        name = self._workload_to_change()
+        if name is None:
             return
-        name = self._selected_workload()
-        if name not in self.workloads:
-            self.notify("nothing to delete", severity="warning")
-            return
-        lines = [f"Delete workload {name} on {self.settings.context}?",
-                 f"Its {self.workloads[name].desired} replica(s) drain and stop; images stay."]
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.run_change(lambda t, p: t.delete(name, p), f"delete: {name} is gone")
-
-        self.push_screen(ConfirmScreen("Delete", lines), confirmed)
+        self._confirm("Delete", [f"Delete workload {name} on {self.settings.context}?",
+                                 f"Its {self.workloads[name].desired} replica(s) drain and stop; images stay."],
+                      lambda: self.run_change(lambda t, p: t.delete(name, p), f"delete: {name} is gone"))
 
     @work(thread=True, group="change", exit_on_error=False)
     def run_change(self, change: Callable[[LocalTarget, Callable[[str], None]], object], done: str = "") -> None:
@@ -439,8 +431,6 @@ class AituiApp(App[None]):
     @work(thread=True, group="logs", exit_on_error=False)
     def follow_logs(self, name: str, stop: threading.Event) -> None:
         """Every replica's log, merged, each line prefixed with its replica; flushed ten times a second."""
-        import time
-
         target = self._local()
         pods = target.pods(name)
         if not pods:
@@ -468,7 +458,6 @@ class AituiApp(App[None]):
                 batch, lines[:] = lines[:], []
             if batch:
                 self.call_from_thread(log.write_lines, batch)
-        time.sleep(0)
 
     # -- traffic and predict -------------------------------------------------------------------
     def action_traffic(self) -> None:
@@ -502,7 +491,8 @@ class AituiApp(App[None]):
             s = self.traffic.stats
             text = f"traffic {s.rate():.0f} req/s · ok {s.ok} · failed {s.failed}"
             self.call_from_thread(self._traffic_progress, text)
-            threading.Event().wait(1.0)
+            if self._events_stop.wait(1.0):  # the app is closing
+                return
         self.call_from_thread(self._traffic_progress, "")
 
     def _traffic_progress(self, text: str) -> None:

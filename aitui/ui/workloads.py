@@ -8,6 +8,7 @@ from textual.widgets import DataTable
 
 from aitui.models import Workload
 from aitui.ui import format as fmt
+from aitui.ui.tables import sync_rows
 
 COLUMNS = (("name", "NAME"), ("ready", "READY"), ("uptodate", "UP-TO-DATE"), ("available", "AVAILABLE"),
            ("image", "IMAGE"), ("age", "AGE"))
@@ -22,21 +23,11 @@ class WorkloadsTable(DataTable[str]):
     def show(self, workloads: list[Workload], scaling: dict[str, int] | None = None) -> None:
         """Diff by workload name; a scale in progress shows its target as the desired count."""
         now = time.time()
-        wanted = {w.name: w for w in workloads}
-        with self.app.batch_update():
-            for key in [k.value for k in self.rows if k.value and k.value not in wanted]:
-                self.remove_row(key)
-            for w in wanted.values():
-                desired = (scaling or {}).get(w.name, w.desired)
-                row = {"name": w.name, "ready": f"{w.ready}/{desired}", "uptodate": str(w.up_to_date),
-                       "available": str(w.available), "image": w.image.rsplit("/", 1)[-1],
-                       "age": fmt.age(w.created, now)}
-                if w.name in self.rows:
-                    for col, value in row.items():
-                        if self.get_cell(w.name, col) != value:
-                            self.update_cell(w.name, col, value)
-                else:
-                    self.add_row(*row.values(), key=w.name)
+        sync_rows(self, {
+            w.name: {"name": w.name, "ready": f"{w.ready}/{(scaling or {}).get(w.name, w.desired)}",
+                     "uptodate": str(w.up_to_date), "available": str(w.available),
+                     "image": w.image.rsplit("/", 1)[-1], "age": fmt.age(w.created, now)}
+            for w in workloads})
 
     @property
     def selected(self) -> str | None:
