@@ -250,15 +250,18 @@ class AituiApp(App[None]):
         self.query_one(WorkloadsTable).border_subtitle = why
 
     # -- charts ------------------------------------------------------------------------------
-    @work(thread=True, group="charts", exclusive=True, exit_on_error=False)
     def poll_charts(self) -> None:
+        """Read the charts' sizes here, on the UI thread; fetch in a worker; draw back here."""
+        self.fetch_charts([(chart, max(10, chart.size.width - 8)) for chart in self.query(Chart)], self.window)
+
+    @work(thread=True, group="charts", exclusive=True, exit_on_error=False)
+    def fetch_charts(self, charts: list[tuple[Chart, int]], window: float) -> None:
         from aitui.services import metrics
 
         selector = f'job="recognizer",workload="{WORKLOAD}"'
-        for chart in self.query(Chart):
-            width = max(10, chart.size.width - 8)
-            series = metrics.fetch(self.settings, chart.query_name, self.window, width, selector)
-            self.call_from_thread(chart.show, series, self.window)
+        for chart, width in charts:
+            series = metrics.fetch(self.settings, chart.query_name, window, width, selector)
+            self.call_from_thread(chart.show, series, window)
         self.call_from_thread(self.set_timer, CHARTS_EVERY, self.poll_charts)
 
     def action_window(self) -> None:
@@ -276,15 +279,15 @@ class AituiApp(App[None]):
             self.say("build: cancelling")
             return
         self.query_one(TabbedContent).active = "build"
-        self.run_build()
+        log = self.query_one("#build-log", Log)
+        log.clear()
+        self.run_build(log)
 
     @work(thread=True, group="build", exclusive=True, exit_on_error=False)
-    def run_build(self) -> None:
+    def run_build(self, log: Log) -> None:
         from aitui.services.images import Build
 
         build = self._build = Build(self.settings)
-        log = self.query_one("#build-log", Log)
-        self.call_from_thread(log.clear)
         self.call_from_thread(self.say, f"build: {build.tag} from {build.context} (base {self.settings.base_image})")
         pending: list[str] = []
         try:
@@ -426,10 +429,10 @@ class AituiApp(App[None]):
         log = self.query_one("#pod-log", Log)
         log.clear()
         self.query_one(TabbedContent).active = "logs"
-        self.follow_logs(name, self._log_stop)
+        self.follow_logs(name, log, self._log_stop)
 
     @work(thread=True, group="logs", exit_on_error=False)
-    def follow_logs(self, name: str, stop: threading.Event) -> None:
+    def follow_logs(self, name: str, log: Log, stop: threading.Event) -> None:
         """Every replica's log, merged, each line prefixed with its replica; flushed ten times a second."""
         target = self._local()
         pods = target.pods(name)
@@ -452,7 +455,6 @@ class AituiApp(App[None]):
 
         for p in pods:
             threading.Thread(target=follow, args=(p.name,), daemon=True).start()
-        log = self.query_one("#pod-log", Log)
         while not stop.wait(0.1):
             with lock:
                 batch, lines[:] = lines[:], []
