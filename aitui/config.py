@@ -34,6 +34,7 @@ class Settings:
     prometheus_url: str = "http://127.0.0.1:9090"
     base_image: str = "python:3.11-slim"  # the recognizer's BASE_IMAGE build argument
     serving_dir: str | None = None  # the recognizer's build context; None: the one next to the package
+    manifests_dir: str | None = None  # what a cluster deploy applies (<dir>/base); None: next to the package
     readonly: bool = False
     readonly_contexts: list[str] = field(default_factory=list)
     timeout: float = 3.0  # seconds for any single call to an engine
@@ -51,6 +52,7 @@ ENV = {  # environment variable -> setting
     "AITUI_PROMETHEUS_URL": "prometheus_url",
     "AITUI_BASE_IMAGE": "base_image",
     "AITUI_SERVING_DIR": "serving_dir",
+    "AITUI_MANIFESTS_DIR": "manifests_dir",
     "AITUI_READONLY": "readonly",
     "AITUI_TIMEOUT": "timeout",
 }

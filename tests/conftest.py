@@ -192,3 +192,29 @@ def replica(docker_client, recognizer_image: str) -> Iterator[Replica]:
     replicas = Replicas(docker_client, recognizer_image)
     yield replicas.run()
     replicas.close()
+
+
+@pytest.fixture
+def standin(tmp_path: Path):
+    """The API-server stand-in (tests/apiserver.py) on 127.0.0.1, with a kubeconfig for two contexts."""
+    from apiserver import StandIn
+
+    with StandIn(ready_after=0.05, terminate_after=0.05, bookmark_every=0.3) as s:
+        s.cluster.create("namespaces", "", {"metadata": {"name": "other"}})
+        s.kubeconfig_path = s.kubeconfig(tmp_path / "kubeconfig", {"standin": "default", "other": "other"})
+        yield s
+
+
+def kube_client(standin, context: str = "standin"):
+    from kubernetes import client, config
+
+    api = config.new_client_from_config(str(standin.kubeconfig_path), context=context, persist_config=False)
+    return client.AppsV1Api(api), client.CoreV1Api(api)
+
+
+def deployment(name: str = "web", replicas: int = 2, image: str = "aitui/recognizer:1") -> dict:
+    labels = {"app": name}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": labels},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [{"name": "main", "image": image}]}}}}

@@ -1,1 +1,57 @@
-"""Where the recognizer runs: the local Docker engine or a Kubernetes context, behind one set of verbs."""
+"""Where the recognizer runs: the local Docker engine or a Kubernetes context, behind one set of verbs.
+
+The app holds one Target at a time (the current context) and calls it only from thread workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+from aitui.config import Settings
+from aitui.models import Pod, Workload
+
+Progress = Callable[[str], None]
+
+
+class TargetError(Exception):
+    """A target verb failed; the message names the verb, the resource and why."""
+
+
+class Forbidden(TargetError):
+    """The cluster's RBAC refused a verb (HTTP 403)."""
+
+
+class NotFound(TargetError):
+    """The object a verb needs is not there (HTTP 404)."""
+
+
+def quiet(_: str) -> None:
+    pass
+
+
+class Target(Protocol):
+    name: str  # the context: "local" or a kubeconfig context
+    namespace: str
+
+    def workloads(self) -> list[Workload]: ...
+    def pods(self, workload: str | None = None) -> list[Pod]: ...
+    def endpoints(self, workload: str = ...) -> list[str]: ...
+    def deploy(self, image: str, replicas: int, workload: str = ..., progress: Progress = ...) -> None: ...
+    def scale(self, replicas: int, workload: str = ..., progress: Progress = ...) -> None: ...
+    def restart(self, workload: str = ..., progress: Progress = ...) -> None: ...
+    def delete(self, workload: str = ..., progress: Progress = ...) -> None: ...
+    def logs(self, pod: str, tail: int = 100, follow: bool = False, timestamps: bool = False) -> Iterator[str]: ...
+    def watch(self, changed: Callable[[], None]) -> None: ...
+    def close(self) -> None: ...
+
+
+def open_target(settings: Settings, context: str, namespace: str) -> Target:
+    """The target for a context. Raises TargetError when it cannot be reached or configured."""
+    if context == "local":
+        from aitui.services.targets.local import LocalTarget
+
+        return LocalTarget(settings)
+    from aitui.services.targets.kubernetes import KubeTarget
+
+    return KubeTarget(settings, context, namespace)

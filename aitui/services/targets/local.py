@@ -22,23 +22,17 @@ from aitui.config import Settings, state_dir
 from aitui.models import Pod, Workload
 from aitui.services import labels
 from aitui.services.errors import reason
+from aitui.services.targets import Progress, TargetError
+from aitui.services.targets import quiet as _quiet
 
 WORKLOAD_LABEL = "io.aitui.workload"
 STOP_TIMEOUT = 20  # seconds between SIGTERM and SIGKILL; above the server's drain (10 s)
 READY_TIMEOUT = 60.0
-Progress = Callable[[str], None]
-
-
-class TargetError(Exception):
-    """A target verb failed; the message names the verb and why."""
-
-
-def _quiet(_: str) -> None:
-    pass
 
 
 class LocalTarget:
     name = "local"
+    namespace = "local"
 
     def __init__(self, settings: Settings, targets_dir: Path | None = None) -> None:
         import docker
@@ -55,6 +49,13 @@ class LocalTarget:
         self._leaving: set[str] = set()  # container ids taken out of the endpoints, draining
         self._ready: set[str] = set()
         self._lock = threading.RLock()
+
+    def watch(self, changed: Callable[[], None] = lambda: None) -> None:
+        """Nothing to start: the app follows the engine's events stream, which covers containers."""
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.docker.close()
 
     # -- reading ---------------------------------------------------------------------------
     def _containers(self, workload: str | None = None) -> list[Any]:

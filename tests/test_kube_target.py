@@ -1,0 +1,190 @@
+"""The Kubernetes target against the API-server stand-in, through the real client: deploy is server-side
+apply of manifests/base, scale uses /scale, restart sets restartedAt, the caches follow watches and relist
+after 410, and failures are typed messages that name the verb and the resource and never a credential."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT, deployment, kube_client, wait_until
+
+from aitui.config import Settings
+from aitui.services import labels, manifests
+from aitui.services.targets import Forbidden, NotFound, TargetError
+from aitui.services.targets.kubernetes import KubeTarget
+
+IMAGE = "registry.example/aitui/recognizer:0.3.0-abc123"
+
+
+@pytest.fixture
+def target(standin):
+    t = KubeTarget(Settings(kubeconfig=str(standin.kubeconfig_path), timeout=3), "standin", "default")
+    t.watch()
+    assert t.synced(), t.errors
+    yield t
+    t.close()
+
+
+def test_render_matches_kubectl_kustomize(tmp_path: Path) -> None:
+    """What aitui applies is what `kubectl apply -k` would apply with the same image, replicas, namespace."""
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    name, tag = IMAGE.rsplit(":", 1)
+    (overlay / "kustomization.yaml").write_text(yaml.safe_dump({
+        "resources": [os.path.relpath(ROOT / "manifests" / "base", overlay)], "namespace": "team-a",
+        "images": [{"name": "aitui/recognizer", "newName": name, "newTag": tag}],
+        "replicas": [{"name": "recognizer", "count": 4}]}))
+    done = subprocess.run(["kubectl", "kustomize", "--load-restrictor", "LoadRestrictionsNone", str(overlay)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    by_kubectl = {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(done.stdout)}
+    by_aitui = {(d["kind"], d["metadata"]["name"]): d for d in manifests.render(Settings(), IMAGE, 4, "team-a")}
+    assert by_aitui == by_kubectl
+
+
+def test_deploy_is_server_side_apply_and_waits_for_the_rollout(standin, target: KubeTarget) -> None:
+    standin.cluster.ready_after = 0.5  # slow enough that the rollout's steps are seen
+    said: list[str] = []
+    target.deploy(IMAGE, 3, labels.NAME, said.append)
+    applies = [(path, ct) for m, path, ct in standin.cluster.requests if m == "PATCH"]
+    assert len(applies) == 6 and all(ct == "application/apply-patch+yaml" and "fieldManager=aitui" in path
+                                     and "force=true" in path.lower() for path, ct in applies)
+    assert said[-1] == f'deploy {labels.NAME}: deployment "{labels.NAME}" successfully rolled out'
+    assert any("of 3 updated replicas are available" in s or "new replicas have been updated" in s for s in said), said
+    apps, core = kube_client(standin)
+    dep = apps.read_namespaced_deployment(labels.NAME, "default")
+    assert dep.spec.template.spec.containers[0].image == IMAGE and dep.spec.replicas == 3
+    assert {m.manager for m in dep.metadata.managed_fields} >= {"aitui"}
+    for kind in ("services", "serviceaccounts", "horizontalpodautoscalers", "poddisruptionbudgets",
+                 "networkpolicies"):
+        assert standin.cluster.items(kind, "default"), kind
+    [w] = target.workloads()
+    assert (w.name, w.desired, w.ready, w.available, w.image) == (labels.NAME, 3, 3, 3, IMAGE)
+    pods = target.pods(labels.NAME)
+    assert len(pods) == 3 and all(p.ready and p.status == "Running" and p.node for p in pods)
+    generation = dep.metadata.generation
+    target.deploy(IMAGE, 3, labels.NAME)  # the same apply again changes nothing
+    assert apps.read_namespaced_deployment(labels.NAME, "default").metadata.generation == generation
+
+
+def test_scale_uses_the_scale_subresource_and_the_cache_follows(standin, target: KubeTarget) -> None:
+    target.deploy(IMAGE, 1)
+    target.scale(4)
+    assert any(m == "PATCH" and path.startswith(f"/apis/apps/v1/namespaces/default/deployments/{labels.NAME}/scale")
+               for m, path, _ in standin.cluster.requests)
+    wait_until(lambda: target.workloads()[0].ready == 4, 10, "4 ready replicas in the cache")
+    target.scale(2)
+    wait_until(lambda: len([p for p in target.pods(labels.NAME) if p.status == "Running"]) == 2, 10,
+               "2 running pods")
+    with pytest.raises(TargetError, match="replicas must be 0 or more"):
+        target.scale(-1)
+
+
+def test_restart_replaces_every_pod_through_the_restarted_at_annotation(standin, target: KubeTarget) -> None:
+    target.deploy(IMAGE, 2)
+    before = {p.name for p in target.pods(labels.NAME)}
+    said: list[str] = []
+    target.restart(labels.NAME, said.append)
+    apps, _ = kube_client(standin)
+    annotations = apps.read_namespaced_deployment(labels.NAME, "default").spec.template.metadata.annotations
+    assert "kubectl.kubernetes.io/restartedAt" in annotations
+    assert said[-1].endswith("successfully rolled out")
+    wait_until(lambda: {p.name for p in target.pods(labels.NAME) if p.status == "Running"}.isdisjoint(before)
+               and len(target.pods(labels.NAME)) == 2, 10, "every pod replaced")
+
+
+def test_delete_removes_what_deploy_applied(standin, target: KubeTarget) -> None:
+    target.deploy(IMAGE, 1)
+    said: list[str] = []
+    target.delete(labels.NAME, said.append)
+    assert len(said) == 6
+    wait_until(lambda: not target.workloads(), 10, "the workload gone from the cache")
+    target.delete(labels.NAME)  # deleting again: everything is already gone, no error
+
+
+def test_rbac_and_missing_objects_are_typed_errors(standin, target: KubeTarget) -> None:
+    with pytest.raises(NotFound, match=r"scale deployments/recognizer: not found: deployments.apps \"recognizer\""):
+        target.scale(3)
+    target.deploy(IMAGE, 1)
+    standin.cluster.deny("patch", "deployments/scale")
+    with pytest.raises(Forbidden) as e:
+        target.scale(3)
+    assert str(e.value).startswith("scale deployments/recognizer: forbidden (RBAC): ")
+    assert 'cannot patch resource "deployments/scale"' in str(e.value)
+    standin.cluster.deny("patch", "deployments")
+    with pytest.raises(Forbidden, match="restart deployments/recognizer"):
+        target.restart()
+    with pytest.raises(Forbidden, match="apply deployments/recognizer"):
+        target.deploy(IMAGE, 1)
+    assert standin.token not in str(e.value)
+
+
+def test_cache_relists_after_410_and_catches_up(standin, target: KubeTarget) -> None:
+    apps, _ = kube_client(standin)
+    apps.create_namespaced_deployment("default", deployment("web"))
+    wait_until(lambda: [w.name for w in target.workloads()] == ["web"], 5, "web in the cache")
+    standin.cluster.expire_watches()  # open watches get ERROR 410; resuming from their version is 410 too
+    apps.create_namespaced_deployment("default", deployment("db"))
+    wait_until(lambda: [w.name for w in target.workloads()] == ["db", "web"], 15,
+               "the cache to relist and see the deployment made during the gap")
+    lists = [p for m, p, _ in standin.cluster.requests if m == "GET" and "/deployments" in p and "watch" not in p]
+    assert len(lists) >= 2  # the first list, and the relist after 410
+
+
+def test_cache_survives_a_watch_cut_mid_event(standin, target: KubeTarget) -> None:
+    apps, _ = kube_client(standin)
+    watches = len([p for _m, p, _ in standin.cluster.requests if "watch" in p.lower()])
+    standin.cluster.cut_after = 0  # the next event is cut in half and the connection closed
+    apps.create_namespaced_deployment("default", deployment("web"))
+    wait_until(lambda: len([p for _m, p, _ in standin.cluster.requests if "watch" in p.lower()]) > watches + 2, 10,
+               "the cache to reconnect its watches")
+    standin.cluster.cut_after = None
+    apps.create_namespaced_deployment("default", deployment("db"))
+    wait_until(lambda: [w.name for w in target.workloads()] == ["db", "web"], 15, "both deployments in the cache")
+
+
+def test_watch_errors_are_reported_and_recovered(standin, tmp_path: Path) -> None:
+    standin.cluster.deny("list", "pods")
+    t = KubeTarget(Settings(kubeconfig=str(standin.kubeconfig_path), timeout=3), "standin", "default")
+    changes: list[int] = []
+    t.watch(lambda: changes.append(1))
+    wait_until(lambda: "pods" in t.errors, 10, "the pods cache to report the 403")
+    assert 'forbidden (RBAC)' in t.errors["pods"] and 'cannot list resource "pods"' in t.errors["pods"]
+    assert t.workloads() == []  # the deployments cache works on
+    standin.cluster.clear_faults()
+    wait_until(lambda: "pods" not in t.errors or t.synced(0.1), 20, "the pods cache to recover by itself")
+    t.close()
+
+
+def test_logs_follow_a_pod(standin, target: KubeTarget) -> None:
+    target.deploy(IMAGE, 1)
+    [pod] = target.pods(labels.NAME)
+    lines = target.logs(pod.name, tail=10, follow=True)
+    assert next(lines) == "recognizer: loading model"
+    assert next(lines) == "recognizer: ready on :8501"
+    standin.cluster.log("default", pod.name, "POST /v1/models/recognizer:predict 200")
+    assert next(lines) == "POST /v1/models/recognizer:predict 200"
+    assert list(target.logs(pod.name, tail=1)) == ["POST /v1/models/recognizer:predict 200"]
+    with pytest.raises(NotFound, match="logs pods/nope"):
+        list(target.logs("nope"))
+
+
+def test_unreachable_cluster_and_bad_kubeconfigs(standin, tmp_path: Path) -> None:
+    from conftest import free_port
+
+    dead = tmp_path / "dead"
+    dead.write_text(standin.kubeconfig_path.read_text().replace(standin.url, f"http://127.0.0.1:{free_port()}"))
+    t = KubeTarget(Settings(kubeconfig=str(dead), timeout=2), "standin", "default")
+    with pytest.raises(TargetError, match="scale deployments/recognizer: cluster unreachable: connection refused"):
+        t.scale(1)
+    corrupt = tmp_path / "corrupt"
+    corrupt.write_text("clusters: [ {unbalanced\n  token: s3cret-token")
+    with pytest.raises(TargetError, match="context standin: kubeconfig") as e:
+        KubeTarget(Settings(kubeconfig=str(corrupt)), "standin", "default")
+    assert "s3cret" not in str(e.value)
+    with pytest.raises(TargetError, match="context nope: kubeconfig"):
+        KubeTarget(Settings(kubeconfig=str(standin.kubeconfig_path)), "nope", "default")
