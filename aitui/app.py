@@ -10,24 +10,30 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Footer, Input, Log, TabbedContent, TabPane
+from textual.suggester import SuggestFromList
+from textual.widgets import DataTable, Footer, Input, Log, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from aitui.config import Settings
 from aitui.models import Health, Image, Workload
 from aitui.ui.charts import Chart
+from aitui.ui.commands import COMMANDS as COMMAND_TABLE
+from aitui.ui.commands import AituiCommands, CommandError, parse
 from aitui.ui.dialogs import ConfirmScreen, NumberScreen, PredictionScreen
 from aitui.ui.header import StatusBar
 from aitui.ui.images import ImagesTable
+from aitui.ui.pods import PodsTable
 from aitui.ui.workloads import WorkloadsTable
 
 if TYPE_CHECKING:
-    from aitui.services.targets.local import LocalTarget
+    from aitui.models import Pod
+    from aitui.services.targets import Target
     from aitui.services.traffic import Traffic
 
 HEALTH_EVERY = 5.0  # seconds between engine probes; the next starts only after the last ends
 CHARTS_EVERY = 5.0
 WINDOWS = (300, 900, 3600)  # chart windows the user cycles through with `w`
+WINDOW_NAMES = {"5m": 300, "15m": 900, "1h": 3600}
 WORKLOAD = "recognizer"
 CHARTS = (("requests", "Requests/s"), ("latency", "Latency p50/p95/p99 (s)"), ("replicas", "Replicas up"),
           ("errors", "Error ratio"))
@@ -40,11 +46,14 @@ class AituiApp(App[None]):
     #top > DataTable { height: 100%; }
     #images { border: round $primary; width: 2fr; }
     #workloads { border: round $primary; width: 3fr; }
-    #images:focus-within, #workloads:focus { border: round $accent; }
+    #pods { border: round $primary; width: 3fr; display: none; }
+    #top.drilled #workloads { display: none; }
+    #top.drilled #pods { display: block; }
+    #images:focus-within, #workloads:focus, #pods:focus { border: round $accent; }
     #charts { height: 2fr; min-height: 7; }
     #bottom { height: 2fr; }
-    #filter { dock: top; display: none; }
-    #filter.shown { display: block; }
+    #filter, #command { dock: top; display: none; }
+    #filter.shown, #command.shown { display: block; }
     Log { scrollbar-size-vertical: 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -60,13 +69,15 @@ class AituiApp(App[None]):
         Binding("w", "window", "Window", show=False),
         Binding("ctrl+d", "delete", "Delete", show=False),
         Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("colon", "command", "Cmd", key_display=":"),
         Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("escape", "clear_filter", "Back", show=False),
+        Binding("escape", "go_back", "Back", show=False),
         Binding("j", "cursor('down')", "Down", show=False),
         Binding("k", "cursor('up')", "Up", show=False),
         Binding("q", "quit", "Quit"),
     ]
     MUTATING: ClassVar[set[str]] = {"build", "deploy", "scale_by", "scale_to", "restart", "delete", "traffic"}
+    COMMANDS = App.COMMANDS | {AituiCommands}
 
     def __init__(self, settings: Settings) -> None:
         super().__init__()
@@ -75,7 +86,11 @@ class AituiApp(App[None]):
         self.workloads: dict[str, Workload] = {}
         self.scaling: dict[str, int] = {}  # workload -> replicas it is being scaled to
         self.window = WINDOWS[0]
-        self.target: LocalTarget | None = None
+        self.target: Target | None = None
+        self._target_lock = threading.Lock()
+        self.contexts: list[str] = ["local"]
+        self.namespaces: list[str] = []
+        self.drilled: str | None = None  # the workload whose pods are shown (enter), None: the workloads
         self.traffic: Traffic | None = None
         self._build: Any = None
         self._log_stop = threading.Event()
@@ -87,6 +102,7 @@ class AituiApp(App[None]):
         with Horizontal(id="top"):
             yield ImagesTable(id="images")
             yield WorkloadsTable(id="workloads")
+            yield PodsTable(id="pods")
         with Horizontal(id="charts"):
             for query, title in CHARTS:
                 yield Chart(query, title, id=f"chart-{query}")
@@ -98,6 +114,8 @@ class AituiApp(App[None]):
             with TabPane("Logs", id="logs"):
                 yield Log(id="pod-log", max_lines=5000)
         yield Input(placeholder="filter images and workloads (esc clears)", id="filter")
+        yield Input(placeholder=":ctx <name>  :ns <name>  :scale <n>  :window 5m|15m|1h  (tab completes, esc closes)",
+                    id="command")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -106,8 +124,9 @@ class AituiApp(App[None]):
         status.namespace = self.settings.namespace
         status.readonly = self.settings.is_readonly()
         self.query_one("#images").border_title = "Images"
-        self.query_one("#workloads").border_title = f"Workloads ({self.settings.context})"
+        self._titles()
         self.query_one(WorkloadsTable).focus()
+        self.load_contexts()
         self.probe_health()
         self.refresh_lists()
         self.watch_engine()
@@ -120,6 +139,17 @@ class AituiApp(App[None]):
             self.traffic.stop()
         if self._build:
             self._build.cancel()
+        if self.target:
+            self.target.close()
+
+    def _titles(self) -> None:
+        where = self.settings.context if self.settings.context == "local" \
+            else f"{self.settings.context}/{self.settings.namespace}"
+        self.query_one("#workloads").border_title = f"Workloads ({where})"
+        self.query_one("#pods").border_title = f"Pods of {self.drilled} ({where}) · esc back"
+        status = self.query_one(StatusBar)
+        status.context, status.namespace = self.settings.context, self.settings.namespace
+        status.readonly = self.settings.is_readonly()
 
     # -- small helpers -------------------------------------------------------------------------
     def say(self, text: str, severity: str = "information") -> None:
@@ -135,7 +165,7 @@ class AituiApp(App[None]):
         return False
 
     def _selected_workload(self) -> str:
-        return self.query_one(WorkloadsTable).selected or WORKLOAD
+        return self.drilled or self.query_one(WorkloadsTable).selected or WORKLOAD
 
     def _workload_to_change(self) -> str | None:
         """The selected workload, if this context may be changed and it exists; otherwise say why."""
@@ -154,13 +184,17 @@ class AituiApp(App[None]):
 
         self.push_screen(ConfirmScreen(title, lines), answered)
 
-    def _local(self) -> LocalTarget:
-        """The local target, made on first use (in a worker thread: it connects to the engine)."""
-        if self.target is None:
-            from aitui.services.targets.local import LocalTarget
+    def _target(self) -> Target:
+        """The current context's target, made on first use in a worker thread (it connects to its
+        engine); a Kubernetes target's caches wake the lists on every change."""
+        with self._target_lock:
+            if self.target is None:
+                from aitui.services.targets import open_target
 
-            self.target = LocalTarget(self.settings)
-        return self.target
+                target = open_target(self.settings, self.settings.context, self.settings.namespace)
+                target.watch(lambda: self.call_from_thread(self._schedule_refresh))
+                self.target = target
+            return self.target
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
@@ -230,21 +264,32 @@ class AituiApp(App[None]):
 
     @work(thread=True, group="workloads", exclusive=True, exit_on_error=False)
     def load_workloads(self) -> None:
-        from aitui.services.targets.local import TargetError
+        from aitui.services.targets import TargetError
 
+        drilled = self.drilled
         try:
-            found = self._local().workloads()
+            target = self._target()
+            found = target.workloads()
+            pods = target.pods(drilled) if drilled else []
         except TargetError as exc:
             self.call_from_thread(self._workloads_failed, str(exc))
             return
-        self.call_from_thread(self._show_workloads, found)
+        trouble = "; ".join(getattr(target, "errors", {}).values())
+        self.call_from_thread(self._show_workloads, found, trouble)
+        if drilled:
+            self.call_from_thread(self._show_pods, pods)
 
-    def _show_workloads(self, found: list[Workload]) -> None:
+    def _show_workloads(self, found: list[Workload], trouble: str = "") -> None:
         self.workloads = {w.name: w for w in found}
         flt = self.query_one("#filter", Input).value.lower()
         table = self.query_one(WorkloadsTable)
         table.show([w for w in found if flt in w.name.lower()], self.scaling)
-        table.border_subtitle = f"{len(found)}" if found else "none yet: b builds, d deploys"
+        table.border_subtitle = trouble or (f"{len(found)}" if found else "none yet: b builds, d deploys")
+
+    def _show_pods(self, pods: list[Pod]) -> None:
+        table = self.query_one(PodsTable)
+        table.show(pods)
+        table.border_subtitle = f"{sum(p.ready for p in pods)}/{len(pods)} ready"
 
     def _workloads_failed(self, why: str) -> None:
         self.query_one(WorkloadsTable).border_subtitle = why
@@ -258,7 +303,9 @@ class AituiApp(App[None]):
     def fetch_charts(self, charts: list[tuple[Chart, int]], window: float) -> None:
         from aitui.services import metrics
 
-        selector = f'job="recognizer",workload="{WORKLOAD}"'
+        selector = f'job="recognizer",workload="{WORKLOAD}"'  # manifests/ set these labels on every target
+        if self.settings.context != "local":
+            selector += f',namespace="{self.settings.namespace}"'
         for chart, width in charts:
             series = metrics.fetch(self.settings, chart.query_name, window, width, selector)
             self.call_from_thread(chart.show, series, window)
@@ -377,12 +424,12 @@ class AituiApp(App[None]):
 
     @work(thread=True, group="scale", exit_on_error=False)
     def run_scale(self, name: str) -> None:
-        from aitui.services.targets.local import TargetError
+        from aitui.services.targets import TargetError
 
         try:
             while True:
                 n = self.scaling[name]
-                self._local().scale(n, name, lambda s: self.call_from_thread(self.say, s))
+                self._target().scale(n, name, lambda s: self.call_from_thread(self.say, s))
                 if self.scaling.get(name) == n:
                     break
         except TargetError as exc:
@@ -408,13 +455,13 @@ class AituiApp(App[None]):
                       lambda: self.run_change(lambda t, p: t.delete(name, p), f"delete: {name} is gone"))
 
     @work(thread=True, group="change", exit_on_error=False)
-    def run_change(self, change: Callable[[LocalTarget, Callable[[str], None]], object], done: str = "") -> None:
+    def run_change(self, change: Callable[[Target, Callable[[str], None]], object], done: str = "") -> None:
         """A deploy, restart or delete on the target: its progress lines go to Activity as they happen,
         a failure becomes a message, and the lists refresh afterwards."""
-        from aitui.services.targets.local import TargetError
+        from aitui.services.targets import TargetError
 
         try:
-            change(self._local(), lambda line: self.call_from_thread(self.say, line))
+            change(self._target(), lambda line: self.call_from_thread(self.say, line))
             if done:
                 self.call_from_thread(self.say, done)
         except TargetError as exc:
@@ -423,19 +470,22 @@ class AituiApp(App[None]):
 
     # -- logs ------------------------------------------------------------------------------------
     def action_logs(self) -> None:
+        """The selected pod's log in the pods view; every replica's, merged, in the workloads view."""
         self._log_stop.set()
         self._log_stop = threading.Event()
         name = self._selected_workload()
+        pod = self.query_one(PodsTable).selected if self.drilled else None
         log = self.query_one("#pod-log", Log)
         log.clear()
         self.query_one(TabbedContent).active = "logs"
-        self.follow_logs(name, log, self._log_stop)
+        self.query_one(TabbedContent).get_tab("logs").label = f"Logs: {pod or name + ' (all replicas)'}"
+        self.follow_logs(name, pod, log, self._log_stop)
 
     @work(thread=True, group="logs", exit_on_error=False)
-    def follow_logs(self, name: str, log: Log, stop: threading.Event) -> None:
-        """Every replica's log, merged, each line prefixed with its replica; flushed ten times a second."""
-        target = self._local()
-        pods = target.pods(name)
+    def follow_logs(self, name: str, pod: str | None, log: Log, stop: threading.Event) -> None:
+        """Each followed log's lines, prefixed with their replica; flushed ten times a second."""
+        target = self._target()
+        pods = [p for p in target.pods(name) if pod in (None, p.name)]
         if not pods:
             self.call_from_thread(self.say, f"logs: no replicas of {name}", "warning")
             return
@@ -474,6 +524,10 @@ class AituiApp(App[None]):
         if WORKLOAD not in self.workloads:
             self.notify("nothing deployed yet: press d to deploy", severity="warning")
             return
+        if self.settings.context != "local":
+            self.notify("traffic: no replica" + self._reach_hint(), severity="warning")
+            return
+
         def chosen(n: int | None) -> None:
             if n is not None:
                 self.start_traffic(n)
@@ -485,7 +539,7 @@ class AituiApp(App[None]):
         from aitui.services.predict import samples
         from aitui.services.traffic import Traffic
 
-        target = self._local()
+        target = self._target()
         self.traffic = Traffic(lambda: target.endpoints(WORKLOAD), list(samples().values()), concurrency,
                                duration=600).start()
         self.call_from_thread(self.say, f"traffic: {concurrency} concurrent requests for up to 10 minutes (t stops)")
@@ -501,6 +555,12 @@ class AituiApp(App[None]):
         self.query_one("#activity-log", Log).border_subtitle = text
         self.query_one(TabbedContent).get_tab("activity").label = f"Activity: {text}" if text else "Activity"
 
+    def _reach_hint(self) -> str:
+        if self.settings.context == "local":
+            return ""
+        return (f" reachable from here: pods of {self.settings.context} are inside the cluster; "
+                f"run kubectl port-forward -n {self.settings.namespace} svc/{WORKLOAD} 8501")
+
     def action_predict(self) -> None:
         if WORKLOAD not in self.workloads:
             self.notify("nothing deployed yet: press d to deploy", severity="warning")
@@ -511,9 +571,9 @@ class AituiApp(App[None]):
     def run_predict(self) -> None:
         from aitui.services.predict import pick_sample, predict
 
-        endpoints = self._local().endpoints(WORKLOAD)
+        endpoints = self._target().endpoints(WORKLOAD)
         if not endpoints:
-            self.call_from_thread(self.say, "predict: no ready replica", "warning")
+            self.call_from_thread(self.say, "predict: no ready replica" + self._reach_hint(), "warning")
             return
         sample, png = pick_sample()
         result = predict(endpoints[0], png)
@@ -541,12 +601,141 @@ class AituiApp(App[None]):
     def _filter_done(self) -> None:
         self.query_one(WorkloadsTable).focus()
 
-    def action_clear_filter(self) -> None:
+    def action_go_back(self) -> None:
+        """esc: close the filter or the command line; else leave the pods view."""
         f = self.query_one("#filter", Input)
+        cmd = self.query_one("#command", Input)
         if f.has_class("shown"):
             f.value = ""
             f.remove_class("shown")
-            self.query_one(WorkloadsTable).focus()
+            self._filter_changed()
+        elif cmd.has_class("shown"):
+            cmd.value = ""
+            cmd.remove_class("shown")
+        elif self.drilled:
+            self.drilled = None
+            self.query_one("#top").remove_class("drilled")
+        else:
+            return
+        self.query_one(PodsTable if self.drilled else WorkloadsTable).focus()
+
+    @on(DataTable.RowSelected, "#workloads")
+    def _drill(self, event: DataTable.RowSelected) -> None:
+        """enter on a workload: its pods, live, in place of the workloads (k9s's drill-down)."""
+        self.drilled = str(event.row_key.value)
+        pods = self.query_one(PodsTable)
+        pods.clear()
+        self._titles()
+        self.query_one("#top").add_class("drilled")
+        pods.focus()
+        self.load_workloads()
+
+    # -- contexts and the command line ------------------------------------------------------------
+    @work(thread=True, group="contexts", exclusive=True, exit_on_error=False)
+    def load_contexts(self) -> None:
+        from aitui.services.kubeconfig import contexts
+
+        try:
+            names, _current = contexts(self.settings.kubeconfig)
+        except Exception:
+            names = []  # the header says why there is no kubeconfig
+        self.contexts = ["local", *names]
+        self.call_from_thread(self._suggest)
+
+    def _suggest(self) -> None:
+        words = [f":{c.name}" for c in COMMAND_TABLE] + [f":ctx {c}" for c in self.contexts] + \
+            [f":ns {n}" for n in self.namespaces] + [":window 5m", ":window 15m", ":window 1h"]
+        self.query_one("#command", Input).suggester = SuggestFromList(words, case_sensitive=False)
+
+    def action_command(self) -> None:
+        cmd = self.query_one("#command", Input)
+        cmd.value = ":"
+        cmd.add_class("shown")
+        cmd.focus()
+
+    @on(Input.Submitted, "#command")
+    def _command_submitted(self, event: Input.Submitted) -> None:
+        event.input.remove_class("shown")
+        event.input.value = ""
+        self.query_one(PodsTable if self.drilled else WorkloadsTable).focus()
+        if event.value.strip(" :"):
+            self.run_command_line(event.value)
+
+    def run_command_line(self, line: str) -> None:
+        try:
+            name, arg = parse(line)
+        except CommandError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        if name == "ctx":
+            if not arg:
+                self.notify("contexts: " + ", ".join(self.contexts))
+            elif arg not in self.contexts:
+                self.notify(f"no context {arg!r}; known: {', '.join(self.contexts)}", severity="error")
+            else:
+                self.switch_to(arg)
+        elif name == "ns":
+            if self.settings.context == "local":
+                self.notify("the local context has no namespaces; :ctx <kubeconfig context> first", severity="warning")
+            elif not arg:
+                self.notify("namespaces: " + (", ".join(self.namespaces) or "(listing…)"))
+            else:
+                self.switch_context(self.settings.context, arg)
+        elif name == "scale":
+            target = self._workload_to_change()
+            if target is not None:
+                self._scale(target, int(arg))
+        elif name == "window":
+            self.window = WINDOW_NAMES[arg]
+            self.notify(f"charts: last {arg}")
+            self.poll_charts()
+        elif name == "quit":
+            self.exit()
+        else:
+            getattr(self, f"action_{name}")()  # build, deploy, restart, logs, help
+
+    @work(thread=True, group="contexts", exit_on_error=False)
+    def switch_to(self, context: str) -> None:
+        """A context switch lands in the context's own namespace (read from the kubeconfig here)."""
+        from aitui.services.kubeconfig import namespace_of
+
+        namespace = "default" if context == "local" else namespace_of(self.settings.kubeconfig, context)
+        self.call_from_thread(self.switch_context, context, namespace)
+
+    def switch_context(self, context: str, namespace: str) -> None:
+        """Leave the current target (its caches stop), point everything at the new one."""
+        if (context, namespace) == (self.settings.context, self.settings.namespace):
+            return
+        if self.traffic is not None and self.traffic.running:
+            self.action_traffic()  # traffic belongs to the old context's replicas
+        self._log_stop.set()
+        old, self.target = self.target, None
+        if old is not None:
+            old.close()
+        self.settings.context, self.settings.namespace = context, namespace
+        self.workloads, self.namespaces, self.drilled = {}, [], None
+        self.query_one("#top").remove_class("drilled")
+        self.query_one(WorkloadsTable).clear()
+        self._titles()
+        self.query_one(WorkloadsTable).border_subtitle = "connecting…"
+        self.say(f"context: {context}" + ("" if context == "local" else f", namespace {namespace}"))
+        self.query_one(WorkloadsTable).focus()
+        self.refresh_lists()
+        self.poll_charts()
+        if context != "local":
+            self.load_namespaces()
+
+    @work(thread=True, group="namespaces", exclusive=True, exit_on_error=False)
+    def load_namespaces(self) -> None:
+        from aitui.services.targets import TargetError
+
+        try:
+            found: list[str] = getattr(self._target(), "namespaces", list)()
+        except TargetError as exc:
+            self.call_from_thread(self.say, f"namespaces: {exc}", "warning")
+            return
+        self.namespaces = found
+        self.call_from_thread(self._suggest)
 
     def action_help(self) -> None:
         if self.screen.query("HelpPanel"):

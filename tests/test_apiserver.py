@@ -116,7 +116,7 @@ def test_server_side_apply_owns_fields_and_reports_conflicts(standin) -> None:
 
 
 def test_watch_from_zero_then_changes_with_selectors(standin) -> None:
-    apps, core = kube_client(standin)
+    apps, _core = kube_client(standin)
     apps.create_namespaced_deployment("default", deployment("web"))
     apps.create_namespaced_deployment("default", deployment("db"))
     seen: list[tuple[str, str]] = []

@@ -55,7 +55,7 @@ def test_deploy_is_server_side_apply_and_waits_for_the_rollout(standin, target: 
                                      and "force=true" in path.lower() for path, ct in applies)
     assert said[-1] == f'deploy {labels.NAME}: deployment "{labels.NAME}" successfully rolled out'
     assert any("of 3 updated replicas are available" in s or "new replicas have been updated" in s for s in said), said
-    apps, core = kube_client(standin)
+    apps, _core = kube_client(standin)
     dep = apps.read_namespaced_deployment(labels.NAME, "default")
     assert dep.spec.template.spec.containers[0].image == IMAGE and dep.spec.replicas == 3
     assert {m.manager for m in dep.metadata.managed_fields} >= {"aitui"}

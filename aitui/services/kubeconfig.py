@@ -11,12 +11,26 @@ def paths(kubeconfig: str | None) -> list[Path]:
     return [Path(p).expanduser() for p in raw.split(os.pathsep) if p]
 
 
-def contexts(kubeconfig: str | None) -> tuple[list[str], str | None]:
-    """(context names, current context). FileNotFoundError when no kubeconfig file exists."""
+def _read(kubeconfig: str | None) -> tuple[list[dict], dict | None]:
     existing = [p for p in paths(kubeconfig) if p.is_file()]
     if not existing:
         raise FileNotFoundError(str(paths(kubeconfig)[0]))
     from kubernetes import config
 
-    ctxs, current = config.list_kube_config_contexts(config_file=os.pathsep.join(map(str, existing)))
+    return config.list_kube_config_contexts(config_file=os.pathsep.join(map(str, existing)))
+
+
+def contexts(kubeconfig: str | None) -> tuple[list[str], str | None]:
+    """(context names, current context). FileNotFoundError when no kubeconfig file exists."""
+    ctxs, current = _read(kubeconfig)
     return [c["name"] for c in ctxs], (current or {}).get("name")
+
+
+def namespace_of(kubeconfig: str | None, context: str) -> str:
+    """The context's namespace, as kubectl and k9s use it (the Python client ignores it), else default."""
+    try:
+        ctxs, _ = _read(kubeconfig)
+    except Exception:
+        return "default"
+    found = next((c for c in ctxs if c["name"] == context), {})
+    return str((found.get("context") or {}).get("namespace") or "default")

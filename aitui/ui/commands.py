@@ -1,0 +1,80 @@
+"""The `:` command line (k9s style) and the command palette's entries: one table of commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    args: str  # "" when it takes none
+    help: str
+
+
+COMMANDS = (
+    Command("ctx", "<context>", "switch context: local or a kubeconfig context"),
+    Command("ns", "<namespace>", "switch namespace (Kubernetes contexts)"),
+    Command("scale", "<replicas>", "scale the selected workload"),
+    Command("deploy", "", "deploy the newest recognizer image"),
+    Command("build", "", "build the recognizer image"),
+    Command("restart", "", "rollout restart the selected workload"),
+    Command("logs", "", "follow the logs of the selected workload or pod"),
+    Command("window", "<5m|15m|1h>", "the charts' time window"),
+    Command("help", "", "show the keys"),
+    Command("quit", "", "leave aitui"),
+)
+ALIASES = {"context": "ctx", "namespace": "ns", "q": "quit", "q!": "quit", "?": "help"}
+
+
+class CommandError(ValueError):
+    pass
+
+
+def parse(line: str) -> tuple[str, str]:
+    """':scale 5' -> ('scale', '5'). Unknown commands and missing arguments raise CommandError."""
+    words = line.strip().lstrip(":").split(maxsplit=1)
+    if not words:
+        raise CommandError("empty command")
+    name = ALIASES.get(words[0].lower(), words[0].lower())
+    arg = words[1].strip() if len(words) > 1 else ""
+    found = next((c for c in COMMANDS if c.name == name), None)
+    if found is None:
+        raise CommandError(f"unknown command {words[0]!r}: try " + ", ".join(f":{c.name}" for c in COMMANDS))
+    if name == "scale" and not (arg.isdigit() and 0 <= int(arg) <= 1000):
+        raise CommandError("usage: :scale <replicas>, a whole number from 0 to 1000")
+    if name == "window" and arg not in ("5m", "15m", "1h"):
+        raise CommandError("usage: :window 5m | 15m | 1h")
+    return name, arg
+
+
+class AituiCommands(Provider):
+    """ctrl+p: every command, plus one entry per context and namespace aitui knows of."""
+
+    def _entries(self) -> list[tuple[str, str, str]]:
+        app = self.app
+        entries = [(f":{c.name}", f":{c.name}", c.help) for c in COMMANDS if not c.args]
+        entries += [(f"context: {ctx}", f":ctx {ctx}", "switch to this context")
+                    for ctx in getattr(app, "contexts", [])]
+        entries += [(f"namespace: {ns}", f":ns {ns}", "switch to this namespace")
+                    for ns in getattr(app, "namespaces", [])]
+        entries += [(f"scale to {n}", f":scale {n}", "scale the selected workload") for n in (1, 2, 3, 5)]
+        entries += [(f"charts: last {w}", f":window {w}", "the charts' time window") for w in ("5m", "15m", "1h")]
+        return entries
+
+    async def discover(self) -> Hits:
+        for title, line, help_text in self._entries():
+            yield DiscoveryHit(title, self._runner(line), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, line, help_text in self._entries():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), self._runner(line), help=help_text)
+
+    def _runner(self, line: str) -> Callable[[], object]:
+        return lambda: self.app.run_command_line(line)  # type: ignore[attr-defined]
