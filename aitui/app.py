@@ -383,8 +383,11 @@ class AituiApp(App[None]):
             return
         current = self.workloads.get(WORKLOAD)
         replicas = max(1, current.desired) if current else 1
-        lines = [f"target:    {self.settings.context}", f"workload:  {WORKLOAD}", f"image:     {image}",
-                 f"replicas:  {replicas}"]
+        namespace = "(local Docker engine)" if self.settings.context == "local" else self.settings.namespace
+        lines = [f"target:    {self.settings.context}", f"namespace: {namespace}", f"workload:  {WORKLOAD}",
+                 f"image:     {image}", f"replicas:  {replicas}"]
+        if self.settings.context != "local":
+            lines.append("applies manifests/base server-side (fieldManager=aitui)")
         if current and current.image != image:
             lines.append(f"rollout from {current.image}, one replica at a time")
 
