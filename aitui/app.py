@@ -6,13 +6,14 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.suggester import SuggestFromList
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Log, TabbedContent, TabPane
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from aitui.config import Settings
 from aitui.models import Health, Image, Workload
@@ -34,6 +35,7 @@ HEALTH_EVERY = 5.0  # seconds between engine probes; the next starts only after 
 CHARTS_EVERY = 5.0
 WINDOWS = (300, 900, 3600)  # chart windows the user cycles through with `w`
 WINDOW_NAMES = {"5m": 300, "15m": 900, "1h": 3600}
+NARROW, SHORT = 100, 30  # columns and rows below which the layout tightens
 WORKLOAD = "recognizer"
 CHARTS = (("requests", "Requests/s"), ("latency", "Latency p50/p95/p99 (s)"), ("replicas", "Replicas up"),
           ("errors", "Error ratio"))
@@ -51,6 +53,11 @@ class AituiApp(App[None]):
     #top.drilled #pods { display: block; }
     #images:focus-within, #workloads:focus, #pods:focus { border: round $accent; }
     #charts { height: 2fr; min-height: 7; }
+    /* narrow terminals: two charts at a time, `c` flips to the other pair */
+    #charts.narrow > .pair-2 { display: none; }
+    #charts.narrow.flipped > .pair-1 { display: none; }
+    #charts.narrow.flipped > .pair-2 { display: block; }
+    #charts.short { height: 3fr; }
     #bottom { height: 2fr; }
     #filter, #command { dock: top; display: none; }
     #filter.shown, #command.shown { display: block; }
@@ -67,6 +74,7 @@ class AituiApp(App[None]):
         Binding("t", "traffic", "Traffic"),
         Binding("p", "predict", "Predict"),
         Binding("w", "window", "Window", show=False),
+        Binding("c", "flip_charts", "Charts", show=False),
         Binding("ctrl+d", "delete", "Delete", show=False),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("colon", "command", "Cmd", key_display=":"),
@@ -96,6 +104,7 @@ class AituiApp(App[None]):
         self._log_stop = threading.Event()
         self._events_stop = threading.Event()
         self._refresh_pending = False
+        self._charts_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -104,8 +113,8 @@ class AituiApp(App[None]):
             yield WorkloadsTable(id="workloads")
             yield PodsTable(id="pods")
         with Horizontal(id="charts"):
-            for query, title in CHARTS:
-                yield Chart(query, title, id=f"chart-{query}")
+            for i, (query, title) in enumerate(CHARTS):
+                yield Chart(query, title, id=f"chart-{query}", classes=f"pair-{1 + i // 2}")
         with TabbedContent(id="bottom", initial="activity"):
             with TabPane("Activity", id="activity"):
                 yield Log(id="activity-log", max_lines=2000)
@@ -130,7 +139,23 @@ class AituiApp(App[None]):
         self.probe_health()
         self.refresh_lists()
         self.watch_engine()
-        self.poll_charts()
+        self.call_after_refresh(self.poll_charts)  # the charts have their sizes after the first layout
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Below 100 columns four charts are unreadable: show two (c flips); below 30 rows, charts get
+        more of the height than the tables and logs."""
+        charts = self.query_one("#charts")
+        narrow = event.size.width < NARROW
+        charts.set_class(narrow, "narrow")
+        charts.set_class(event.size.height < SHORT, "short")
+
+    def action_flip_charts(self) -> None:
+        charts = self.query_one("#charts")
+        if not charts.has_class("narrow"):
+            self.notify("all four charts are shown at this width")
+            return
+        charts.toggle_class("flipped")
+        self.call_after_refresh(self.poll_charts)  # the pair just shown has its size after this refresh
 
     def on_unmount(self) -> None:
         self._events_stop.set()
@@ -296,8 +321,17 @@ class AituiApp(App[None]):
 
     # -- charts ------------------------------------------------------------------------------
     def poll_charts(self) -> None:
-        """Read the charts' sizes here, on the UI thread; fetch in a worker; draw back here."""
-        self.fetch_charts([(chart, max(10, chart.size.width - 8)) for chart in self.query(Chart)], self.window)
+        """Read the shown charts' sizes here, on the UI thread; fetch in a worker; draw back here.
+        One timer at a time: a poll asked for early (window change, flip) replaces the scheduled one."""
+        if self._charts_timer is not None:
+            self._charts_timer.stop()
+            self._charts_timer = None
+        shown = [(chart, max(10, chart.size.width - 8)) for chart in self.query(Chart)
+                 if chart.display and chart.size.width]
+        self.fetch_charts(shown, self.window)
+
+    def _charts_again(self) -> None:
+        self._charts_timer = self.set_timer(CHARTS_EVERY, self.poll_charts)
 
     @work(thread=True, group="charts", exclusive=True, exit_on_error=False)
     def fetch_charts(self, charts: list[tuple[Chart, int]], window: float) -> None:
@@ -309,7 +343,8 @@ class AituiApp(App[None]):
         for chart, width in charts:
             series = metrics.fetch(self.settings, chart.query_name, window, width, selector)
             self.call_from_thread(chart.show, series, window)
-        self.call_from_thread(self.set_timer, CHARTS_EVERY, self.poll_charts)
+        if not get_current_worker().is_cancelled:  # a newer poll took over and schedules the next
+            self.call_from_thread(self._charts_again)
 
     def action_window(self) -> None:
         self.window = WINDOWS[(WINDOWS.index(self.window) + 1) % len(WINDOWS)]
