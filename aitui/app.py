@@ -123,8 +123,10 @@ class AituiApp(App[None]):
             with TabPane("Logs", id="logs"):
                 yield Log(id="pod-log", max_lines=5000)
         yield Input(placeholder="filter images and workloads (esc clears)", id="filter")
-        yield Input(placeholder=":ctx <name>  :ns <name>  :scale <n>  :window 5m|15m|1h  (tab completes, esc closes)",
-                    id="command")
+        command = Input(placeholder="ctx <name> · ns <name> · scale <n> · window 5m|15m|1h   (→ completes, esc closes)",
+                        id="command")
+        command.border_title = ":"
+        yield command
         yield Footer()
 
     def on_mount(self) -> None:
@@ -681,13 +683,13 @@ class AituiApp(App[None]):
         self.call_from_thread(self._suggest)
 
     def _suggest(self) -> None:
-        words = [f":{c.name}" for c in COMMAND_TABLE] + [f":ctx {c}" for c in self.contexts] + \
-            [f":ns {n}" for n in self.namespaces] + [":window 5m", ":window 15m", ":window 1h"]
+        words = [c.name for c in COMMAND_TABLE] + [f"ctx {c}" for c in self.contexts] + \
+            [f"ns {n}" for n in self.namespaces] + ["window 5m", "window 15m", "window 1h"]
         self.query_one("#command", Input).suggester = SuggestFromList(words, case_sensitive=False)
 
     def action_command(self) -> None:
         cmd = self.query_one("#command", Input)
-        cmd.value = ":"
+        cmd.value = ""
         cmd.add_class("shown")
         cmd.focus()
 
@@ -776,10 +778,9 @@ class AituiApp(App[None]):
         self.call_from_thread(self._suggest)
 
     def action_help(self) -> None:
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
-        else:
-            self.action_show_help_panel()
+        from aitui.ui.help import HelpScreen
+
+        self.push_screen(HelpScreen())
 
     def action_cursor(self, direction: str) -> None:
         focused = self.focused

@@ -20,13 +20,13 @@ class Chart(PlotextPlot):
         self.border_title = title
         self.series: list[Series] = []
 
-    def show(self, series: list[Series], window: float) -> None:
-        """Redraw with these series over the last `window` seconds (x axis: seconds ago)."""
+    def show(self, series: list[Series], window: float, now: float | None = None) -> None:
+        """Redraw with these series over the last `window` seconds (x axis: seconds before `now`)."""
         self.series = series
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        now = time.time()
+        now = time.time() if now is None else now
         drawn = [s for s in series if s.points]
         errors = [s.error for s in series if s.error]
         for s in drawn[:6]:  # more lines than this are unreadable in a terminal

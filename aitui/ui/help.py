@@ -1,0 +1,57 @@
+"""The `?` screen: aitui's keys and `:` commands on one page, k9s style (fits 80x24)."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from aitui.ui.commands import COMMANDS
+
+KEYS = (
+    ("b", "build the recognizer image (b again cancels)"),
+    ("d", "deploy the selected or newest image"),
+    ("+ / -", "scale the workload by one"),
+    ("s", "scale to N (prefilled)"),
+    ("r", "rollout restart"),
+    ("ctrl+d", "delete the workload"),
+    ("enter", "its pods; esc goes back"),
+    ("l", "logs: the pod, or all replicas merged"),
+    ("t", "traffic: start (concurrency) / stop"),
+    ("p", "predict: send a sample image"),
+    ("w", "charts window: 5m, 15m, 1h"),
+    ("c", "the other two charts (narrow terminal)"),
+    ("/", "filter images and workloads"),
+    (":", "command line; ctrl+p palette"),
+    ("tab, j/k", "next panel; down/up"),
+    ("q", "quit"),
+)
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 78; max-width: 100%; height: auto; max-height: 100%;
+                                  border: thick $primary; background: $surface; padding: 0 1; }
+    """
+    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close")]  # noqa: RUF012
+
+    def compose(self) -> ComposeResult:
+        keys = Table.grid(padding=(0, 2))
+        keys.add_column(style="bold dark_orange", no_wrap=True)
+        keys.add_column()
+        for key, text in KEYS:
+            keys.add_row(key, text)
+        commands = Table.grid(padding=(0, 2))
+        commands.add_column(style="bold", no_wrap=True)
+        commands.add_column()
+        for c in COMMANDS:
+            commands.add_row(f":{c.name} {c.args}".rstrip(), c.help)
+        with VerticalScroll() as scroll:
+            scroll.border_title = "Keys · esc closes"
+            yield Static(keys)
+            yield Static("")
+            yield Static(commands)

@@ -1,0 +1,77 @@
+"""aitui's own screens over fixed data, for SVG snapshot tests: the real app and widgets, with the
+engine workers replaced by canned results (a sample config, as Posting's snapshot tests do)."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from aitui.app import WORKLOAD, AituiApp
+from aitui.config import Settings
+from aitui.models import Health, Image, Pod, Series, Workload
+from aitui.services.predict import samples
+from aitui.ui.charts import Chart
+from aitui.ui.dialogs import PredictionScreen
+from aitui.ui.header import StatusBar
+
+NOW = time.time()
+IMAGES = [
+    Image("3f2c1a9b7d10", ("aitui/recognizer:0.1.0-3f2c1a9",), 270_000_000, NOW - 600, True, "litert"),
+    Image("9ab01c44e2f3", ("aitui/recognizer:0.1.0-9ab01c4",), 1_690_000_000, NOW - 7200, True, "tensorflow"),
+    Image("5d2e8f0a1b22", ("aitui/base:bookworm",), 123_000_000, NOW - 86400, False),
+    Image("77aa9911cc00", ("prom/prometheus:v2.42.0",), 201_000_000, NOW - 3 * 86400, False),
+]
+WORKLOADS = [Workload(WORKLOAD, "local", 3, 3, 3, 3, "aitui/recognizer:0.1.0-3f2c1a9", NOW - 900)]
+PODS = [Pod(f"{WORKLOAD}-{suffix}", WORKLOAD, "Running", True, 0, NOW - age, WORKLOADS[0].image, "local",
+            f"127.0.0.1:{port}") for suffix, age, port in (("a1b2c3", 900, 32768), ("d4e5f6", 300, 32769),
+                                                           ("0718ab", 120, 32770))]
+
+
+def series(query: str) -> list[Series]:
+    """Smooth, fixed curves over the last 5 minutes, one point every 15 s."""
+    times = [NOW - 300 + 15 * i for i in range(21)]
+    def line(name: str, f) -> Series:  # noqa: ANN001 - a small local helper
+        return Series(name, tuple((t, f(i)) for i, t in enumerate(times)))
+    if query == "requests":
+        return [line("all", lambda i: 600 + 300 * math.sin(i / 3))]
+    if query == "latency":
+        return [line(q, lambda i, k=k: k * (0.004 + 0.001 * math.cos(i / 4))) for q, k in
+                (("p50", 1), ("p95", 2.5), ("p99", 4))]
+    if query == "replicas":
+        return [line("ready", lambda i: 1 if i < 8 else 2 if i < 12 else 3)]
+    return [Series("errors", (), "no data: no errors in this window")]
+
+
+class SnapshotApp(AituiApp):
+    def __init__(self) -> None:
+        super().__init__(Settings(kubeconfig="/nonexistent"))
+
+    def probe_health(self) -> None:  # type: ignore[override]
+        bar = self.query_one(StatusBar)
+        for h in (Health("docker", True, "20.10.24"), Health("prometheus", True, "127.0.0.1:9090 ok (v2.42.0)"),
+                  Health("kubernetes", True, "2 contexts")):
+            bar.set_health(h)
+
+    def load_contexts(self) -> None:  # type: ignore[override]
+        self.contexts = ["local", "kind-demo", "prod-eu"]
+        self._suggest()
+
+    def watch_engine(self) -> None:  # type: ignore[override]
+        pass
+
+    def load_images(self) -> None:  # type: ignore[override]
+        self._show_images(IMAGES)
+
+    def load_workloads(self) -> None:  # type: ignore[override]
+        self._show_workloads(WORKLOADS)
+        if self.drilled:
+            self._show_pods(PODS)
+
+    def poll_charts(self) -> None:
+        for chart in self.query(Chart):
+            chart.show(series(chart.query_name), 300, now=NOW)
+
+    def run_predict(self) -> None:  # type: ignore[override]
+        labels = (("circle", 0.962), ("ring", 0.021), ("square", 0.009), ("triangle", 0.005), ("cross", 0.002))
+        self.push_screen(PredictionScreen("circle", samples()["circle"], labels,
+                                          "127.0.0.1:32768 answered in 4 ms · esc closes"))
