@@ -30,7 +30,7 @@ PODS = [Pod(f"{WORKLOAD}-{suffix}", WORKLOAD, "Running", True, 0, NOW - age, WOR
 def series(query: str) -> list[Series]:
     """Smooth, fixed curves over the last 5 minutes, one point every 15 s."""
     times = [NOW - 300 + 15 * i for i in range(21)]
-    def line(name: str, f) -> Series:  # noqa: ANN001 - a small local helper
+    def line(name: str, f) -> Series:
         return Series(name, tuple((t, f(i)) for i, t in enumerate(times)))
     if query == "requests":
         return [line("all", lambda i: 600 + 300 * math.sin(i / 3))]
