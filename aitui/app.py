@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -104,6 +105,7 @@ class AituiApp(App[None]):
         self._log_stop = threading.Event()
         self._events_stop = threading.Event()
         self._refresh_pending = False
+        self._cache_dirty = False
         self._charts_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
@@ -211,6 +213,15 @@ class AituiApp(App[None]):
 
         self.push_screen(ConfirmScreen(title, lines), answered)
 
+    def _cache_changed(self) -> None:
+        """A target's cache changed (on its own thread). One hop to the UI thread per refresh, however
+        many events arrive: call_from_thread waits for the UI, and a rollout is thousands of events."""
+        if self._cache_dirty or not self.is_running:
+            return
+        self._cache_dirty = True
+        with contextlib.suppress(RuntimeError):  # the app closed meanwhile
+            self.call_from_thread(self._schedule_refresh)
+
     def _target(self) -> Target:
         """The current context's target, made on first use in a worker thread (it connects to its
         engine); a Kubernetes target's caches wake the lists on every change."""
@@ -219,7 +230,7 @@ class AituiApp(App[None]):
                 from aitui.services.targets import open_target
 
                 target = open_target(self.settings, self.settings.context, self.settings.namespace)
-                target.watch(lambda: self.call_from_thread(self._schedule_refresh))
+                target.watch(self._cache_changed)
                 self.target = target
             return self.target
 
@@ -244,6 +255,7 @@ class AituiApp(App[None]):
 
     def refresh_lists(self) -> None:
         self._refresh_pending = False
+        self._cache_dirty = False
         self.load_images()
         self.load_workloads()
 

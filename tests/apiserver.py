@@ -1297,10 +1297,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--port", type=int, default=8001)
     ap.add_argument("--kubeconfig", type=Path, default=Path("/tmp/aitui-standin.kubeconfig"))
+    ap.add_argument("--token", default="token-of-alice", help="bearer token to require ('' for none)")
+    ap.add_argument("--ready-after", type=float, default=1.0, help="seconds until a new pod is ready")
     args = ap.parse_args()
-    with StandIn(args.port) as s:
-        s.kubeconfig(args.kubeconfig, {"standin": "default", "standin-demo": "demo"})
+    with StandIn(args.port, token=args.token, ready_after=args.ready_after, terminate_after=1.0) as s:
         s.cluster.create("namespaces", "", {"metadata": {"name": "demo"}})
+        s.kubeconfig(args.kubeconfig, {"standin": "default", "standin-demo": "demo"})
         print(f"API server stand-in on {s.url}; KUBECONFIG={args.kubeconfig}", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()

@@ -1,8 +1,8 @@
 """A Kubernetes context as a target, through the official client.
 
 - One ApiClient per context (`new_client_from_config`): contexts never share credentials or state.
-- Lists come from watch-backed caches (the client's SharedInformer: list, then watch from the list's
-  resourceVersion, resume after a stream ends, relist after 410 Expired). The app reads the caches.
+- Lists come from watch-backed caches (watchcache.py: list, then watch from the list's resourceVersion,
+  resume after a stream ends, relist after 410 Expired). The app reads the caches, never the server.
 - deploy is server-side apply (fieldManager=aitui) of manifests/base as rendered for the chosen image,
   replicas and namespace; scale patches the Deployment's /scale subresource; restart sets the pod
   template's restartedAt annotation, as `kubectl rollout restart` does.
@@ -13,12 +13,11 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
-import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +26,7 @@ from aitui.models import Pod, Workload
 from aitui.services import labels, manifests
 from aitui.services.errors import reason
 from aitui.services.targets import Forbidden, NotFound, Progress, TargetError, quiet
+from aitui.services.targets.watchcache import WatchCache
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 FIELD_MANAGER = "aitui"
@@ -41,12 +41,6 @@ PATHS = {
     "policy/v1/PodDisruptionBudget": ("/apis/policy/v1", "poddisruptionbudgets"),
     "networking.k8s.io/v1/NetworkPolicy": ("/apis/networking.k8s.io/v1", "networkpolicies"),
 }
-
-# The client logs watch failures with tracebacks; on a TUI that would smear the screen. The cache's
-# ERROR handler below turns them into one line each instead.
-logging.getLogger("kubernetes").addHandler(logging.NullHandler())
-logging.getLogger("kubernetes").propagate = False
-
 
 def api_error(exc: BaseException, verb: str, resource: str) -> TargetError:
     """A clear, typed error: 'scale deployments/recognizer: forbidden (RBAC): …'. Never a credential."""
@@ -66,17 +60,18 @@ def api_error(exc: BaseException, verb: str, resource: str) -> TargetError:
     return TargetError(f"{verb} {resource}: {status} {getattr(exc, 'reason', '')}: {message}".replace("  ", " "))
 
 
-def rollout_status(dep: Any) -> tuple[str, bool]:
+def rollout_status(dep: dict[str, Any]) -> tuple[str, bool]:
     """kubectl's `rollout status` for a Deployment, in its order and words (reference §8)."""
-    spec, status, meta = dep.spec, dep.status, dep.metadata
-    name = meta.name
-    if (meta.generation or 0) > (status.observed_generation or 0):
+    spec, status, meta = dep.get("spec") or {}, dep.get("status") or {}, dep["metadata"]
+    name = meta["name"]
+    if meta.get("generation", 0) > status.get("observedGeneration", 0):
         return "Waiting for deployment spec update to be observed...", False
-    for cond in status.conditions or []:
-        if cond.type == "Progressing" and cond.reason == "ProgressDeadlineExceeded":
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
             raise TargetError(f'deployment "{name}" exceeded its progress deadline')
-    want = spec.replicas if spec.replicas is not None else 1
-    updated, replicas, available = status.updated_replicas or 0, status.replicas or 0, status.available_replicas or 0
+    want = spec.get("replicas", 1)
+    updated, replicas = status.get("updatedReplicas", 0), status.get("replicas", 0)
+    available = status.get("availableReplicas", 0)
     if updated < want:
         return f"{updated} out of {want} new replicas have been updated...", False
     if replicas > updated:
@@ -86,8 +81,37 @@ def rollout_status(dep: Any) -> tuple[str, bool]:
     return f'deployment "{name}" successfully rolled out', True
 
 
-def _time(value: Any) -> float:
-    return value.timestamp() if isinstance(value, datetime) else 0.0
+def _time(stamp: str | None) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() if stamp else 0.0
+
+
+def workload_of(dep: dict[str, Any]) -> Workload:
+    meta, spec, status = dep["metadata"], dep.get("spec") or {}, dep.get("status") or {}
+    containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
+    return Workload(name=meta["name"], namespace=meta.get("namespace", ""), desired=spec.get("replicas", 1),
+                    ready=status.get("readyReplicas", 0), up_to_date=status.get("updatedReplicas", 0),
+                    available=status.get("availableReplicas", 0), image=containers[0].get("image", "") if containers
+                    else "", created=_time(meta.get("creationTimestamp")))
+
+
+def pod_of(obj: dict[str, Any]) -> tuple[Pod, dict[str, str]]:
+    """A pod as the Pods table shows it, and its labels (to match a Deployment's selector)."""
+    meta, spec, status = obj["metadata"], obj.get("spec") or {}, obj.get("status") or {}
+    statuses = status.get("containerStatuses") or []
+    shown = status.get("phase") or "Pending"
+    for cs in statuses:
+        waiting = (cs.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason"):
+            shown = waiting["reason"]  # ContainerCreating, CrashLoopBackOff, ImagePullBackOff
+    deleting = bool(meta.get("deletionTimestamp"))
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+    owner = next((r.get("name", "") for r in meta.get("ownerReferences") or []), "")
+    containers = spec.get("containers") or [{}]
+    pod = Pod(name=meta["name"], workload=owner.rsplit("-", 1)[0], status="Terminating" if deleting else shown,
+              ready=ready and not deleting, restarts=sum(cs.get("restartCount", 0) for cs in statuses),
+              created=_time(meta.get("creationTimestamp")), image=containers[0].get("image", ""),
+              node=spec.get("nodeName") or "")
+    return pod, meta.get("labels") or {}
 
 
 class KubeTarget:
@@ -104,107 +128,70 @@ class KubeTarget:
         self.apps = client.AppsV1Api(self.api)
         self.core = client.CoreV1Api(self.api)
         self.timeout = settings.timeout
-        self.errors: dict[str, str] = {}  # cache -> why it is not current (403, unreachable…)
-        self._informers: dict[str, Any] = {}
+        self._deployments: WatchCache[dict[str, Any]] | None = None
+        self._pods: WatchCache[tuple[Pod, dict[str, str]]] | None = None
         self._changed = threading.Condition()
 
     # -- the caches --------------------------------------------------------------------------
     def watch(self, changed: Callable[[], None] = lambda: None) -> None:
         """Start the Deployment and Pod caches of the namespace; `changed` runs (on a cache thread)
-        after every change and every error."""
-        from kubernetes.informer import ADDED, DELETED, ERROR, MODIFIED, SharedInformer
-
-        if self._informers:
+        after changes and errors."""
+        if self._deployments is not None:
             return
-        sources = {"deployments": self.apps.list_namespaced_deployment, "pods": self.core.list_namespaced_pod}
-        for resource, list_fn in sources.items():
-            informer = SharedInformer(functools.partial(list_fn, _request_timeout=(self.timeout, WATCH_SECONDS + 30)),
-                                      namespace=self.namespace, resync_period=WATCH_SECONDS)
 
-            def on_change(_obj: Any, resource: str = resource) -> None:
-                self.errors.pop(resource, None)
-                with self._changed:
-                    self._changed.notify_all()
-                changed()
+        def on_change() -> None:
+            with self._changed:
+                self._changed.notify_all()
+            changed()
 
-            def on_error(exc: Any, resource: str = resource) -> None:
-                if isinstance(exc, BaseException):
-                    self.errors[resource] = str(api_error(exc, "watch", f"{resource} in {self.namespace}"))
-                    changed()
+        def cache(resource: str, list_fn: Callable[..., Any], convert: Callable[[dict], Any]) -> WatchCache[Any]:
+            return WatchCache(resource, list_fn, self.namespace, convert, on_change, self.timeout, WATCH_SECONDS,
+                              lambda exc, verb: str(api_error(exc, verb, f"{resource} in {self.namespace}"))).start()
 
-            for kind in (ADDED, MODIFIED, DELETED):
-                informer.add_event_handler(kind, on_change)
-            informer.add_event_handler(ERROR, on_error)
-            informer.start()
-            self._informers[resource] = informer
+        self._deployments = cache("deployments", self.apps.list_namespaced_deployment, lambda obj: obj)
+        self._pods = cache("pods", self.core.list_namespaced_pod, pod_of)
 
     def close(self) -> None:
-        for informer in self._informers.values():
-            informer._stop_event.set()  # stop() joins a thread that may sit in a quiet watch; let it end alone
-        self._informers.clear()
+        for c in (self._deployments, self._pods):
+            if c is not None:
+                c.stop()
 
-    def _cached(self, resource: str) -> list[Any]:
-        if resource not in self._informers:
-            self.watch()
-        informer = self._informers[resource]
-        return list(informer.cache.list())
+    @property
+    def errors(self) -> dict[str, str]:
+        """cache -> why it is not current (403, unreachable…); empty when all is well."""
+        return {c.resource: c.error for c in (self._deployments, self._pods) if c is not None and c.error}
 
     def synced(self, timeout: float = 10.0) -> bool:
-        """Wait until both caches have listed once (or failed): the first screen is complete, not partial."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if all(inf._resource_version is not None for inf in self._informers.values()):
-                return True
-            if self.errors:
-                return False
-            time.sleep(0.02)
-        return False
+        """Wait until both caches have listed once: the first screen is complete, not partial."""
+        self.watch()
+        return self._wait(lambda: bool(self.errors) or all(
+            c is not None and c.synced.is_set() for c in (self._deployments, self._pods)), timeout) \
+            and not self.errors
+
+    def _deps(self) -> list[dict[str, Any]]:
+        self.watch()
+        assert self._deployments is not None
+        return self._deployments.values()
 
     # -- reading -----------------------------------------------------------------------------
     def workloads(self) -> list[Workload]:
-        out = []
-        for d in self._cached("deployments"):
-            containers = d.spec.template.spec.containers or []
-            out.append(Workload(name=d.metadata.name, namespace=d.metadata.namespace,
-                                desired=d.spec.replicas if d.spec.replicas is not None else 1,
-                                ready=d.status.ready_replicas or 0, up_to_date=d.status.updated_replicas or 0,
-                                available=d.status.available_replicas or 0,
-                                image=containers[0].image if containers else "",
-                                created=_time(d.metadata.creation_timestamp)))
-        if not out and "deployments" in self.errors:
-            raise TargetError(self.errors["deployments"])
-        return sorted(out, key=lambda w: w.name)
+        deps = self._deps()
+        if not deps and self._deployments is not None and self._deployments.error:
+            raise TargetError(self._deployments.error)
+        return sorted((workload_of(d) for d in deps), key=lambda w: w.name)
 
     def pods(self, workload: str | None = None) -> list[Pod]:
         selector: dict[str, str] = {}
         if workload is not None:
-            dep = next((d for d in self._cached("deployments") if d.metadata.name == workload), None)
+            dep = next((d for d in self._deps() if d["metadata"]["name"] == workload), None)
             if dep is None:
                 return []
-            selector = dict(dep.spec.selector.match_labels or {})
-        out = []
-        for p in self._cached("pods"):
-            pod_labels = p.metadata.labels or {}
-            if any(pod_labels.get(k) != v for k, v in selector.items()):
-                continue
-            out.append(self._pod(p, workload))
+            selector = ((dep.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        assert self._pods is not None
+        out = [pod if workload is None else replace(pod, workload=workload)
+               for pod, pod_labels in self._pods.values()
+               if all(pod_labels.get(k) == v for k, v in selector.items())]
         return sorted(out, key=lambda p: (p.created, p.name))
-
-    @staticmethod
-    def _pod(p: Any, workload: str | None) -> Pod:
-        statuses = p.status.container_statuses or []
-        status = p.status.phase or "Pending"
-        for cs in statuses:
-            if cs.state and cs.state.waiting and cs.state.waiting.reason:
-                status = cs.state.waiting.reason  # ContainerCreating, CrashLoopBackOff, ImagePullBackOff
-        if p.metadata.deletion_timestamp:
-            status = "Terminating"
-        ready = any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
-        owner = next((r.name for r in p.metadata.owner_references or []), "")
-        return Pod(name=p.metadata.name, workload=workload or owner.rsplit("-", 1)[0], status=status,
-                   ready=ready and not p.metadata.deletion_timestamp,
-                   restarts=sum(cs.restart_count or 0 for cs in statuses), created=_time(p.metadata.creation_timestamp),
-                   image=p.spec.containers[0].image if p.spec.containers else "", node=p.spec.node_name or "")
 
     def endpoints(self, workload: str = labels.NAME) -> list[str]:
         return []  # pods' addresses are inside the cluster: traffic and predict need a port-forward
@@ -260,8 +247,8 @@ class KubeTarget:
             raise api_error(exc, "scale", f"deployments/{workload}") from exc
         progress(f"scale {workload}: {replicas} replica{'s' if replicas != 1 else ''} requested "
                  f"(was {before.status.replicas if before.status else 0})")
-        self._wait(lambda: any(d.metadata.name == workload and d.spec.replicas == replicas
-                               for d in self._cached("deployments")), 10.0)
+        self._wait(lambda: any(d["metadata"]["name"] == workload and (d.get("spec") or {}).get("replicas") == replicas
+                               for d in self._deps()), 10.0)
 
     def restart(self, workload: str = labels.NAME, progress: Progress = quiet) -> None:
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -330,7 +317,7 @@ class KubeTarget:
 
         def step() -> bool:
             nonlocal said
-            dep = next((d for d in self._cached("deployments") if d.metadata.name == workload), None)
+            dep = next((d for d in self._deps() if d["metadata"]["name"] == workload), None)
             if dep is None:
                 return False
             text, done = rollout_status(dep)
