@@ -5,23 +5,24 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
-from aitui.ui.tables import sync_rows
+from aitui.ui.tables import KeyedTable, sync_rows
 
 
 class TableApp(App[None]):
     def compose(self) -> ComposeResult:
-        yield DataTable(id="t")
+        yield KeyedTable(id="t")
+        yield DataTable(id="plain")
 
     def on_mount(self) -> None:
-        t = self.query_one(DataTable)
-        t.add_column("NAME", key="name")
-        t.add_column("READY", key="ready")
+        for t in self.query(DataTable):
+            t.add_column("NAME", key="name")
+            t.add_column("READY", key="ready")
 
 
 async def test_a_diff_keeps_the_cursor_on_its_row() -> None:
     app = TableApp()
     async with app.run_test() as pilot:
-        t = app.query_one(DataTable)
+        t = app.query_one(KeyedTable)
         sync_rows(t, {k: {"name": k, "ready": "1/1"} for k in ("a", "b", "c", "d")})
         t.move_cursor(row=2)  # on "c"
         sync_rows(t, {"b": {"name": "b", "ready": "1/1"}, "c": {"name": "c", "ready": "2/3"},
@@ -30,3 +31,27 @@ async def test_a_diff_keeps_the_cursor_on_its_row() -> None:
         assert [k.value for k in t.rows] == ["b", "c", "d", "e"]
         assert t.coordinate_to_cell_key(t.cursor_coordinate).row_key.value == "c"
         assert t.get_cell("c", "ready") == "2/3"
+
+
+async def test_remove_rows_leaves_the_table_as_remove_row_does() -> None:
+    """remove_rows uses DataTable's private state; this pins it to what remove_row itself does."""
+    app = TableApp()
+    async with app.run_test() as pilot:
+        ours, plain = app.query_one(KeyedTable), app.query_one("#plain", DataTable)
+        keys = [f"r{i}" for i in range(40)]
+        for t in (ours, plain):
+            for k in keys:
+                t.add_row(k, "1/1", key=k)
+            t.move_cursor(row=30)
+        gone = keys[3:12] + keys[20:22] + [keys[-1]]
+        ours.remove_rows(gone)
+        for k in gone:
+            plain.remove_row(k)
+        await pilot.pause()
+        assert [r.key.value for r in ours.ordered_rows] == [r.key.value for r in plain.ordered_rows]
+        assert ours.row_count == plain.row_count == 28
+        assert [ours.get_row_index(k) for k in keys if k not in gone] == list(range(28))
+        assert ours.cursor_coordinate == plain.cursor_coordinate
+        assert ours.get_row_at(5) == plain.get_row_at(5)
+        ours.add_row("new", "0/1", key="new")
+        assert ours.get_row_index("new") == 28

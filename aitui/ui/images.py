@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import time
 
-from textual.widgets import DataTable
-
 from aitui.models import Image
 from aitui.ui import format as fmt
-from aitui.ui.tables import sync_rows
+from aitui.ui.tables import KeyedTable, sync_rows
 
 COLUMNS = (("name", "IMAGE"), ("id", "ID"), ("size", "SIZE"), ("age", "AGE"))
 
 
-class ImagesTable(DataTable[str]):
+class ImagesTable(KeyedTable):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = False

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import time
 
-from textual.widgets import DataTable
-
 from aitui.models import Pod
 from aitui.ui import format as fmt
-from aitui.ui.tables import sync_rows
+from aitui.ui.tables import KeyedTable, sync_rows
 
 COLUMNS = (("name", "NAME"), ("ready", "READY"), ("status", "STATUS"), ("restarts", "RESTARTS"),
            ("node", "NODE"), ("age", "AGE"))
 
 
-class PodsTable(DataTable[str]):
+class PodsTable(KeyedTable):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         for key, label in COLUMNS:

@@ -4,13 +4,43 @@ from __future__ import annotations
 
 from weakref import WeakKeyDictionary
 
+from textual._two_way_dict import TwoWayDict
 from textual.widgets import DataTable
+from textual.widgets.data_table import CellKey
 
 # what each table shows now (row key -> column key -> text): a diff compares rows, not every cell
-_shown: WeakKeyDictionary[DataTable[str], dict[str, dict[str, str]]] = WeakKeyDictionary()
+_shown: WeakKeyDictionary[KeyedTable, dict[str, dict[str, str]]] = WeakKeyDictionary()
 
 
-def sync_rows(table: DataTable[str], rows: dict[str, dict[str, str]]) -> None:
+class KeyedTable(DataTable[str]):
+    """A DataTable that can drop many rows at once."""
+
+    def remove_rows(self, keys: list[str]) -> None:
+        """DataTable.remove_row, for many rows: remove_row re-indexes every remaining row on each call
+        (1.2 s for 50 of 5,000 rows, measured); this takes the same steps but re-indexes once.
+        It uses DataTable's private state, so tests/test_tables.py checks it against remove_row."""
+        if len(keys) < 2:
+            for key in keys:
+                self.remove_row(key)
+            return
+        gone = set(keys)
+        self._require_update_dimensions = True
+        self.check_idle()
+        remaining = sorted((self._row_locations.get(key), key) for key in self._row_locations if key not in gone)
+        self._row_locations = TwoWayDict({key: index for index, (_, key) in enumerate(remaining)})
+        for row_key in list(self.rows):
+            if row_key in gone:
+                for column_key in self._data.get(row_key, {}):
+                    self._updated_cells.discard(CellKey(row_key, column_key))
+                del self.rows[row_key]
+                del self._data[row_key]
+        self.cursor_coordinate = self.cursor_coordinate
+        self.hover_coordinate = self.hover_coordinate
+        self._update_count += 1
+        self.refresh(layout=True)
+
+
+def sync_rows(table: KeyedTable, rows: dict[str, dict[str, str]]) -> None:
     """Make `table` show `rows` (row key -> column key -> text) as a diff: rows that went are removed,
     changed cells updated, new rows added. Never clear-and-refill; the cursor stays on its row."""
     shown = _shown.setdefault(table, {})
@@ -19,8 +49,9 @@ def sync_rows(table: DataTable[str], rows: dict[str, dict[str, str]]) -> None:
         shown.update({str(k.value): {} for k in table.rows})
     selected = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value if table.row_count else None
     with table.app.batch_update():
-        for key in [k for k in shown if k not in rows]:
-            table.remove_row(key)
+        gone = [k for k in shown if k not in rows]
+        table.remove_rows(gone)
+        for key in gone:
             del shown[key]
         for key, row in rows.items():
             before = shown.get(key)

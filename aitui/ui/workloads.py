@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import time
 
-from textual.widgets import DataTable
-
 from aitui.models import Workload
 from aitui.ui import format as fmt
-from aitui.ui.tables import sync_rows
+from aitui.ui.tables import KeyedTable, sync_rows
 
 COLUMNS = (("name", "NAME"), ("ready", "READY"), ("uptodate", "UP-TO-DATE"), ("available", "AVAILABLE"),
            ("image", "IMAGE"), ("age", "AGE"))
 
 
-class WorkloadsTable(DataTable[str]):
+class WorkloadsTable(KeyedTable):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         for key, label in COLUMNS:
