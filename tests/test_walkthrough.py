@@ -15,6 +15,7 @@ from test_app_actions import cell, running, until
 
 from aitui.app import WORKLOAD, AituiApp
 from aitui.config import Settings
+from aitui.services.images import recognizer_tag
 from aitui.ui.charts import Chart
 from aitui.ui.dialogs import ConfirmScreen, NumberScreen, PredictionScreen
 from aitui.ui.images import ImagesTable
@@ -114,8 +115,9 @@ async def test_the_walkthrough_loses_no_request(walkthrough, prometheus, recogni
         await pilot.press("b")
         await until(pilot, lambda: app._build is None and said("build: ") and sum(
             "build: aitui/recognizer:" in line and " in " in line for line in activity.lines) == 2, 600, "rebuild")
-        new = next(i.tags[0] for i in app.images if i.recognizer and i.tags and i.tags[0] != recognizer_image
-                   and i.runtime == "litert")
+        new = recognizer_tag(serving)  # the change reached the image, so it has a new tag
+        assert new != recognizer_image
+        await until(pilot, lambda: any(new in i.tags for i in app.images), 20, "the new image in Images")
         app.query_one("#workloads").focus()
         await pilot.press("d")
         assert isinstance(app.screen, ConfirmScreen) and any("rollout from" in line for line in app.screen.lines)
