@@ -46,6 +46,11 @@ class Batcher:
             self._task.cancel()
         self._pool.shutdown(wait=True)
 
+    def admit(self) -> None:
+        """Shed before any work: a full queue answers 429 before the body is parsed and decoded."""
+        if self._queued >= self.max_queue:
+            raise Overloaded(f"server overloaded: {self._queued} images queued (limit {self.max_queue})")
+
     async def submit(self, images: np.ndarray) -> np.ndarray:
         n = len(images)
         if n > self.max_queue or self._queued + n > self.max_queue:

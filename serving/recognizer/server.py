@@ -137,6 +137,7 @@ def routes(state: State) -> web.RouteTableDef:
 
     async def predict(request: web.Request) -> web.Response:
         _check_model(request)
+        state.batcher.admit()
         batch, columnar = codec.parse_v1(await _json(request), size, state.settings.max_pixels)
         return web.json_response(codec.v1_response(await _classify(state, batch), labels, columnar))
 
@@ -205,6 +206,7 @@ def routes(state: State) -> web.RouteTableDef:
 
     async def infer(request: web.Request) -> web.Response:
         _check_model(request)
+        state.batcher.admit()
         batch, wanted, rid = codec.parse_v2(await _json(request), size, state.settings.max_pixels)
         probs = await _classify(state, batch)
         return web.json_response(codec.v2_response(probs, labels, MODEL, "1", rid, wanted))
