@@ -251,7 +251,11 @@ class AituiApp(App[None]):
         self.call_from_thread(self.set_timer, HEALTH_EVERY, self.probe_health)
 
     def _show_health(self, h: Health) -> None:
-        self.query_one(StatusBar).set_health(h)
+        bar = self.query_one(StatusBar)
+        before = bar.health.get(h.name)
+        bar.set_health(h)
+        if h.name == "docker" and h.ok and before is not None and not before.ok:
+            self._schedule_refresh()  # the engine is back: catch up with what changed while it was gone
 
     def refresh_lists(self) -> None:
         self._refresh_pending = False

@@ -75,16 +75,16 @@ def docker_client(settings: Settings):
 class Prometheus:
     """A real Prometheus server on 127.0.0.1, scraping the targets the test lists."""
 
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.targets = workdir / "targets"
-        self.targets.mkdir()
+        self.targets.mkdir(parents=True, exist_ok=True)
         config = (ROOT / "manifests" / "local" / "prometheus.yml").read_text()
         config = config.replace("scrape_interval: 2s", "scrape_interval: 1s")
         config = config.replace("127.0.0.1:9090", f"127.0.0.1:{self.port}")
         (workdir / "prometheus.yml").write_text(config)
-        shutil.copytree(ROOT / "manifests" / "local" / "rules", workdir / "rules")
+        shutil.copytree(ROOT / "manifests" / "local" / "rules", workdir / "rules", dirs_exist_ok=True)
         self.log = open(workdir / "prometheus.log", "w")  # noqa: SIM115 - open while the server runs
         self.proc = subprocess.Popen(
             ["prometheus", f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={workdir / 'data'}",

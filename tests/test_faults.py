@@ -1,0 +1,261 @@
+"""aitui under faults (issue #8), each injected for real where it can be: the Docker engine's socket cut
+(during a build) and restored, Prometheus killed and restarted or answering nothing, the API server failing,
+hanging or refusing credentials, broken kubeconfigs, a terminal shrunk to 40x12. Each time: a clear
+message, the rest of the app working, recovery without help, and no traceback or secret on screen."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import os
+import re
+import socket
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import Prometheus, deployment, free_port, kube_client, wait_until
+from test_app_actions import until
+from test_app_kube import command, notices, switch
+
+from aitui.app import AituiApp
+from aitui.config import Settings
+from aitui.services.images import recognizer_tag
+from aitui.ui.header import StatusBar
+from aitui.ui.help import HelpScreen
+from aitui.ui.workloads import WorkloadsTable
+
+
+def screen_text(app: AituiApp) -> str:
+    """Everything the user can read now: the screen (its text, from the SVG export), the Activity log,
+    the notifications."""
+    shown = html.unescape(re.sub(r"<[^>]+>", "", app.export_screenshot()))
+    return "\n".join([shown, *app.query_one("#activity-log").lines, notices(app)])
+
+
+def no_traceback(app: AituiApp) -> None:
+    text = screen_text(app)
+    assert "Traceback" not in text and 'File "' not in text, text[-2000:]
+
+
+def health(app: AituiApp, name: str):
+    return app.query_one(StatusBar).health[name]
+
+
+class SocketProxy:
+    """A unix socket in front of the Docker engine's: stop() cuts every connection (the engine is gone
+    for aitui), start() brings it back on the same path."""
+
+    def __init__(self, path: Path, upstream: str = "/var/run/docker.sock") -> None:
+        self.path, self.upstream = path, upstream
+        self.conns: list[socket.socket] = []
+        self.listener: socket.socket | None = None
+
+    def start(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        self.listener = socket.socket(socket.AF_UNIX)
+        self.listener.bind(str(self.path))
+        self.listener.listen(64)
+        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            server = socket.socket(socket.AF_UNIX)
+            server.connect(self.upstream)
+            self.conns += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+    def stop(self) -> None:
+        assert self.listener is not None
+        self.listener.close()
+        self.path.unlink()
+        for c in self.conns:
+            with contextlib.suppress(OSError):
+                c.shutdown(socket.SHUT_RDWR)
+            c.close()
+        self.conns.clear()
+
+
+@pytest.mark.docker
+async def test_docker_engine_cut_during_a_build_and_back(docker_client, settings, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    proxy = SocketProxy(Path(tempfile.mkdtemp(prefix="aitui-")) / "docker.sock")
+    proxy.start()
+    slow = tmp_path / "slow"
+    slow.mkdir()
+    marker = os.urandom(8).hex()  # a new step each run (never cached), and a way to find its container
+    (slow / "Dockerfile").write_text(f"FROM {settings.base_image}\nRUN echo {marker} && sleep 30\n")
+    (slow / "recognizer").mkdir()
+    (slow / "recognizer" / "__init__.py").write_text('__version__ = "0.0.0-slow"\n')
+    app = AituiApp(Settings(docker_host=f"unix://{proxy.path}", serving_dir=str(slow), timeout=2,
+                            prometheus_url=f"http://127.0.0.1:{free_port()}", kubeconfig=str(tmp_path / "none")))
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await until(pilot, lambda: health(app, "docker") and health(app, "docker").ok, 15, "docker ok")
+        await until(pilot, lambda: app.images, 15, "the images")
+        await pilot.press("b")
+        await until(pilot, lambda: "step 2/" in str(app.query_one("#bottom").get_tab("build").label), 60,
+                    "the build to reach its slow step")
+        proxy.stop()
+        await until(pilot, lambda: app._build is None, 30, "the build to end")
+        assert "build: " in notices(app)  # the build's end is said, as an error
+        await until(pilot, lambda: not health(app, "docker").ok, 15, "the header to say docker is unreachable")
+        assert "unreachable" in health(app, "docker").detail
+        await pilot.press("question_mark")  # the app keeps working
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        proxy.start()
+        await until(pilot, lambda: health(app, "docker").ok, 20, "docker back in the header")
+        await until(pilot, lambda: str(app.query_one("#images").border_subtitle).isdigit(), 20, "images listed again")
+        no_traceback(app)
+    # the engine cancels a build whose client is gone: its step's container goes, and no image is tagged
+    wait_until(lambda: not [c for c in docker_client.containers.list(all=True)
+                            if marker in " ".join(c.attrs["Config"].get("Cmd") or [])], 30,
+               "the cut build's container to be removed")
+    assert not docker_client.images.list(name=recognizer_tag(slow))
+    proxy.stop()
+
+
+@pytest.mark.docker
+async def test_prometheus_killed_restarted_and_black_holed(tmp_path, monkeypatch) -> None:
+    if not Path("/usr/bin/prometheus").exists():
+        pytest.fail("prometheus is not installed: run ./.ci/up --no-run")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    prom = Prometheus(tmp_path / "prom")
+    settings = Settings(prometheus_url=prom.url, timeout=1, kubeconfig=str(tmp_path / "none"))
+    app = AituiApp(settings)
+    try:
+        async with app.run_test(size=(120, 36), notifications=True) as pilot:
+            await until(pilot, lambda: health(app, "prometheus") and health(app, "prometheus").ok, 15, "prometheus ok")
+            prom.stop()
+            await until(pilot, lambda: not health(app, "prometheus").ok, 15, "prometheus down in the header")
+            assert "connection refused" in health(app, "prometheus").detail
+            chart = app.query_one("#chart-requests")
+            app.poll_charts()
+            await until(pilot, lambda: "connection refused" in str(chart.border_subtitle), 15, "the chart's reason")
+            prom = Prometheus(tmp_path / "prom", port=prom.port)  # the same server, back
+            await until(pilot, lambda: health(app, "prometheus").ok, 20, "prometheus back")
+            no_traceback(app)
+    finally:
+        prom.stop()
+
+    hole = socket.socket()  # accepts connections and never answers: the slowest Prometheus there is
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(16)
+    settings.prometheus_url = f"http://127.0.0.1:{hole.getsockname()[1]}"
+    app = AituiApp(settings)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await until(pilot, lambda: health(app, "prometheus") is not None, 15, "a verdict on prometheus")
+        assert "timed out" in health(app, "prometheus").detail
+        await pilot.press("question_mark")  # the UI never waits on the network
+        assert isinstance(app.screen, HelpScreen)
+        no_traceback(app)
+    hole.close()
+
+
+async def test_api_server_failures_hangs_and_recovery(standin, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    apps, _ = kube_client(standin)
+    apps.create_namespaced_deployment("default", deployment("web", replicas=1))
+    app = AituiApp(Settings(kubeconfig=str(standin.kubeconfig_path), timeout=1,
+                            prometheus_url=f"http://127.0.0.1:{free_port()}"))
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        standin.cluster.fail("list", "deployments", 500)
+        await switch(app, pilot, "standin")
+        table = app.query_one(WorkloadsTable)
+        await until(pilot, lambda: "500" in str(table.border_subtitle), 10, "the 500 shown")
+        assert "Internal Server Error" in str(table.border_subtitle)
+        standin.cluster.clear_faults()
+        await until(pilot, lambda: "web" in table.rows, 20, "recovery after the 500")
+
+        standin.cluster.hang("list", "deployments", 3)
+        await command(pilot, "ns other")
+        await until(pilot, lambda: "timed out" in str(table.border_subtitle), 10, "the hang shown as a timeout")
+        standin.cluster.clear_faults()
+        await command(pilot, "ns default")
+        await until(pilot, lambda: "web" in table.rows, 20, "back after the hang")
+        no_traceback(app)
+
+
+async def only_local_is_offered(settings: Settings, expect: str) -> None:
+    app = AituiApp(settings)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await until(pilot, lambda: health(app, "kubernetes") is not None, 10, "the kube verdict")
+        assert expect in health(app, "kubernetes").detail
+        await command(pilot, "ctx")
+        await until(pilot, lambda: "contexts: local" in notices(app), 5, "only local offered")
+        assert "s3cret" not in screen_text(app)
+        no_traceback(app)
+
+
+async def test_bad_kubeconfigs_and_a_switch_to_an_unreachable_cluster(standin, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    dead = standin.kubeconfig_path.read_text().replace(standin.url, f"http://127.0.0.1:{free_port()}")
+    (tmp_path / "dead").write_text(dead)
+    (tmp_path / "corrupt").write_text("apiVersion: v1\nclusters: [ {broken\n  token: s3cret\n")
+    for name, expect in (("missing", "no kubeconfig"), ("corrupt", "kubeconfig unreadable")):
+        await only_local_is_offered(Settings(kubeconfig=str(tmp_path / name), timeout=1,
+                                             prometheus_url=f"http://127.0.0.1:{free_port()}"), expect)
+
+    app = AituiApp(Settings(kubeconfig=str(tmp_path / "dead"), timeout=1,
+                            prometheus_url=f"http://127.0.0.1:{free_port()}"))
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await switch(app, pilot, "standin")
+        table = app.query_one(WorkloadsTable)
+        await until(pilot, lambda: "cluster unreachable: connection refused" in str(table.border_subtitle), 15,
+                    "unreachable shown")
+        await command(pilot, "ctx local")
+        await until(pilot, lambda: app.settings.context == "local" and "local" in str(table.border_title), 10,
+                    "back on local")
+        no_traceback(app)
+
+
+async def test_credentials_never_reach_the_screen(standin, tmp_path, monkeypatch) -> None:
+    """A kubeconfig whose token the server refuses: the 401 is explained, the token never shown."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    secret = "s3cret-token-" + os.urandom(6).hex()
+    wrong = tmp_path / "wrong"
+    wrong.write_text(standin.kubeconfig_path.read_text().replace(standin.token, secret))
+    app = AituiApp(Settings(kubeconfig=str(wrong), timeout=1, prometheus_url=f"http://127.0.0.1:{free_port()}"))
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await switch(app, pilot, "standin")
+        table = app.query_one(WorkloadsTable)
+        await until(pilot, lambda: "unauthorized" in str(table.border_subtitle), 10, "the 401 explained")
+        await pilot.press("plus")  # a verb too, so its error message is on screen as well
+        await command(pilot, "scale 3")
+        await pilot.pause()
+        assert secret not in screen_text(app) and standin.token not in screen_text(app)
+        no_traceback(app)
+
+
+async def test_resize_to_40x12_and_back(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    app = AituiApp(Settings(kubeconfig=str(tmp_path / "none"), docker_host="unix:///nonexistent", timeout=1,
+                            prometheus_url=f"http://127.0.0.1:{free_port()}"))
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await pilot.pause()
+        for size in ((40, 12), (80, 24), (40, 12), (120, 36)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            assert app.size == size and "aitui" in screen_text(app)
+        charts = app.query_one("#charts")
+        assert not charts.has_class("narrow") and all(c.display for c in app.query("Chart"))
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        no_traceback(app)
+
