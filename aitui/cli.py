@@ -39,7 +39,24 @@ def main(argv: list[str] | None = None) -> int:
     except config.ConfigError as exc:
         print(f"aitui: {exc}", file=sys.stderr)
         return 2
+    quiet_libraries()
     from aitui.app import AituiApp
 
     AituiApp(settings).run()
     return 0
+
+
+def quiet_libraries() -> None:
+    """Libraries' warnings (urllib3 retries, client reconnects) go to a file: a line written to the
+    terminal under a running TUI would smear its screen. aitui shows what matters in its own words."""
+    import logging
+
+    from aitui.config import state_dir
+
+    try:
+        state_dir().mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(state_dir() / "aitui.log")
+    except OSError:
+        handler = logging.NullHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)

@@ -24,6 +24,7 @@ import hashlib
 import json
 import re
 import secrets
+import ssl
 import threading
 import time
 import uuid
@@ -1240,20 +1241,26 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, cluster: Cluster, port: int = 0, token: str = "") -> None:
+    def __init__(self, cluster: Cluster, port: int = 0, token: str = "", tls: tuple[Path, Path] | None = None) -> None:
         super().__init__(("127.0.0.1", port), Handler)
         self.cluster = cluster
         self.token = token
         self.address = f"127.0.0.1:{self.server_address[1]}"
+        if tls is not None:  # (certificate chain, key): HTTPS as a real API server serves it
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*tls)
+            self.socket = context.wrap_socket(self.socket, server_side=True)
 
 
 class StandIn:
     """The server, its cluster and its controller, running on 127.0.0.1 until close()."""
 
-    def __init__(self, port: int = 0, token: str = "token-of-alice", **cluster_kwargs: Any) -> None:
+    def __init__(self, port: int = 0, token: str = "token-of-alice", tls: tuple[Path, Path] | None = None,
+                 ca: Path | None = None, **cluster_kwargs: Any) -> None:
         self.cluster = Cluster(**cluster_kwargs)
-        self.server = Server(self.cluster, port, token)
-        self.url = f"http://{self.server.address}"
+        self.server = Server(self.cluster, port, token, tls)
+        self.url = f"{'https' if tls else 'http'}://{self.server.address}"
+        self.ca = ca  # the CA that signed the server's certificate, for the kubeconfig
         self.token = token
         self.controller = Controller(self.cluster)
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
@@ -1276,7 +1283,8 @@ class StandIn:
         contexts = contexts or {"standin": "default"}
         config = {
             "apiVersion": "v1", "kind": "Config", "current-context": current,
-            "clusters": [{"name": "standin", "cluster": {"server": self.url}}],
+            "clusters": [{"name": "standin", "cluster": {"server": self.url, **(
+                {"certificate-authority-data": base64.b64encode(self.ca.read_bytes()).decode()} if self.ca else {})}}],
             "users": [{"name": "alice", "user": {"token": self.token}}],
             "contexts": [{"name": n, "context": {"cluster": "standin", "user": "alice", "namespace": ns}}
                          for n, ns in contexts.items()],

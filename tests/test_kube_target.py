@@ -188,3 +188,42 @@ def test_unreachable_cluster_and_bad_kubeconfigs(standin, tmp_path: Path) -> Non
     assert "s3cret" not in str(e.value)
     with pytest.raises(TargetError, match="context nope: kubeconfig"):
         KubeTarget(Settings(kubeconfig=str(standin.kubeconfig_path)), "nope", "default")
+
+
+def test_https_with_the_users_ca_for_aitui_and_kubectl(test_ca, tmp_path: Path) -> None:
+    """A cluster whose certificate comes from a private CA (the kubeconfig carries it): aitui verifies
+    against it, and kubectl too, which over HTTPS also sends the bearer token the server requires."""
+    from apiserver import StandIn
+
+    ca, cert, key = test_ca
+    with StandIn(tls=(cert, key), ca=ca, ready_after=0.05, terminate_after=0.05) as s:
+        assert s.url.startswith("https://")
+        kubeconfig = s.kubeconfig(tmp_path / "kc")
+        t = KubeTarget(Settings(kubeconfig=str(kubeconfig), timeout=3), "standin", "default")
+        t.deploy(IMAGE, 2)
+        assert t.workloads()[0].ready == 2
+        t.close()
+        env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
+        for args in (["scale", "deployment/recognizer", "--replicas=3"],
+                     ["rollout", "status", "deployment/recognizer", "--timeout=30s"]):
+            done = subprocess.run(["kubectl", *args], capture_output=True, text=True, env=env, timeout=60)
+            assert done.returncode == 0, done.stderr
+        assert "successfully rolled out" in done.stdout
+
+
+def test_https_without_the_ca_is_refused_not_trusted(test_ca, tmp_path: Path) -> None:
+    from apiserver import StandIn
+
+    _ca, cert, key = test_ca
+    with StandIn(tls=(cert, key), ca=None) as s:
+        t = KubeTarget(Settings(kubeconfig=str(s.kubeconfig(tmp_path / "kc")), timeout=3), "standin", "default")
+        with pytest.raises(TargetError, match="certificate verify failed"):
+            t.scale(2)
+        assert s.cluster.requests == []  # no request was ever sent over an unverified connection
+
+
+def test_aitui_never_turns_tls_verification_off() -> None:
+    source = "\n".join(p.read_text() for p in (ROOT / "aitui").rglob("*.py"))
+    for off in ("verify_ssl = False", "verify_ssl=False", "verify=False", "CERT_NONE", "insecure-skip-tls-verify",
+                "check_hostname = False"):
+        assert off not in source, off

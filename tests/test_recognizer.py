@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import threading
 import time
 
@@ -325,3 +326,20 @@ def test_standard_architecture_with_local_weights_and_a_users_own_model(tensorfl
     lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert {(x["dir"], x["labels"], x["arch"], x["outputs"]) for x in lines} == {
         ("/tmp/mnv2", 10, "mobilenetv2", 10), ("/tmp/mine", 3, "user", 3)}
+
+
+def test_the_image_carries_no_build_leftovers_and_needs_no_shell(docker_client, recognizer_image) -> None:
+    """What a security review of the final image checks (issue #8): exec-form entrypoint and healthcheck
+    (no shell needed at run time), no wheelhouse, no pip, no build secrets, nothing writable but /tmp."""
+    image = docker_client.images.get(recognizer_image)
+    cfg = image.attrs["Config"]
+    assert cfg["Entrypoint"][0] == "python" and cfg["Healthcheck"]["Test"][0] == "CMD"  # not CMD-SHELL
+    assert not any(re.search(r"(?i)token|secret|password|passwd|api_?key", e.split("=")[0]) for e in cfg["Env"])
+    history = " ".join(h.get("CreatedBy", "") for h in image.history())
+    assert "wheels" not in history  # the wheelhouse never reaches the last stage
+    probe = ("import importlib.util, os, sys; "
+             "print(os.path.exists('/wheels'), importlib.util.find_spec('pip') is not None, "
+             "sorted(p for p in ('/root', '/app', '/model', '/opt/venv') if os.access(p, os.W_OK)), os.getuid())")
+    out = docker_client.containers.run(recognizer_image, entrypoint=["python", "-c", probe], remove=True,
+                                       read_only=True, network_disabled=True).decode().split()
+    assert out == ["False", "False", "[]", "10001"], out

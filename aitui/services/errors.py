@@ -25,6 +25,9 @@ def reason(exc: BaseException) -> str:
         if isinstance(e, TimeoutError) or "timed out" in str(e).lower():
             return "timed out"
     text = str(exc)
+    tls = re.search(r"certificate verify failed: ([^(')\"]+)", text)
+    if tls:  # never worked around: the fix is the cluster's CA in the kubeconfig (certificate-authority)
+        return f"TLS certificate verify failed: {tls.group(1).strip()}"
     for probe, short in (("Connection refused", "connection refused"), ("No such file", "socket not found"),
                          ("Name or service not known", "unknown host"), ("Permission denied", "permission denied")):
         if probe in text:

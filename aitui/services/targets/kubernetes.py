@@ -119,12 +119,14 @@ class KubeTarget:
         from kubernetes import client, config
 
         self.name, self.namespace, self.settings = context, namespace, settings
-        try:
-            self.api = config.new_client_from_config(config_file=settings.kubeconfig, context=context,
-                                                     persist_config=False)
+        configuration = client.Configuration()
+        try:  # as new_client_from_config does, with a Configuration of our own: one per context
+            config.load_kube_config(config_file=settings.kubeconfig, context=context,
+                                    client_configuration=configuration, persist_config=False)
         except Exception as exc:  # ConfigException, missing or corrupt files: none carries a credential
             raise TargetError(f"context {context}: kubeconfig: {reason(exc)}") from exc
-        self.api.configuration.retries = 0  # a refused connection is an answer, not something to hide
+        configuration.retries = 0  # a refused connection is an answer, not something to retry and hide
+        self.api = client.ApiClient(configuration)
         self.apps = client.AppsV1Api(self.api)
         self.core = client.CoreV1Api(self.api)
         self.timeout = settings.timeout
