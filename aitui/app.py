@@ -94,6 +94,7 @@ class AituiApp(App[None]):
         self.images: list[Image] = []
         self.workloads: dict[str, Workload] = {}
         self.scaling: dict[str, int] = {}  # workload -> replicas it is being scaled to
+        self._scale_running: set[str] = set()
         self.window = WINDOWS[0]
         self.target: Target | None = None
         self._target_lock = threading.Lock()
@@ -324,6 +325,10 @@ class AituiApp(App[None]):
 
     def _show_workloads(self, found: list[Workload], trouble: str = "") -> None:
         self.workloads = {w.name: w for w in found}
+        for name in [n for n in self.scaling if n not in self._scale_running]:
+            # a finished scale's wish goes once the list shows it (or the workload is gone)
+            if name not in self.workloads or self.workloads[name].desired == self.scaling[name]:
+                del self.scaling[name]
         flt = self.query_one("#filter", Input).value.lower()
         table = self.query_one(WorkloadsTable)
         table.show([w for w in found if flt in w.name.lower()], self.scaling)
@@ -471,11 +476,12 @@ class AituiApp(App[None]):
         self.push_screen(NumberScreen(f"Scale {name}", "Replicas", current), chosen)
 
     def _scale(self, name: str, n: int) -> None:
-        """Show the new desired count at once; one worker converges on the latest wish."""
-        running = name in self.scaling
+        """Show the new desired count at once; one worker converges on the latest wish. The wish stays
+        until the list shows it, so a quick second `+` counts from it, not from a stale list."""
         self.scaling[name] = n
         self._show_workloads(list(self.workloads.values()))
-        if not running:
+        if name not in self._scale_running:
+            self._scale_running.add(name)
             self.run_scale(name)
 
     @work(thread=True, group="scale", exit_on_error=False)
@@ -489,9 +495,10 @@ class AituiApp(App[None]):
                 if self.scaling.get(name) == n:
                     break
         except TargetError as exc:
+            self.scaling.pop(name, None)  # show the truth again
             self.call_from_thread(self.say, str(exc), "error")
         finally:
-            self.scaling.pop(name, None)
+            self._scale_running.discard(name)
             self.call_from_thread(self._schedule_refresh)
 
     def action_restart(self) -> None:

@@ -3,20 +3,24 @@
 
     .venv/bin/python screenshots/make.py
 
-Scenes: `main` (as aitui opens), `running` (deployed, 2 replicas, traffic on, charts filling),
-`predict` (a sample image and its top-5 labels). Needs a recognizer image (press b in aitui once).
-The `running` scene deploys the workload "recognizer" and leaves it as it found it (deleted).
+Scenes follow the README's walkthrough: `main` (as aitui opens), `1-build`, `2-deploy`, `3-traffic`,
+`4-scale` (3 replicas under traffic), `5-predict`, `6-rollout` (mid-rollout, one replica at a time),
+`7-scale-down`; then `pods` (enter on the workload), `help`, and `cluster` (a Kubernetes context, served
+by the API-server stand-in of tests/apiserver.py). Needs the recognizer image's build cache (press b in
+aitui once). It deploys the workload "recognizer" and leaves it as it found it (deleted).
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE.parent / "tests"))
 
 from aitui import config  # noqa: E402
 from aitui.app import WORKLOAD, AituiApp  # noqa: E402
@@ -26,54 +30,101 @@ from aitui.ui.header import StatusBar  # noqa: E402
 SIZES = ((120, 36), (80, 24))
 
 
-async def until(pilot, check, timeout: float) -> None:
+async def until(pilot, check, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not check():
         await pilot.pause(0.2)
     if not check():
-        raise SystemExit("screenshots: the app never reached the scene (is a recognizer image built?)")
+        raise SystemExit(f"screenshots: the app never reached the scene: {what}")
 
 
-async def shoot(size: tuple[int, int], scenes: tuple[str, ...]) -> None:
+def ready(app: AituiApp, n: int) -> bool:
+    w = app.workloads.get(WORKLOAD)
+    return w is not None and w.ready == n and w.desired == n and WORKLOAD not in app.scaling
+
+
+async def shoot(size: tuple[int, int]) -> None:
+    from apiserver import StandIn
+
     app = AituiApp(config.load())
+    standin = StandIn(ready_after=0.5).start()
+    app.settings.kubeconfig = str(standin.kubeconfig(Path(tempfile.mkdtemp()) / "kubeconfig",
+                                                     {"kind-demo": "default"}, "kind-demo"))
     async with app.run_test(size=size, notifications=True) as pilot:
-        await until(pilot, lambda: None not in app.query_one(StatusBar).health.values(), 20)
+        await until(pilot, lambda: None not in app.query_one(StatusBar).health.values(), 20, "the header")
         await pilot.pause(1)
+        activity = app.query_one("#activity-log")
 
         def save(name: str) -> None:
             app.save_screenshot(f"{name}-{size[0]}x{size[1]}.svg", str(HERE))
-            print(HERE / f"{name}-{size[0]}x{size[1]}.svg")
+            print(HERE / f"{name}-{size[0]}x{size[1]}.svg", flush=True)
 
-        if "main" in scenes:
-            save("main")
-        if "running" in scenes:
-            if WORKLOAD not in app.workloads:
-                await pilot.press("d", "y")
-                await until(pilot, lambda: WORKLOAD in app.workloads and app.workloads[WORKLOAD].ready == 1, 60)
-            await pilot.press("t", "enter")
-            await pilot.pause(8)
-            await pilot.press("plus")
-            await until(pilot, lambda: app.workloads[WORKLOAD].ready == 2, 60)
-            await pilot.pause(12)  # two chart polls with both replicas taking load
-            app.poll_charts()
-            await pilot.pause(3)
-            save("running")
-            await pilot.press("p")
-            await until(pilot, lambda: isinstance(app.screen, PredictionScreen), 30)
-            await pilot.pause(0.5)
-            save("predict")
-            await pilot.press("escape", "t")
-            app.run_change(lambda t, p: t.delete(WORKLOAD, p))
-            await until(pilot, lambda: WORKLOAD not in app.workloads, 60)
+        save("main")
+        await pilot.press("b")
+        await until(pilot, lambda: app._build is None and any("build: aitui/recognizer" in line and " in " in line
+                                                               for line in activity.lines), 900, "the build")
+        save("1-build")
+        if WORKLOAD not in app.workloads:
+            await pilot.press("d", "y")
+        await until(pilot, lambda: ready(app, 1), 60, "1 replica")
+        save("2-deploy")
+        await pilot.press("t", "enter")
+        await pilot.pause(15)
+        app.poll_charts()
+        await pilot.pause(2)
+        save("3-traffic")
+        await pilot.press("plus", "plus")
+        await until(pilot, lambda: ready(app, 3), 90, "3 replicas")
+        await pilot.pause(12)  # two chart polls with all replicas taking load
+        app.poll_charts()
+        await pilot.pause(2)
+        save("4-scale")
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, PredictionScreen), 30, "the prediction")
+        await pilot.pause(0.5)
+        save("5-predict")
+        await pilot.press("escape", "r", "y")
+        await until(pilot, lambda: any("rollout recognizer: 2/3" in line for line in activity.lines), 120,
+                    "the rollout's second replica")
+        save("6-rollout")
+        await until(pilot, lambda: any("rollout recognizer: 3 replicas" in line for line in activity.lines), 120,
+                    "the rollout's end")
+        await pilot.press("minus", "minus")
+        await until(pilot, lambda: ready(app, 1), 90, "back to 1 replica")
+        await pilot.press("t")  # traffic stops: its totals are the last Activity line
+        await pilot.pause(1)
+        save("7-scale-down")
+        await pilot.press("enter")
+        await pilot.pause(1)
+        save("pods")
+        await pilot.press("escape", "question_mark")
+        await pilot.pause(0.5)
+        save("help")
+        await pilot.press("escape")
+        app.run_change(lambda t, p: t.delete(WORKLOAD, p))
+        await until(pilot, lambda: WORKLOAD not in app.workloads, 60, "the delete")
+
+        await pilot.press("colon", *({"-": "minus", " ": "space"}.get(c, c) for c in "ctx kind-demo"), "enter")
+        await until(pilot, lambda: app.settings.context == "kind-demo", 10, "the context switch")
+        await pilot.press("d", "y")
+        await until(pilot, lambda: ready(app, 1), 30, "the deploy to the cluster")
+        await pilot.press("plus", "plus")
+        await until(pilot, lambda: ready(app, 3), 30, "3 replicas on the cluster")
+        await pilot.press("enter")
+        await pilot.pause(1)
+        save("cluster")
+    standin.close()
 
 
 def main() -> None:
     if len(sys.argv) == 2:  # one size per process: a Textual app runs once per interpreter here
         w, h = (int(n) for n in sys.argv[1].split("x"))
-        asyncio.run(shoot((w, h), ("main", "running")))
+        asyncio.run(shoot((w, h)))
         return
     import subprocess
 
+    for old in HERE.glob("*.svg"):
+        old.unlink()
     for w, h in SIZES:
         subprocess.run([sys.executable, __file__, f"{w}x{h}"], check=True)
 

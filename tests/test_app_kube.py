@@ -77,10 +77,13 @@ async def test_context_switch_drill_down_logs_and_scale(standin, kube_settings) 
         assert any(m == "PATCH" and "/deployments/web/scale" in p for m, p, _ in standin.cluster.requests)
         assert shown < 0.5
         await until(pilot, lambda: table.get_cell("web", "ready") == "3/3", 10, "3/3 from the watch")
+        await pilot.press("plus", "plus")  # quicker than a round trip: the second counts from the first
+        await until(pilot, lambda: table.get_cell("web", "ready") == "5/5", 10, "5/5 after + +")
+        assert apps.read_namespaced_deployment("web", "default").spec.replicas == 5
 
         await pilot.press("s")
         await until(pilot, lambda: isinstance(app.screen, NumberScreen), 5, "the scale dialog")
-        assert app.screen.query_one("Input").value == "3"  # prefilled with the current count
+        assert app.screen.query_one("Input").value == "5"  # prefilled with the current count
         await pilot.press("escape")
 
         await command(pilot, "scale 1")
