@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -37,6 +38,7 @@ CHARTS_EVERY = 5.0
 WINDOWS = (300, 900, 3600)  # chart windows the user cycles through with `w`
 WINDOW_NAMES = {"5m": 300, "15m": 900, "1h": 3600}
 NARROW, SHORT = 100, 30  # columns and rows below which the layout tightens
+LOG_LINES = 5000  # pod log lines kept (and searched with /)
 WORKLOAD = "recognizer"
 CHARTS = (("requests", "Requests/s"), ("latency", "Latency p50/p95/p99 (s)"), ("replicas", "Replicas up"),
           ("errors", "Error ratio"))
@@ -72,6 +74,7 @@ class AituiApp(App[None]):
         Binding("s", "scale_to", "Scale to"),
         Binding("r", "restart", "Restart"),
         Binding("l", "logs", "Logs"),
+        Binding("e", "events", "Events", show=False),
         Binding("t", "traffic", "Traffic"),
         Binding("p", "predict", "Predict"),
         Binding("w", "window", "Window", show=False),
@@ -106,6 +109,7 @@ class AituiApp(App[None]):
         self._log_stop = threading.Event()
         self._events_stop = threading.Event()
         self._refresh_pending = False
+        self._log_lines: deque[str] = deque(maxlen=LOG_LINES)  # the followed log, unfiltered
         self._cache_dirty = False
         self._charts_timer: Timer | None = None
 
@@ -124,8 +128,10 @@ class AituiApp(App[None]):
             with TabPane("Build", id="build"):
                 yield Log(id="build-log", max_lines=5000)
             with TabPane("Logs", id="logs"):
-                yield Log(id="pod-log", max_lines=5000)
-        yield Input(placeholder="filter images and workloads (esc clears)", id="filter")
+                yield Log(id="pod-log", max_lines=LOG_LINES)
+            with TabPane("Events", id="events"):
+                yield Log(id="events-log", max_lines=2000)
+        yield Input(placeholder="filter images, workloads and the pod log (esc clears)", id="filter")
         command = Input(placeholder="ctx <name> · ns <name> · scale <n> · window 5m|15m|1h   (→ completes, esc closes)",
                         id="command")
         command.border_title = ":"
@@ -261,6 +267,8 @@ class AituiApp(App[None]):
     def refresh_lists(self) -> None:
         self._refresh_pending = False
         self._cache_dirty = False
+        if self.query_one(TabbedContent).active == "events":
+            self.load_events(self._selected_workload())
         self.load_images()
         self.load_workloads()
 
@@ -540,6 +548,7 @@ class AituiApp(App[None]):
         pod = self.query_one(PodsTable).selected if self.drilled else None
         log = self.query_one("#pod-log", Log)
         log.clear()
+        self._log_lines.clear()
         self.query_one(TabbedContent).active = "logs"
         self.query_one(TabbedContent).get_tab("logs").label = f"Logs: {pod or name + ' (all replicas)'}"
         self.follow_logs(name, pod, log, self._log_stop)
@@ -572,7 +581,46 @@ class AituiApp(App[None]):
             with lock:
                 batch, lines[:] = lines[:], []
             if batch:
-                self.call_from_thread(log.write_lines, batch)
+                self.call_from_thread(self._append_log, log, batch)
+
+    def _append_log(self, log: Log, lines: list[str]) -> None:
+        """Keep every line; show those that match the filter (`/` searches the log)."""
+        self._log_lines.extend(lines)
+        needle = self.query_one("#filter", Input).value.lower()
+        log.write_lines([line for line in lines if needle in line.lower()] if needle else lines)
+
+    def _search_log(self) -> None:
+        needle = self.query_one("#filter", Input).value.lower()
+        log = self.query_one("#pod-log", Log)
+        log.clear()
+        log.write_lines([line for line in self._log_lines if needle in line.lower()])
+        log.border_subtitle = f"/{needle}: {log.line_count} of {len(self._log_lines)} lines" if needle else ""
+
+    # -- events ----------------------------------------------------------------------------------
+    def action_events(self) -> None:
+        self.query_one(TabbedContent).active = "events"
+        self.load_events(self._selected_workload())
+
+    @work(thread=True, group="events-list", exclusive=True, exit_on_error=False)
+    def load_events(self, name: str) -> None:
+        import time
+
+        from aitui.services.targets import TargetError
+
+        try:
+            found = self._target().events(name)
+        except TargetError as exc:
+            self.call_from_thread(self.say, str(exc), "warning")
+            return
+        lines = [f"{time.strftime('%H:%M:%S', time.localtime(e.time))}  {e.type:<7}  {e.reason:<18}  "
+                 f"{e.object}  {e.message}" for e in found]
+        self.call_from_thread(self._show_events, name, lines)
+
+    def _show_events(self, name: str, lines: list[str]) -> None:
+        log = self.query_one("#events-log", Log)
+        log.clear()
+        log.write_lines(lines or [f"no events for {name} in the last hour"])
+        self.query_one(TabbedContent).get_tab("events").label = f"Events: {name}"
 
     # -- traffic and predict -------------------------------------------------------------------
     def action_traffic(self) -> None:
@@ -659,6 +707,8 @@ class AituiApp(App[None]):
     def _filter_changed(self) -> None:
         self._show_images(self.images)
         self._show_workloads(list(self.workloads.values()))
+        if self._log_lines:
+            self._search_log()
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:

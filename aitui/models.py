@@ -64,3 +64,14 @@ class Series:
     name: str
     points: tuple[tuple[float, float], ...] = ()
     error: str = ""  # "no data: why"
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened to a workload: a Kubernetes Event, or a Docker engine event."""
+
+    time: float
+    type: str  # Normal, Warning
+    reason: str  # ScalingReplicaSet, start, die, health_status…
+    object: str  # what it happened to: deployment/x, pod/x, container name
+    message: str

@@ -35,7 +35,8 @@ async def until(pilot, check, timeout: float, what: str) -> None:
     while time.monotonic() < deadline and not check():
         await pilot.pause(0.2)
     if not check():
-        raise SystemExit(f"screenshots: the app never reached the scene: {what}")
+        tail = "\n".join(pilot.app.query_one("#activity-log").lines[-8:])
+        raise SystemExit(f"screenshots: the app never reached the scene: {what}\n{tail}")
 
 
 def ready(app: AituiApp, n: int) -> bool:
@@ -106,6 +107,8 @@ async def shoot(size: tuple[int, int]) -> None:
 
         await pilot.press("colon", *({"-": "minus", " ": "space"}.get(c, c) for c in "ctx kind-demo"), "enter")
         await until(pilot, lambda: app.settings.context == "kind-demo", 10, "the context switch")
+        await until(pilot, lambda: "none yet" in str(app.query_one("#workloads").border_subtitle), 10,
+                    "the cluster's (empty) lists")
         await pilot.press("d", "y")
         await until(pilot, lambda: ready(app, 1), 30, "the deploy to the cluster")
         await pilot.press("plus", "plus")

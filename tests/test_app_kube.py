@@ -14,6 +14,7 @@ from aitui.app import AituiApp
 from aitui.config import Settings
 from aitui.ui.dialogs import ConfirmScreen, NumberScreen
 from aitui.ui.header import StatusBar
+from aitui.ui.images import ImagesTable
 from aitui.ui.pods import PodsTable
 from aitui.ui.workloads import WorkloadsTable
 
@@ -30,6 +31,12 @@ async def command(pilot, line: str) -> None:
     for ch in line:
         await pilot.press(ch if ch != " " else "space")
     await pilot.press("enter")
+
+
+def docker_image_id(tag: str) -> str:
+    import docker
+
+    return str(docker.from_env().images.get(tag).id).removeprefix("sha256:")[:12]
 
 
 def notices(app: AituiApp) -> str:
@@ -66,6 +73,19 @@ async def test_context_switch_drill_down_logs_and_scale(standin, kube_settings) 
         await until(pilot, lambda: any("ready on :8501" in line for line in log.lines), 10, "the pod's log")
         assert all(first[-6:] in line for line in log.lines)  # one pod only: its lines
 
+        standin.cluster.log("default", first, "GET /v2/health/ready 200")
+        await until(pilot, lambda: any("GET /v2/health" in line for line in log.lines), 10, "a new log line")
+        await pilot.press("slash", "l", "o", "a", "d")  # search the log: only matching lines stay
+        await until(pilot, lambda: list(log.lines) and all("load" in line for line in log.lines), 5, "the search")
+        assert "1 of 3 lines" in str(log.border_subtitle)
+        await pilot.press("escape")  # clears the search: every line is back
+        await until(pilot, lambda: len(log.lines) == 3, 5, "all lines back")
+
+        await pilot.press("e")
+        events = app.query_one("#events-log")
+        await until(pilot, lambda: any("ScalingReplicaSet" in line for line in events.lines), 10, "the events")
+        assert all("web" in line for line in events.lines)
+
         await pilot.press("escape")
         assert table.display and app.focused is table
         started = time.perf_counter()
@@ -98,7 +118,10 @@ async def test_deploy_to_a_cluster_is_server_side_apply(standin, kube_settings, 
     app = AituiApp(kube_settings)
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         await switch(app, pilot, "standin")
-        await until(pilot, lambda: app.images, 20, "the local images")
+        images = app.query_one(ImagesTable)
+        await until(pilot, lambda: images.row_count > 0, 20, "the local images")
+        images.focus()  # the image to deploy is the one the user selects
+        images.move_cursor(row=images.get_row_index(docker_image_id(recognizer_image)))
         await pilot.press("d")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 5, "the deploy dialog")
         text = " ".join(str(label.render()) for label in app.screen.query("Label"))

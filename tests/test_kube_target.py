@@ -227,3 +227,15 @@ def test_aitui_never_turns_tls_verification_off() -> None:
     for off in ("verify_ssl = False", "verify_ssl=False", "verify=False", "CERT_NONE", "insecure-skip-tls-verify",
                 "check_hostname = False"):
         assert off not in source, off
+
+
+def test_events_of_a_workload(standin, target: KubeTarget) -> None:
+    target.deploy(IMAGE, 1)
+    target.scale(3)
+    wait_until(lambda: any("to 3" in e.message for e in target.events(labels.NAME)), 10, "the scale event")
+    events = target.events(labels.NAME)
+    assert all(e.object.endswith(labels.NAME) or f"/{labels.NAME}-" in e.object for e in events)
+    assert {e.reason for e in events} == {"ScalingReplicaSet"} and events == sorted(events, key=lambda e: e.time)
+    standin.cluster.deny("list", "events")
+    with pytest.raises(Forbidden, match="list events in default"):
+        target.events(labels.NAME)

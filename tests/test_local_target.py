@@ -70,6 +70,9 @@ def test_scale_rollout_and_scale_down_under_traffic_lose_no_request(target, reco
     assert again.endpoints(WORKLOAD) == target.endpoints(WORKLOAD)
     logs = list(again.logs(again.pods(WORKLOAD)[0].name, tail=20))
     assert any("serving recognizer" in line for line in logs)
+    events = again.events(WORKLOAD)  # the engine's own record: 5 replicas started, 4 of them stopped
+    assert sum(e.reason == "start" for e in events) == 5 and sum(e.reason == "destroy" for e in events) == 4
+    assert all(e.object.startswith(WORKLOAD) for e in events) and events == sorted(events, key=lambda e: e.time)
     docker_client.images.remove("aitui/recognizer:rollout-test")
 
 

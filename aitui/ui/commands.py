@@ -23,6 +23,7 @@ COMMANDS = (
     Command("build", "", "build the recognizer image"),
     Command("restart", "", "rollout restart the selected workload"),
     Command("logs", "", "follow the logs of the selected workload or pod"),
+    Command("events", "", "the selected workload's events"),
     Command("window", "<5m|15m|1h>", "the charts' time window"),
     Command("help", "", "show the keys"),
     Command("quit", "", "leave aitui"),

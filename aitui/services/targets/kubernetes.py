@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aitui.config import Settings
-from aitui.models import Pod, Workload
+from aitui.models import Event, Pod, Workload
 from aitui.services import labels, manifests
 from aitui.services.errors import reason
 from aitui.services.targets import Forbidden, NotFound, Progress, TargetError, quiet
@@ -194,6 +194,25 @@ class KubeTarget:
                for pod, pod_labels in self._pods.values()
                if all(pod_labels.get(k) == v for k, v in selector.items())]
         return sorted(out, key=lambda p: (p.created, p.name))
+
+    def events(self, workload: str = labels.NAME) -> list[Event]:
+        """The namespace's events about the workload, its ReplicaSets and its pods, oldest first."""
+        try:
+            response: Any = self.core.list_namespaced_event(self.namespace, _preload_content=False,
+                                                            _request_timeout=self.timeout)
+            raw = response.data
+        except Exception as exc:
+            raise api_error(exc, "list", f"events in {self.namespace}") from exc
+        out = []
+        for e in json.loads(raw)["items"]:
+            obj = e.get("involvedObject") or {}
+            name = obj.get("name", "")
+            if name != workload and not name.startswith(workload + "-"):
+                continue
+            stamp = e.get("lastTimestamp") or e.get("eventTime") or e["metadata"].get("creationTimestamp")
+            out.append(Event(time=_time(stamp), type=e.get("type", "Normal"), reason=e.get("reason", ""),
+                             object=f"{obj.get('kind', '').lower()}/{name}", message=e.get("message", "")))
+        return sorted(out, key=lambda ev: ev.time)
 
     def endpoints(self, workload: str = labels.NAME) -> list[str]:
         return []  # pods' addresses are inside the cluster: traffic and predict need a port-forward

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from aitui.config import Settings, state_dir
-from aitui.models import Pod, Workload
+from aitui.models import Event, Pod, Workload
 from aitui.services import labels
 from aitui.services.errors import reason
 from aitui.services.targets import Progress, TargetError
@@ -111,6 +111,28 @@ class LocalTarget:
             out.append(Workload(name=name, namespace="local", desired=len(live), ready=ready,
                                 up_to_date=sum(p.image == newest for p in live), available=ready,
                                 image=newest, created=min(p.created for p in pods)))
+        return out
+
+    def events(self, workload: str = labels.NAME, since: float = 3600) -> list[Event]:
+        """The engine's events for the workload's containers over the last hour, oldest first."""
+        now = time.time()
+        try:
+            found = self.docker.events(since=int(now - since), until=int(now) + 1, decode=True,
+                                       filters={"type": "container", "label": f"{WORKLOAD_LABEL}={workload}"})
+            raw = list(found)
+        except Exception as exc:
+            raise TargetError(f"events {workload}: {reason(exc)}") from exc
+        out = []
+        for e in raw:
+            action = str(e.get("Action", ""))
+            if action.startswith("exec_"):
+                continue  # the engine's own health checks: noise
+            attrs = (e.get("Actor") or {}).get("Attributes") or {}
+            bad = action in ("die", "kill", "oom") or "unhealthy" in action
+            detail = f"exit code {attrs['exitCode']}" if "exitCode" in attrs else attrs.get("image", "")
+            out.append(Event(time=e.get("timeNano", 0) / 1e9 or float(e.get("time", 0)),
+                             type="Warning" if bad and attrs.get("exitCode", "0") != "0" else "Normal",
+                             reason=action, object=attrs.get("name", ""), message=detail))
         return out
 
     def endpoints(self, workload: str = labels.NAME) -> list[str]:
