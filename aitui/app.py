@@ -48,7 +48,7 @@ class AituiApp(App[None]):
     TITLE = "aitui"
     CSS = """
     #top { height: 2fr; }
-    #top > DataTable { height: 100%; }
+    #top > DataTable { height: 100%; scrollbar-size-horizontal: 0; }  /* rows, not a scrollbar: ← → still scroll */
     #images { border: round $primary; width: 2fr; }
     #workloads { border: round $primary; width: 3fr; }
     #pods { border: round $primary; width: 3fr; display: none; }
