@@ -425,6 +425,9 @@ class AituiApp(App[None]):
             self._build = None
             self.call_from_thread(self._schedule_refresh)
 
+    def _show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
     def _build_progress(self, text: str) -> None:
         self.query_one(TabbedContent).get_tab("build").label = f"Build: {text}"
 
@@ -531,6 +534,7 @@ class AituiApp(App[None]):
         a failure becomes a message, and the lists refresh afterwards."""
         from aitui.services.targets import TargetError
 
+        self.call_from_thread(self._show_tab, "activity")  # its progress shows there
         try:
             change(self._target(), lambda line: self.call_from_thread(self.say, line))
             if done:
@@ -656,7 +660,7 @@ class AituiApp(App[None]):
         self.call_from_thread(self.say, f"traffic: {concurrency} concurrent requests for up to 10 minutes (t stops)")
         while self.traffic is not None and self.traffic.running:
             s = self.traffic.stats
-            text = f"traffic {s.rate():.0f} req/s · ok {s.ok} · failed {s.failed}"
+            text = f"{s.rate():.0f} req/s · {s.failed} failed"
             self.call_from_thread(self._traffic_progress, text)
             if self._events_stop.wait(1.0):  # the app is closing
                 return

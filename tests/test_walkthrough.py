@@ -23,12 +23,19 @@ from aitui.ui.images import ImagesTable
 pytestmark = pytest.mark.docker
 
 
+def link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # another filesystem
+        shutil.copy2(src, dst)
+
+
 @pytest.fixture
 def walkthrough(settings, prometheus, recognizer_image, docker_client, tmp_path, monkeypatch):
     """A copy of serving/ to change (hard links: the wheelhouse is not copied; the edited file is replaced,
     never written through its link), and the local target's scrape list where the test Prometheus reads it."""
     serving = tmp_path / "serving"
-    shutil.copytree(ROOT / "serving", serving, copy_function=os.link,
+    shutil.copytree(ROOT / "serving", serving, copy_function=link_or_copy,
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     state = tmp_path / "state"
     (state / "aitui").mkdir(parents=True)

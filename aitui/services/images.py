@@ -47,7 +47,7 @@ def list_images(settings: Settings) -> list[Image]:
     except Exception as exc:
         raise DockerError(f"listing images failed: {reason(exc)}") from exc
     images = [_image(r) for r in raw]
-    return sorted(images, key=lambda i: (not i.recognizer, -i.created))
+    return sorted(images, key=lambda i: (not i.recognizer, not i.tags, -i.created))  # dangling ones last
 
 
 def _image(raw: dict) -> Image:
