@@ -146,11 +146,16 @@ class AituiApp(App[None]):
         self.query_one("#images").border_title = "Images"
         self._titles()
         self.query_one(WorkloadsTable).focus()
+        # the engines after the first frame: their SDK imports in worker threads would hold the GIL
+        # while it is drawn (and the charts have their sizes only after the first layout)
+        self.call_after_refresh(self._start_engines)
+
+    def _start_engines(self) -> None:
         self.load_contexts()
         self.probe_health()
         self.refresh_lists()
         self.watch_engine()
-        self.call_after_refresh(self.poll_charts)  # the charts have their sizes after the first layout
+        self.poll_charts()
 
     def on_resize(self, event: events.Resize) -> None:
         """Below 100 columns four charts are unreadable: show two (c flips); below 30 rows, charts get
@@ -190,6 +195,8 @@ class AituiApp(App[None]):
     # -- small helpers -------------------------------------------------------------------------
     def say(self, text: str, severity: str = "information") -> None:
         """One line in Activity; errors and warnings also as a notification."""
+        if not self._open():
+            return
         self.query_one("#activity-log", Log).write_line(text)
         if severity != "information":
             self.notify(text, severity=severity)  # type: ignore[arg-type]
@@ -258,13 +265,21 @@ class AituiApp(App[None]):
         self.call_from_thread(self.set_timer, HEALTH_EVERY, self.probe_health)
 
     def _show_health(self, h: Health) -> None:
+        if not self._open():
+            return
         bar = self.query_one(StatusBar)
         before = bar.health.get(h.name)
         bar.set_health(h)
         if h.name == "docker" and h.ok and before is not None and not before.ok:
             self._schedule_refresh()  # the engine is back: catch up with what changed while it was gone
 
+    def _open(self) -> bool:
+        """False while the app closes: a timer or worker that lands then finds no widgets to update."""
+        return self.is_running and bool(self.query("#activity-log"))
+
     def refresh_lists(self) -> None:
+        if not self._open():
+            return
         self._refresh_pending = False
         self._cache_dirty = False
         if self.query_one(TabbedContent).active == "events":
@@ -354,6 +369,8 @@ class AituiApp(App[None]):
     def poll_charts(self) -> None:
         """Read the shown charts' sizes here, on the UI thread; fetch in a worker; draw back here.
         One timer at a time: a poll asked for early (window change, flip) replaces the scheduled one."""
+        if not self._open():
+            return
         if self._charts_timer is not None:
             self._charts_timer.stop()
             self._charts_timer = None

@@ -24,4 +24,8 @@ SCREENS = {
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("screen", list(SCREENS))
 def test_screen(snap_compare, screen: str, size: tuple[int, int]) -> None:
-    assert snap_compare(SnapshotApp(), press=SCREENS[screen], terminal_size=size)
+    async def settle(pilot) -> None:
+        await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(SnapshotApp(), press=SCREENS[screen], terminal_size=size, run_before=settle)

@@ -46,6 +46,7 @@ class Chart(PlotextPlot):
         # a young series fills the chart instead of a sliver at its right edge; the axis says how far back
         oldest = min((s.points[0][0] for s in drawn), default=now - window)
         plt.xlim(-min(window, max(60.0, (now - oldest) * 1.1)), 0)
-        if not drawn:  # the reason once, in the plot, where there is room for it
-            plt.title(errors[0] if errors else "no data")
+        if not drawn:
+            plt.title(errors[0] if errors else "no data")  # plotext drops a title wider than the plot:
+        self.border_subtitle = errors[0].removeprefix("no data: ") if errors and not drawn else ""  # this stays
         self.refresh()
