@@ -56,7 +56,7 @@ async def test_context_switch_drill_down_logs_and_scale(standin, kube_settings) 
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         await switch(app, pilot, "standin")
         table = app.query_one(WorkloadsTable)
-        await until(pilot, lambda: "web" in table.rows and table.get_cell("web", "ready") == "2/2", 10,
+        await until(pilot, lambda: "web" in table.rows and str(table.get_cell("web", "ready")) == "2/2", 10,
                     "web ready in the workloads")
         status = app.query_one(StatusBar)
         assert (status.context, status.namespace) == ("standin", "default")
@@ -90,15 +90,15 @@ async def test_context_switch_drill_down_logs_and_scale(standin, kube_settings) 
         assert table.display and app.focused is table
         started = time.perf_counter()
         await pilot.press("plus")
-        assert table.get_cell("web", "ready").endswith("/3")  # the new desired count, at once
+        assert str(table.get_cell("web", "ready")).endswith("/3")  # the new desired count, at once
         shown = time.perf_counter() - started
         await until(pilot, lambda: apps.read_namespaced_deployment("web", "default").spec.replicas == 3, 5,
                     "the scale to reach the cluster")
         assert any(m == "PATCH" and "/deployments/web/scale" in p for m, p, _ in standin.cluster.requests)
         assert shown < 0.5
-        await until(pilot, lambda: table.get_cell("web", "ready") == "3/3", 10, "3/3 from the watch")
+        await until(pilot, lambda: str(table.get_cell("web", "ready")) == "3/3", 10, "3/3 from the watch")
         await pilot.press("plus", "plus")  # quicker than a round trip: the second counts from the first
-        await until(pilot, lambda: table.get_cell("web", "ready") == "5/5", 10, "5/5 after + +")
+        await until(pilot, lambda: str(table.get_cell("web", "ready")) == "5/5", 10, "5/5 after + +")
         assert apps.read_namespaced_deployment("web", "default").spec.replicas == 5
 
         await pilot.press("s")
@@ -107,7 +107,7 @@ async def test_context_switch_drill_down_logs_and_scale(standin, kube_settings) 
         await pilot.press("escape")
 
         await command(pilot, "scale 1")
-        await until(pilot, lambda: table.get_cell("web", "ready") == "1/1", 10, ":scale 1 applied")
+        await until(pilot, lambda: str(table.get_cell("web", "ready")) == "1/1", 10, ":scale 1 applied")
 
         await command(pilot, "ns other")
         await until(pilot, lambda: app.settings.namespace == "other" and table.row_count == 0, 10, "namespace other")
@@ -152,7 +152,7 @@ async def test_cluster_failures_are_messages_and_the_app_keeps_working(standin, 
         await pilot.press("plus")
         await until(pilot, lambda: "forbidden (RBAC)" in notices(app), 10, "the 403 as a message")
         assert 'cannot patch resource "deployments/scale"' in notices(app)
-        await until(pilot, lambda: table.get_cell("web", "ready") == "1/1", 5, "the count back to the truth")
+        await until(pilot, lambda: str(table.get_cell("web", "ready")) == "1/1", 5, "the count back to the truth")
         assert standin.token not in notices(app)
 
         standin.cluster.deny("list", "pods")  # the pods cache fails; the screen says so, nothing crashes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from weakref import WeakKeyDictionary
 
+from rich.text import Text
 from textual._two_way_dict import TwoWayDict
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellKey
@@ -12,7 +13,7 @@ from textual.widgets.data_table import CellKey
 _shown: WeakKeyDictionary[KeyedTable, dict[str, dict[str, str]]] = WeakKeyDictionary()
 
 
-class KeyedTable(DataTable[str]):
+class KeyedTable(DataTable[Text]):
     """A DataTable that can drop many rows at once."""
 
     def remove_rows(self, keys: list[str]) -> None:
@@ -42,7 +43,8 @@ class KeyedTable(DataTable[str]):
 
 def sync_rows(table: KeyedTable, rows: dict[str, dict[str, str]]) -> None:
     """Make `table` show `rows` (row key -> column key -> text) as a diff: rows that went are removed,
-    changed cells updated, new rows added. Never clear-and-refill; the cursor stays on its row."""
+    changed cells updated, new rows added. Never clear-and-refill; the cursor stays on its row.
+    Cells are Text, not str: a name with "[" is not markup, and nothing is parsed (30k cells at 5k pods)."""
     shown = _shown.setdefault(table, {})
     if table.row_count != len(shown):  # cleared (context switch, drill-down): start from what is there
         shown.clear()
@@ -58,11 +60,11 @@ def sync_rows(table: KeyedTable, rows: dict[str, dict[str, str]]) -> None:
             if before == row:
                 continue
             if before is None:
-                table.add_row(*row.values(), key=key)
+                table.add_row(*(Text(v) for v in row.values()), key=key)
             else:
                 for col, value in row.items():
                     if before.get(col) != value:
-                        table.update_cell(key, col, value)
+                        table.update_cell(key, col, Text(value))
             shown[key] = row
         if selected in rows and table.get_row_index(selected) != table.cursor_row:
             # a removal above it shifted the row: follow it, as the user expects

@@ -173,7 +173,7 @@ async def scale(kubeconfig: Path, pods: int, images: int) -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         table = app.query_one(WorkloadsTable)
         t = await until(pilot, lambda: "recognizer" in table.rows
-                        and table.get_cell("recognizer", "ready") == f"{pods}/{pods}", 60)
+                        and str(table.get_cell("recognizer", "ready")) == f"{pods}/{pods}", 60)
         print(f"context with {pods} pods: workloads shown from the caches {t:.2f} s after start "
               f"(list + watch of {pods} pods through HTTP and the informer)")
         timings.clear()
@@ -202,7 +202,7 @@ async def scale(kubeconfig: Path, pods: int, images: int) -> None:
         await pilot.pause()
         t0 = time.perf_counter()
         await pilot.press("plus")
-        shown = await until(pilot, lambda: table.get_cell("recognizer", "ready").endswith(f"/{pods + 1}"), 5,
+        shown = await until(pilot, lambda: str(table.get_cell("recognizer", "ready")).endswith(f"/{pods + 1}"), 5,
                             since=t0)
         target = app.target
         confirmed = await until(pilot, lambda: target is not None and any(
