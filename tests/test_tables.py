@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
@@ -55,3 +56,21 @@ async def test_remove_rows_leaves_the_table_as_remove_row_does() -> None:
         assert ours.get_row_at(5) == plain.get_row_at(5)
         ours.add_row("new", "0/1", key="new")
         assert ours.get_row_index("new") == 28
+
+
+async def test_add_keyed_rows_leaves_the_table_as_add_row_does() -> None:
+    app = TableApp()
+    async with app.run_test() as pilot:
+        ours, plain = app.query_one(KeyedTable), app.query_one("#plain", DataTable)
+        rows = [(f"r{i}", [f"name {i}", f"{i}/3"]) for i in range(30)]
+        ours.add_keyed_rows([(k, [Text(c) for c in cells]) for k, cells in rows])
+        for k, cells in rows:
+            plain.add_row(*(Text(c) for c in cells), key=k)
+        await pilot.pause()
+        assert ours.row_count == plain.row_count == 30
+        assert [r.key.value for r in ours.ordered_rows] == [r.key.value for r in plain.ordered_rows]
+        assert ours.get_row_at(7) == plain.get_row_at(7) and ours.cursor_coordinate == plain.cursor_coordinate
+        assert [c.content_width for c in ours.ordered_columns] == [c.content_width for c in plain.ordered_columns]
+        ours.remove_rows(["r3", "r4"])
+        ours.add_keyed_rows([("r3", [Text("again"), Text("0/1")]), ("new", [Text("new"), Text("1/1")])])
+        assert ours.get_row_index("new") == 29 and str(ours.get_cell("r3", "name")) == "again"
