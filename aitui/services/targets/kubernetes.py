@@ -190,7 +190,7 @@ class KubeTarget:
                 return []
             selector = ((dep.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
         assert self._pods is not None
-        out = [pod if workload is None else replace(pod, workload=workload)
+        out = [pod if workload in (None, pod.workload) else replace(pod, workload=workload)
                for pod, pod_labels in self._pods.values()
                if all(pod_labels.get(k) == v for k, v in selector.items())]
         return sorted(out, key=lambda p: (p.created, p.name))
