@@ -88,7 +88,6 @@ class AituiApp(App[None]):
         Binding("k", "cursor('up')", "Up", show=False),
         Binding("q", "quit", "Quit"),
     ]
-    MUTATING: ClassVar[set[str]] = {"build", "deploy", "scale_by", "scale_to", "restart", "delete", "traffic"}
     COMMANDS = App.COMMANDS | {AituiCommands}
 
     def __init__(self, settings: Settings) -> None:
@@ -398,9 +397,15 @@ class AituiApp(App[None]):
             self.call_from_thread(self._charts_again)
 
     def action_window(self) -> None:
-        self.window = WINDOWS[(WINDOWS.index(self.window) + 1) % len(WINDOWS)]
-        self.query_one("#charts").border_title = f"last {self.window // 60}m"
-        self.notify(f"charts: last {self.window // 60} minutes")
+        self._set_window(WINDOWS[(WINDOWS.index(self.window) + 1) % len(WINDOWS)])
+
+    def _set_window(self, seconds: int) -> None:
+        """The charts' time window; each chart's title says it, as soon as it is chosen."""
+        self.window = seconds
+        name = next(n for n, s in WINDOW_NAMES.items() if s == seconds)
+        for chart, (_query, title) in zip(self.query(Chart), CHARTS, strict=True):
+            chart.border_title = f"{title} · {name}"
+        self.notify(f"charts: last {name}")
         self.poll_charts()
 
     # -- build -------------------------------------------------------------------------------
@@ -823,9 +828,7 @@ class AituiApp(App[None]):
             if target is not None:
                 self._scale(target, int(arg))
         elif name == "window":
-            self.window = WINDOW_NAMES[arg]
-            self.notify(f"charts: last {arg}")
-            self.poll_charts()
+            self._set_window(WINDOW_NAMES[arg])
         elif name == "quit":
             self.exit()
         else:
