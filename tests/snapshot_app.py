@@ -14,22 +14,29 @@ from aitui.ui.charts import Chart
 from aitui.ui.dialogs import PredictionScreen
 from aitui.ui.header import StatusBar
 
-NOW = time.time()
-IMAGES = [
-    Image("3f2c1a9b7d10", ("aitui/recognizer:0.1.0-3f2c1a9",), 270_000_000, NOW - 600, True, "litert"),
-    Image("9ab01c44e2f3", ("aitui/recognizer:0.1.0-9ab01c4",), 1_690_000_000, NOW - 7200, True, "tensorflow"),
-    Image("5d2e8f0a1b22", ("aitui/base:bookworm",), 123_000_000, NOW - 86400, False),
-    Image("77aa9911cc00", ("prom/prometheus:v2.42.0",), 201_000_000, NOW - 3 * 86400, False),
-]
-WORKLOADS = [Workload(WORKLOAD, "local", 3, 3, 3, 3, "aitui/recognizer:0.1.0-3f2c1a9", NOW - 900)]
-PODS = [Pod(f"{WORKLOAD}-{suffix}", WORKLOAD, "Running", True, 0, NOW - age, WORKLOADS[0].image, "local",
-            f"127.0.0.1:{port}") for suffix, age, port in (("a1b2c3", 900, 32768), ("d4e5f6", 300, 32769),
-                                                           ("0718ab", 120, 32770))]
+
+def images(now: float) -> list[Image]:
+    return [
+        Image("3f2c1a9b7d10", ("aitui/recognizer:0.1.0-3f2c1a9",), 270_000_000, now - 600, True, "litert"),
+        Image("9ab01c44e2f3", ("aitui/recognizer:0.1.0-9ab01c4",), 1_690_000_000, now - 7200, True, "tensorflow"),
+        Image("5d2e8f0a1b22", ("aitui/base:bookworm",), 123_000_000, now - 86400, False),
+        Image("77aa9911cc00", ("prom/prometheus:v2.42.0",), 201_000_000, now - 3 * 86400, False),
+    ]
 
 
-def series(query: str) -> list[Series]:
+def workloads(now: float) -> list[Workload]:
+    return [Workload(WORKLOAD, "local", 3, 3, 3, 3, "aitui/recognizer:0.1.0-3f2c1a9", now - 900)]
+
+
+def pods(now: float) -> list[Pod]:
+    return [Pod(f"{WORKLOAD}-{suffix}", WORKLOAD, "Running", True, 0, now - age, "aitui/recognizer:0.1.0-3f2c1a9",
+                "local", f"127.0.0.1:{port}")
+            for suffix, age, port in (("a1b2c3", 900, 32768), ("d4e5f6", 300, 32769), ("0718ab", 120, 32770))]
+
+
+def series(query: str, now: float) -> list[Series]:
     """Smooth, fixed curves over the last 5 minutes, one point every 15 s."""
-    times = [NOW - 300 + 15 * i for i in range(21)]
+    times = [now - 300 + 15 * i for i in range(21)]
     def line(name: str, f) -> Series:
         return Series(name, tuple((t, f(i)) for i, t in enumerate(times)))
     if query == "requests":
@@ -45,6 +52,7 @@ def series(query: str) -> list[Series]:
 class SnapshotApp(AituiApp):
     def __init__(self) -> None:
         super().__init__(Settings(kubeconfig="/nonexistent"))
+        self.now = time.time()  # ages and chart times relative to the app's start: "10m" whenever it runs
 
     def probe_health(self) -> None:  # type: ignore[override]
         bar = self.query_one(StatusBar)
@@ -60,16 +68,16 @@ class SnapshotApp(AituiApp):
         pass
 
     def load_images(self) -> None:  # type: ignore[override]
-        self._show_images(IMAGES)
+        self._show_images(images(self.now))
 
     def load_workloads(self) -> None:  # type: ignore[override]
-        self._show_workloads(WORKLOADS)
+        self._show_workloads(workloads(self.now))
         if self.drilled:
-            self._show_pods(PODS)
+            self._show_pods(pods(self.now))
 
     def poll_charts(self) -> None:
         for chart in self.query(Chart):
-            chart.show(series(chart.query_name), 300, now=NOW)
+            chart.show(series(chart.query_name, self.now), 300, now=self.now)
 
     def run_predict(self) -> None:  # type: ignore[override]
         labels = (("circle", 0.962), ("ring", 0.021), ("square", 0.009), ("triangle", 0.005), ("cross", 0.002))

@@ -4,6 +4,7 @@ deploy, scale up, roll out, scale down, restart aitui — and no request fails."
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from conftest import wait_until
@@ -26,6 +27,7 @@ def target(settings, docker_client, prometheus):
 def test_scale_rollout_and_scale_down_under_traffic_lose_no_request(target, recognizer_image, docker_client,
                                                                      prometheus) -> None:
     steps: list[str] = []
+    started = time.time()
     target.deploy(recognizer_image, 1, WORKLOAD, steps.append)
     [w] = [w for w in target.workloads() if w.name == WORKLOAD]
     assert (w.desired, w.ready, w.image) == (1, 1, recognizer_image)
@@ -70,7 +72,8 @@ def test_scale_rollout_and_scale_down_under_traffic_lose_no_request(target, reco
     assert again.endpoints(WORKLOAD) == target.endpoints(WORKLOAD)
     logs = list(again.logs(again.pods(WORKLOAD)[0].name, tail=20))
     assert any("serving recognizer" in line for line in logs)
-    events = again.events(WORKLOAD)  # the engine's own record: 5 replicas started, 4 of them stopped
+    events = [e for e in again.events(WORKLOAD) if e.time >= started]  # this test's, not an earlier run's
+    # the engine's own record: 5 replicas started, 4 of them stopped
     assert sum(e.reason == "start" for e in events) == 5 and sum(e.reason == "destroy" for e in events) == 4
     assert all(e.object.startswith(WORKLOAD) for e in events) and events == sorted(events, key=lambda e: e.time)
     docker_client.images.remove("aitui/recognizer:rollout-test")

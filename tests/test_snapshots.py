@@ -7,6 +7,9 @@ from __future__ import annotations
 import pytest
 from snapshot_app import SnapshotApp
 
+from aitui.ui.charts import Chart
+from aitui.ui.header import StatusBar
+
 SIZES = [(80, 24), (120, 36)]
 SCREENS = {
     "main": [],
@@ -25,7 +28,12 @@ SCREENS = {
 @pytest.mark.parametrize("screen", list(SCREENS))
 def test_screen(snap_compare, screen: str, size: tuple[int, int]) -> None:
     async def settle(pilot) -> None:
-        await pilot.pause()
-        await pilot.pause()
+        app = pilot.app
+        for _ in range(200):
+            await pilot.pause()
+            if app.images and app.workloads and all(chart._drawn for chart in app.query(Chart)) \
+                    and None not in app.query_one(StatusBar).health.values():
+                return
+        raise AssertionError("the snapshot app never settled")
 
     assert snap_compare(SnapshotApp(), press=SCREENS[screen], terminal_size=size, run_before=settle)
