@@ -73,8 +73,8 @@ def test_scale_rollout_and_scale_down_under_traffic_lose_no_request(target, reco
     logs = list(again.logs(again.pods(WORKLOAD)[0].name, tail=20))
     assert any("serving recognizer" in line for line in logs)
     events = [e for e in again.events(WORKLOAD) if e.time >= started]  # this test's, not an earlier run's
-    # the engine's own record: 5 replicas started, 4 of them stopped
-    assert sum(e.reason == "start" for e in events) == 5 and sum(e.reason == "destroy" for e in events) == 4
+    # the engine's own record: 1 + 2 (scale) + 3 (rollout) replicas started; 3 (rollout) + 2 (scale) removed
+    assert sum(e.reason == "start" for e in events) == 6 and sum(e.reason == "destroy" for e in events) == 5
     assert all(e.object.startswith(WORKLOAD) for e in events) and events == sorted(events, key=lambda e: e.time)
     docker_client.images.remove("aitui/recognizer:rollout-test")
 
