@@ -7,7 +7,8 @@ JSON patch, server-side apply with field managers and conflicts), delete, the De
 subresource, pod logs (follow, tailLines, timestamps), Status bodies for 400/401/403/404/409/410/415/422,
 and a deployment controller (ReplicaSets, pods turning ready, rolling updates, kubectl's status fields).
 
-Faults are injected per verb and resource: `deny` (403, RBAC), `fail` (any code), `hang`, `cut_watches`.
+Faults are injected per verb and resource: `deny` (403, RBAC), `fail` (any code), `hang`; `cut_after`
+cuts watches mid-event and `expire_watches()` ends them with 410.
 
 Simplifications, on purpose: one container runtime that is never wrong (pods turn ready after
 `ready_after` seconds); lists always read the newest state; apply treats lists as atomic.

@@ -128,10 +128,12 @@ class LocalTarget:
             if action.startswith("exec_"):
                 continue  # the engine's own health checks: noise
             attrs = (e.get("Actor") or {}).get("Attributes") or {}
-            bad = action in ("die", "kill", "oom") or "unhealthy" in action
+            # a replica that fails: out of memory, unhealthy, or exiting other than after our SIGTERM (143)
+            bad = action == "oom" or "unhealthy" in action or \
+                (action == "die" and attrs.get("exitCode", "0") not in ("0", "143"))
             detail = f"exit code {attrs['exitCode']}" if "exitCode" in attrs else attrs.get("image", "")
             out.append(Event(time=e.get("timeNano", 0) / 1e9 or float(e.get("time", 0)),
-                             type="Warning" if bad and attrs.get("exitCode", "0") != "0" else "Normal",
+                             type="Warning" if bad else "Normal",
                              reason=action, object=attrs.get("name", ""), message=detail))
         return out
 
