@@ -52,8 +52,6 @@ class AituiApp(App[None]):
     #images { border: round $primary; width: 2fr; }
     #workloads { border: round $primary; width: 3fr; }
     #pods { border: round $primary; width: 3fr; display: none; }
-    #top.drilled #workloads { display: none; }
-    #top.drilled #pods { display: block; }
     #images:focus-within, #workloads:focus, #pods:focus { border: round $accent; }
     #charts { height: 2fr; min-height: 7; }
     /* narrow terminals: two charts at a time, `c` flips to the other pair */
@@ -63,7 +61,6 @@ class AituiApp(App[None]):
     #charts.short { height: 3fr; }
     #bottom { height: 2fr; }
     #filter, #command { dock: top; display: none; }
-    #filter.shown, #command.shown { display: block; }
     Log { scrollbar-size-vertical: 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -108,6 +105,7 @@ class AituiApp(App[None]):
         self._log_stop = threading.Event()
         self._events_stop = threading.Event()
         self._refresh_pending = False
+        self._images_stale = True  # the next refresh lists the images too
         self._log_lines: deque[str] = deque(maxlen=LOG_LINES)  # the followed log, unfiltered
         self._cache_dirty = False
         self._charts_timer: Timer | None = None
@@ -236,7 +234,7 @@ class AituiApp(App[None]):
             return
         self._cache_dirty = True
         with contextlib.suppress(RuntimeError):  # the app closed meanwhile
-            self.call_from_thread(self._schedule_refresh)
+            self.call_from_thread(self._schedule_refresh, False)
 
     def _target(self) -> Target:
         """The current context's target, made on first use in a worker thread (it connects to its
@@ -286,11 +284,15 @@ class AituiApp(App[None]):
         self._cache_dirty = False
         if self.query_one(TabbedContent).active == "events":
             self.load_events(self._selected_workload())
-        self.load_images()
+        if self._images_stale:
+            self._images_stale = False
+            self.load_images()
         self.load_workloads()
 
-    def _schedule_refresh(self) -> None:
-        """Engine events come in bursts (a rollout is dozens): refresh once per burst."""
+    def _schedule_refresh(self, images: bool = True) -> None:
+        """Engine events come in bursts (a rollout is dozens): refresh once per burst. A cluster's cache
+        changes say nothing about the local images, so they don't list them again."""
+        self._images_stale = self._images_stale or images
         if not self._refresh_pending:
             self._refresh_pending = True
             self.set_timer(0.3, self.refresh_lists)
@@ -727,10 +729,27 @@ class AituiApp(App[None]):
         self.call_from_thread(self.push_screen, PredictionScreen(sample, png, result.labels, detail))
 
     # -- navigation ----------------------------------------------------------------------------
+    def _open_line(self, line: Input) -> None:
+        """Show an input line and focus it at once: keys typed right after / or : (a fast typist, a paste)
+        must land in it. Widget.focus() waits a turn and a CSS class a restyle; both would lose them."""
+        line.display = True
+        self.screen.set_focus(line)
+
+    def _close_line(self, line: Input) -> None:
+        line.value = ""
+        line.display = False
+
+    def _show_pods_view(self, shown: bool) -> None:
+        """The pods in place of the workloads, or back (inline display: focusable at once)."""
+        self.query_one(WorkloadsTable).display = not shown
+        self.query_one(PodsTable).display = shown
+
+    def _focus_list(self) -> None:
+        """Back to the list (pods when drilled in): at once, so the next key of a burst acts on it."""
+        self.screen.set_focus(self.query_one(PodsTable if self.drilled else WorkloadsTable))
+
     def action_filter(self) -> None:
-        f = self.query_one("#filter", Input)
-        f.add_class("shown")
-        f.focus()
+        self._open_line(self.query_one("#filter", Input))
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self) -> None:
@@ -741,25 +760,23 @@ class AituiApp(App[None]):
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
-        self.query_one(WorkloadsTable).focus()
+        self._focus_list()
 
     def action_go_back(self) -> None:
         """esc: close the filter or the command line; else leave the pods view."""
         f = self.query_one("#filter", Input)
         cmd = self.query_one("#command", Input)
-        if f.has_class("shown"):
-            f.value = ""
-            f.remove_class("shown")
+        if f.display:
+            self._close_line(f)
             self._filter_changed()
-        elif cmd.has_class("shown"):
-            cmd.value = ""
-            cmd.remove_class("shown")
+        elif cmd.display:
+            self._close_line(cmd)
         elif self.drilled:
             self.drilled = None
-            self.query_one("#top").remove_class("drilled")
+            self._show_pods_view(False)
         else:
             return
-        self.query_one(PodsTable if self.drilled else WorkloadsTable).focus()
+        self._focus_list()
 
     @on(DataTable.RowSelected, "#workloads")
     def _drill(self, event: DataTable.RowSelected) -> None:
@@ -768,8 +785,8 @@ class AituiApp(App[None]):
         pods = self.query_one(PodsTable)
         pods.clear()
         self._titles()
-        self.query_one("#top").add_class("drilled")
-        pods.focus()
+        self._show_pods_view(True)
+        self._focus_list()
         self.load_workloads()
 
     # -- contexts and the command line ------------------------------------------------------------
@@ -792,14 +809,12 @@ class AituiApp(App[None]):
     def action_command(self) -> None:
         cmd = self.query_one("#command", Input)
         cmd.value = ""
-        cmd.add_class("shown")
-        cmd.focus()
+        self._open_line(cmd)
 
     @on(Input.Submitted, "#command")
     def _command_submitted(self, event: Input.Submitted) -> None:
-        event.input.remove_class("shown")
-        event.input.value = ""
-        self.query_one(PodsTable if self.drilled else WorkloadsTable).focus()
+        self._close_line(event.input)
+        self._focus_list()
         if event.value.strip(" :"):
             self.run_command_line(event.value)
 
@@ -854,12 +869,12 @@ class AituiApp(App[None]):
             old.close()
         self.settings.context, self.settings.namespace = context, namespace
         self.workloads, self.namespaces, self.drilled = {}, [], None
-        self.query_one("#top").remove_class("drilled")
+        self._show_pods_view(False)
         self.query_one(WorkloadsTable).clear()
         self._titles()
         self.query_one(WorkloadsTable).border_subtitle = "connecting…"
         self.say(f"context: {context}" + ("" if context == "local" else f", namespace {namespace}"))
-        self.query_one(WorkloadsTable).focus()
+        self._focus_list()
         self.refresh_lists()
         self.poll_charts()
         if context != "local":

@@ -75,7 +75,9 @@ async def test_context_switch_drill_down_logs_and_scale(standin, kube_settings) 
 
         standin.cluster.log("default", first, "GET /v2/health/ready 200")
         await until(pilot, lambda: any("GET /v2/health" in line for line in log.lines), 10, "a new log line")
-        await pilot.press("slash", "l", "o", "a", "d")  # search the log: only matching lines stay
+        app.action_filter()  # focus moves in the same call: keys typed in a burst after / are not lost
+        assert app.focused is app.query_one("#filter")
+        await pilot.press("l", "o", "a", "d")  # search the log: only matching lines stay
         await until(pilot, lambda: list(log.lines) and all("load" in line for line in log.lines), 5, "the search")
         assert "1 of 3 lines" in str(log.border_subtitle)
         await pilot.press("escape")  # clears the search: every line is back
