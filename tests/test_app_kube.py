@@ -4,8 +4,6 @@ server-side apply, and failures (403, unreachable cluster, unknown context) as m
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from conftest import deployment, free_port, kube_client
 from test_app_actions import until
@@ -90,14 +88,11 @@ async def test_context_switch_drill_down_logs_and_scale(standin, kube_settings) 
 
         await pilot.press("escape")
         assert table.display and app.focused is table
-        started = time.perf_counter()
-        await pilot.press("plus")
+        await pilot.press("plus")  # how fast is measured by tests/bench/aitui_speed.py, not here
         assert str(table.get_cell("web", "ready")).endswith("/3")  # the new desired count, at once
-        shown = time.perf_counter() - started
         await until(pilot, lambda: apps.read_namespaced_deployment("web", "default").spec.replicas == 3, 5,
                     "the scale to reach the cluster")
         assert any(m == "PATCH" and "/deployments/web/scale" in p for m, p, _ in standin.cluster.requests)
-        assert shown < 0.5
         await until(pilot, lambda: str(table.get_cell("web", "ready")) == "3/3", 10, "3/3 from the watch")
         await pilot.press("plus", "plus")  # quicker than a round trip: the second counts from the first
         await until(pilot, lambda: str(table.get_cell("web", "ready")) == "5/5", 10, "5/5 after + +")

@@ -15,7 +15,7 @@ from conftest import ROOT, deployment, kube_client, wait_until
 from aitui.config import Settings
 from aitui.services import labels, manifests
 from aitui.services.targets import Forbidden, NotFound, TargetError
-from aitui.services.targets.kubernetes import KubeTarget
+from aitui.services.targets.kubernetes import PATHS, KubeTarget
 
 IMAGE = "registry.example/aitui/recognizer:0.3.0-abc123"
 
@@ -99,9 +99,17 @@ def test_restart_replaces_every_pod_through_the_restarted_at_annotation(standin,
 
 def test_delete_removes_what_deploy_applied(standin, target: KubeTarget) -> None:
     target.deploy(IMAGE, 1)
-    said: list[str] = []
-    target.delete(labels.NAME, said.append)
-    assert len(said) == 6
+    api = kube_client(standin)[0].api_client
+
+    def present() -> list[str]:  # what the API server still serves of what deploy applied
+        paths = ["{}/namespaces/default/{}/".format(*PATHS[f"{d['apiVersion']}/{d['kind']}"]) + d["metadata"]["name"]
+                 for d in manifests.render(Settings(), IMAGE, 1, "default")]
+        return [p for p in paths if api.call_api(*api.param_serialize(
+            "GET", p, header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])[:4]).status != 404]
+
+    assert len(present()) == 6
+    target.delete(labels.NAME)
+    wait_until(lambda: not present(), 10, "every applied object gone from the API server")
     wait_until(lambda: not target.workloads(), 10, "the workload gone from the cache")
     target.delete(labels.NAME)  # deleting again: everything is already gone, no error
 
