@@ -15,6 +15,7 @@ from aitui.services import labels
 
 MANIFESTS = Path(__file__).resolve().parents[1] / "manifests"
 K8S_VERSION = "1.30.0"  # the oldest version the manifests target (preStop sleep is on by default from 1.30)
+GRPC_PORT = 8500  # the recognizer's Open Inference Protocol gRPC port (serving/recognizer/server.py)
 BUILTIN_KINDS = {"Deployment", "Service", "ServiceAccount", "HorizontalPodAutoscaler", "PodDisruptionBudget",
                  "NetworkPolicy"}
 
@@ -105,7 +106,17 @@ def test_service_hpa_pdb_and_network_policy(base: dict[str, dict]) -> None:
     assert base["PodDisruptionBudget"]["spec"]["minAvailable"] >= 1
     np_ = base["NetworkPolicy"]["spec"]
     assert np_["policyTypes"] == ["Ingress"]
-    assert [p["port"] for rule in np_["ingress"] for p in rule["ports"]] == [labels.SERVING_PORT]
+    assert [p["port"] for rule in np_["ingress"] for p in rule["ports"]] == [labels.SERVING_PORT, GRPC_PORT]
+
+
+def test_the_grpc_port_is_in_the_container_the_service_and_the_image() -> None:
+    docs = {d["kind"]: d for d in render(MANIFESTS / "base")}
+    assert {"name": "grpc", "containerPort": GRPC_PORT, "protocol": "TCP"} in container(docs)["ports"]
+    assert {"name": "grpc", "port": GRPC_PORT, "targetPort": "grpc", "protocol": "TCP"} in \
+        docs["Service"]["spec"]["ports"]
+    dockerfile = (MANIFESTS.parent / "serving" / "Dockerfile").read_text()
+    assert f"EXPOSE {GRPC_PORT} {labels.SERVING_PORT}" in dockerfile
+    assert f"grpc_port: int = {GRPC_PORT}" in (MANIFESTS.parent / "serving" / "recognizer" / "server.py").read_text()
 
 
 def test_the_labels_aitui_selects_by_are_the_ones_the_manifests_set(base: dict[str, dict]) -> None:

@@ -8,6 +8,7 @@ import binascii
 import io
 import math
 import warnings
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -117,8 +118,107 @@ def parse_v1(body: Any, size: int, max_pixels: int) -> tuple[np.ndarray, bool]:
     return np.stack([_one(v, size, max_pixels, f"instance {i}") for i, v in enumerate(value)]), columnar
 
 
-def parse_v2(body: Any, size: int, max_pixels: int) -> tuple[np.ndarray, list[str] | None, Any]:
-    """Open Inference Protocol /infer -> (batch, requested output names or None, request id)."""
+PIXEL_DTYPES = {"FP32": np.dtype("<f4"), "FP64": np.dtype("<f8"), "UINT8": np.dtype("u1"),
+                "INT32": np.dtype("<i4"), "INT64": np.dtype("<i8")}
+
+
+@dataclass
+class V2Request:
+    """An Open Inference Protocol request after parsing, whatever carried it (JSON, JSON + binary, gRPC)."""
+
+    batch: np.ndarray
+    outputs: list[str] | None = None  # names asked for; None: all
+    id: Any = None
+    binary_outputs: set[str] = field(default_factory=set)  # outputs to send as binary (REST extension)
+
+
+def check_shape(shape: Any) -> list[int]:
+    if not isinstance(shape, (list, tuple)) or not all(
+            isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
+        raise BadRequest("input shape must be a list of non-negative integers")
+    return list(shape)
+
+
+def image_count(dtype: Any, shape: list[int], size: int) -> int:
+    """How many images an input of this datatype and shape holds; refuses any other shape
+    (and a huge declared batch) before a byte of data is looked at."""
+    if dtype == "BYTES":
+        if not (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
+            raise BadRequest(f"BYTES input needs shape [N] (one encoded image each); got {shape}")
+    elif dtype in PIXEL_DTYPES:
+        if len(shape) != 4 or shape[1:] != [size, size, 3]:
+            raise BadRequest(f"{dtype} input needs shape [N, {size}, {size}, 3]; got {shape}")
+    else:
+        raise BadRequest(f"unsupported datatype {dtype!r}: use FP32 pixel tensors or BYTES images")
+    _check_count(shape[0])
+    return shape[0]
+
+
+def images_from_bytes(items: list[bytes], size: int, max_pixels: int) -> np.ndarray:
+    """Raw encoded images (the binary extension, gRPC). Base64 text is accepted too, as some clients
+    send the JSON form's strings unchanged."""
+    out = []
+    for data in items:
+        try:
+            out.append(decode_image(data, size, max_pixels))
+        except BadRequest as exc:
+            if not str(exc).startswith("not an image"):
+                raise
+            try:
+                decoded = base64.b64decode(data, validate=True)
+            except (binascii.Error, ValueError):
+                raise exc from None
+            out.append(decode_image(decoded, size, max_pixels))
+    return np.stack(out)
+
+
+def pixels_from_buffer(buf: bytes, dtype: str, shape: list[int], size: int) -> np.ndarray:
+    """Raw little-endian tensor bytes -> the checked float32 batch."""
+    want = math.prod(shape) * PIXEL_DTYPES[dtype].itemsize
+    if len(buf) != want:
+        raise BadRequest(f"{dtype} input of shape {shape} needs {want} bytes of data; got {len(buf)}")
+    arr = np.frombuffer(buf, dtype=PIXEL_DTYPES[dtype]).reshape(shape)
+    return tensor(arr, size, "input")
+
+
+def split_bytes(buf: bytes, count: int) -> list[bytes]:
+    """BYTES tensor data: each element as a 4-byte little-endian length, then its bytes."""
+    items, i = [], 0
+    while i < len(buf):
+        if len(buf) - i < 4:
+            raise BadRequest("BYTES data ends inside an element's 4-byte length")
+        n = int.from_bytes(buf[i:i + 4], "little")
+        if n > len(buf) - i - 4:
+            raise BadRequest(f"a BYTES element claims {n} bytes; only {len(buf) - i - 4} remain")
+        items.append(bytes(buf[i + 4:i + 4 + n]))
+        i += 4 + n
+        if len(items) > count:
+            break
+    if len(items) != count:
+        held = f"more than {count}" if len(items) > count else str(len(items))
+        raise BadRequest(f"BYTES data holds {held} elements; the shape says {count}")
+    return items
+
+
+def join_bytes(items: list[bytes]) -> bytes:
+    return b"".join(len(x).to_bytes(4, "little") + x for x in items)
+
+
+def _binary_flag(params: Any, key: str) -> bool | None:
+    if params is None:
+        return None
+    if not isinstance(params, dict):
+        raise BadRequest("parameters must be an object")
+    value = params.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise BadRequest(f"parameter {key} must be true or false")
+    return value
+
+
+def parse_v2(body: Any, size: int, max_pixels: int, binary: bytes = b"") -> V2Request:
+    """Open Inference Protocol /infer. `binary` is what follows the JSON header when the binary tensor
+    data extension is used (Inference-Header-Content-Length); inputs with a binary_data_size take their
+    data from it, in order."""
     if not isinstance(body, dict) or not isinstance(body.get("inputs"), list) or not body["inputs"]:
         raise BadRequest("request body must be a JSON object with a non-empty \"inputs\" list")
     if len(body["inputs"]) != 1:
@@ -126,31 +226,49 @@ def parse_v2(body: Any, size: int, max_pixels: int) -> tuple[np.ndarray, list[st
     inp = body["inputs"][0]
     if not isinstance(inp, dict):
         raise BadRequest("each input must be an object with name, shape, datatype and data")
-    shape, dtype, data = inp.get("shape"), inp.get("datatype"), inp.get("data")
-    if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
-        raise BadRequest("input shape must be a list of non-negative integers")
-    if dtype == "BYTES":
-        if len(shape) != 1 or not isinstance(data, list) or len(data) != shape[0]:
-            raise BadRequest("BYTES input needs shape [N] and N base64-encoded images in data")
-        _check_count(len(data))
-        batch = np.stack([decode_image(b64decode(d), size, max_pixels) for d in data])
-    elif dtype in ("FP32", "FP64", "UINT8", "INT32", "INT64"):
-        if len(shape) != 4 or shape[1:] != [size, size, 3]:
-            raise BadRequest(f"{dtype} input needs shape [N, {size}, {size}, 3]; got {shape}")
-        _check_count(shape[0])
-        flat = tensor_data(data)
-        if flat.size != math.prod(shape):
-            raise BadRequest(f"data has {flat.size} values; shape {shape} needs {math.prod(shape)}")
-        batch = tensor(flat.reshape(shape), size, "input")
+    shape, dtype, data = check_shape(inp.get("shape")), inp.get("datatype"), inp.get("data")
+    n = image_count(dtype, shape, size)
+    params = inp.get("parameters")
+    if params is not None and not isinstance(params, dict):
+        raise BadRequest("parameters must be an object")
+    raw_size = (params or {}).get("binary_data_size")
+    if raw_size is not None:
+        if not isinstance(raw_size, int) or isinstance(raw_size, bool) or raw_size < 0:
+            raise BadRequest("binary_data_size must be a non-negative integer")
+        if raw_size != len(binary):
+            raise BadRequest(f"binary_data_size is {raw_size} but {len(binary)} bytes follow the JSON header")
+        if data is not None:
+            raise BadRequest("an input with binary_data_size must not also have \"data\"")
+        if dtype == "BYTES":
+            batch = images_from_bytes(split_bytes(binary, n), size, max_pixels)
+        else:
+            batch = pixels_from_buffer(binary, dtype, shape, size)
     else:
-        raise BadRequest(f"unsupported datatype {dtype!r}: use FP32 pixel tensors or BYTES images")
+        if binary:
+            raise BadRequest(f"{len(binary)} bytes follow the JSON header but no input has binary_data_size")
+        if dtype == "BYTES":
+            if not isinstance(data, list) or len(data) != n:
+                raise BadRequest("BYTES input needs shape [N] and N base64-encoded images in data")
+            batch = np.stack([decode_image(b64decode(d[0] if isinstance(d, list) and len(d) == 1 else d),
+                                           size, max_pixels) for d in data])
+        else:
+            flat = tensor_data(data)
+            if flat.size != math.prod(shape):
+                raise BadRequest(f"data has {flat.size} values; shape {shape} needs {math.prod(shape)}")
+            batch = tensor(flat.reshape(shape), size, "input")
     outputs = body.get("outputs")
     names = None
+    default_binary = bool(_binary_flag(body.get("parameters"), "binary_data_output"))
+    binary_outputs = set(OUTPUTS) if default_binary else set()
     if outputs is not None:
         if not isinstance(outputs, list) or not all(isinstance(o, dict) and "name" in o for o in outputs):
             raise BadRequest("outputs must be a list of {\"name\": …}")
         names = [str(o["name"]) for o in outputs]
-    return batch, names, body.get("id")
+        for o in outputs:
+            flag = _binary_flag(o.get("parameters"), "binary_data")
+            if flag is not None:
+                (binary_outputs.add if flag else binary_outputs.discard)(str(o["name"]))
+    return V2Request(batch, names, body.get("id"), binary_outputs)
 
 
 def tensor_data(data: Any) -> np.ndarray:
@@ -179,22 +297,47 @@ def v1_response(probs: np.ndarray, labels: tuple[str, ...], columnar: bool, k: i
                             for i in range(len(p))]}
 
 
-def v2_response(probs: np.ndarray, labels: tuple[str, ...], model: str, version: str, request_id: Any,
-                wanted: list[str] | None, k: int = 5) -> dict:
-    names, scores = top_k(probs, labels, k)
-    n, c = probs.shape
-    k = len(names[0]) if names else k
-    all_outputs = {
-        "probabilities": {"name": "probabilities", "shape": [n, c], "datatype": "FP32",
-                          "data": np.round(probs.astype(np.float64), 6).reshape(-1).tolist()},
-        "labels": {"name": "labels", "shape": [n, k], "datatype": "BYTES", "data": [s for row in names for s in row]},
-        "scores": {"name": "scores", "shape": [n, k], "datatype": "FP32", "data": [s for row in scores for s in row]},
-    }
-    unknown = [w for w in (wanted or []) if w not in all_outputs]
+def v2_outputs(probs: np.ndarray, labels: tuple[str, ...], wanted: list[str] | None,
+               k: int = 5) -> list[tuple[str, str, list[int], Any]]:
+    """The outputs asked for, in order: (name, datatype, shape, value); value is a float32 array
+    or, for BYTES, a flat list of str."""
+    unknown = [w for w in (wanted or []) if w not in OUTPUTS]
     if unknown:
         raise BadRequest(f"unknown output {unknown[0]!r}; outputs are {list(OUTPUTS)}")
-    out: dict[str, Any] = {"model_name": model, "model_version": version,
-                           "outputs": [all_outputs[w] for w in (wanted or OUTPUTS)]}
+    n, c = probs.shape
+    k = min(k, c)
+    idx = np.argsort(-probs, axis=1)[:, :k]
+    every = {
+        "probabilities": ("FP32", [n, c], probs.astype(np.float32)),
+        "labels": ("BYTES", [n, k], [labels[j] for row in idx for j in row]),
+        "scores": ("FP32", [n, k], np.take_along_axis(probs, idx, axis=1).astype(np.float32)),
+    }
+    return [(name, *every[name]) for name in (wanted or OUTPUTS)]  # type: ignore[misc]
+
+
+def raw_bytes(datatype: str, value: Any) -> bytes:
+    if datatype == "BYTES":
+        return join_bytes([s.encode() for s in value])
+    return np.ascontiguousarray(value, dtype="<f4").tobytes()
+
+
+def v2_response(probs: np.ndarray, labels: tuple[str, ...], model: str, version: str, request_id: Any,
+                wanted: list[str] | None, binary: set[str] | None = None) -> tuple[dict, bytes]:
+    """(JSON header, binary data). Outputs named in `binary` carry binary_data_size instead of data,
+    and their bytes follow the header in order (the binary tensor data extension)."""
+    out: dict[str, Any] = {"model_name": model, "model_version": version, "outputs": []}
+    chunks = []
+    for name, datatype, shape, value in v2_outputs(probs, labels, wanted):
+        o: dict[str, Any] = {"name": name, "datatype": datatype, "shape": shape}
+        if binary and name in binary:
+            raw = raw_bytes(datatype, value)
+            o["parameters"] = {"binary_data_size": len(raw)}
+            chunks.append(raw)
+        elif datatype == "BYTES":
+            o["data"] = value
+        else:
+            o["data"] = np.round(value.astype(np.float64), 6).reshape(-1).tolist()
+        out["outputs"].append(o)
     if request_id is not None:
         out["id"] = request_id
-    return out
+    return out, b"".join(chunks)

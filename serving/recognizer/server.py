@@ -1,5 +1,6 @@
-"""The recognizer's HTTP server: TensorFlow Serving REST (v1), Open Inference Protocol (v2),
-health, and Prometheus metrics, on one port (8501)."""
+"""The recognizer's servers: TensorFlow Serving REST (v1), Open Inference Protocol (v2) REST with the
+binary tensor data extension, health, and Prometheus metrics on one HTTP port (8501); the Open
+Inference Protocol over gRPC on its own port (8500, recognizer/grpc_server.py)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ class Settings:
     runtime: str = "litert"
     host: str = "0.0.0.0"
     port: int = 8501
+    grpc_port: int = 8500  # 0: no gRPC server
+    version_labels: str = "stable"  # TF Serving version labels (comma-separated) that name version 1
     threads: int = 1
     max_batch: int = 32
     batch_delay_ms: float = 1.0
@@ -117,13 +120,52 @@ async def _json(request: web.Request) -> Any:
         raise codec.BadRequest(f"request body is not valid JSON: {exc}") from None
 
 
-def _check_model(request: web.Request) -> None:
-    name = request.match_info["model"]
+def check_model(name: str, version: str | None = None, label: str | None = None, labels: str = "") -> None:
+    """One model, version 1, which the TF Serving version labels in `labels` also name."""
     if name != MODEL:
         raise codec.BadRequest(f"Servable not found for request: Latest({name})", status=404)
-    version = request.match_info.get("version")
-    if version not in (None, "1"):
+    if version not in (None, "", "1"):
         raise codec.BadRequest(f"Servable not found for request: Specific({name}, {version})", status=404)
+    if label is not None and label not in [x.strip() for x in labels.split(",") if x.strip()]:
+        raise codec.BadRequest(f"Unrecognized servable version label: {label}", status=404)
+
+
+def _check_model(request: web.Request) -> None:
+    m = request.match_info
+    check_model(m["model"], m.get("version"), m.get("label"), request.app["state"].settings.version_labels)
+
+
+def model_metadata(state: State) -> dict[str, Any]:
+    """OIP model metadata, the same over REST and gRPC."""
+    size, labels = state.files.input_size, state.files.labels
+    return {
+        "name": MODEL, "versions": ["1"], "platform": f"{state.runtime.name}",
+        "inputs": [{"name": "image", "datatype": "FP32", "shape": [-1, size, size, 3]}],
+        "outputs": [{"name": "probabilities", "datatype": "FP32", "shape": [-1, len(labels)]},
+                    {"name": "labels", "datatype": "BYTES", "shape": [-1, 5]},
+                    {"name": "scores", "datatype": "FP32", "shape": [-1, 5]}],
+        "parameters": {"labels": list(labels), "accuracy": state.files.info.get("accuracy")}}
+
+
+SERVER_NAME = "aitui-recognizer"
+EXTENSIONS = ["binary_tensor_data"]
+BINARY_HEADER = "Inference-Header-Content-Length"
+
+
+async def _binary_body(request: web.Request, header: str) -> tuple[Any, bytes]:
+    """The binary tensor data extension: the first `header` bytes are the JSON request, the rest
+    is tensor data that inputs claim with their binary_data_size."""
+    try:
+        n = int(header)
+    except ValueError:
+        raise codec.BadRequest(f"{BINARY_HEADER} must be an integer; got {header[:40]!r}") from None
+    raw = await request.read()
+    if not 0 < n <= len(raw):
+        raise codec.BadRequest(f"{BINARY_HEADER} is {n} but the body has {len(raw)} bytes")
+    try:
+        return json.loads(raw[:n]), raw[n:]
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise codec.BadRequest(f"the JSON header (the first {n} bytes) is not valid JSON: {exc}") from None
 
 
 async def _classify(state: State, batch: np.ndarray) -> np.ndarray:
@@ -143,6 +185,7 @@ def routes(state: State) -> web.RouteTableDef:
 
     r.post("/v1/models/{model}:predict")(predict)
     r.post("/v1/models/{model}/versions/{version}:predict")(predict)
+    r.post("/v1/models/{model}/labels/{label}:predict")(predict)
 
     async def v1_status(request: web.Request) -> web.Response:
         _check_model(request)
@@ -152,6 +195,7 @@ def routes(state: State) -> web.RouteTableDef:
 
     r.get("/v1/models/{model}")(v1_status)
     r.get("/v1/models/{model}/versions/{version}")(v1_status)
+    r.get("/v1/models/{model}/labels/{label}")(v1_status)
 
     async def v1_metadata(request: web.Request) -> web.Response:
         _check_model(request)
@@ -168,6 +212,8 @@ def routes(state: State) -> web.RouteTableDef:
             "labels": list(labels)})
 
     r.get("/v1/models/{model}/metadata")(v1_metadata)
+    r.get("/v1/models/{model}/versions/{version}/metadata")(v1_metadata)
+    r.get("/v1/models/{model}/labels/{label}/metadata")(v1_metadata)
 
     async def live(_: web.Request) -> web.Response:
         return web.json_response({"live": True})
@@ -179,20 +225,14 @@ def routes(state: State) -> web.RouteTableDef:
     r.get("/v2/health/ready")(ready)
 
     async def v2_server(_: web.Request) -> web.Response:
-        return web.json_response({"name": "aitui-recognizer", "version": state.settings.version,
-                                  "extensions": []})
+        return web.json_response({"name": SERVER_NAME, "version": state.settings.version,
+                                  "extensions": EXTENSIONS})
 
     r.get("/v2")(v2_server)
 
     async def v2_model(request: web.Request) -> web.Response:
         _check_model(request)
-        return web.json_response({
-            "name": MODEL, "versions": ["1"], "platform": f"{state.runtime.name}",
-            "inputs": [{"name": "image", "datatype": "FP32", "shape": [-1, size, size, 3]}],
-            "outputs": [{"name": "probabilities", "datatype": "FP32", "shape": [-1, len(labels)]},
-                        {"name": "labels", "datatype": "BYTES", "shape": [-1, 5]},
-                        {"name": "scores", "datatype": "FP32", "shape": [-1, 5]}],
-            "parameters": {"labels": list(labels), "accuracy": state.files.info.get("accuracy")}})
+        return web.json_response(model_metadata(state))
 
     r.get("/v2/models/{model}")(v2_model)
     r.get("/v2/models/{model}/versions/{version}")(v2_model)
@@ -207,9 +247,16 @@ def routes(state: State) -> web.RouteTableDef:
     async def infer(request: web.Request) -> web.Response:
         _check_model(request)
         state.batcher.admit()
-        batch, wanted, rid = codec.parse_v2(await _json(request), size, state.settings.max_pixels)
-        probs = await _classify(state, batch)
-        return web.json_response(codec.v2_response(probs, labels, MODEL, "1", rid, wanted))
+        header = request.headers.get(BINARY_HEADER)
+        body, binary = (await _json(request), b"") if header is None else await _binary_body(request, header)
+        req = codec.parse_v2(body, size, state.settings.max_pixels, binary)
+        probs = await _classify(state, req.batch)
+        head, data = codec.v2_response(probs, labels, MODEL, "1", req.id, req.outputs, req.binary_outputs)
+        if not data:
+            return web.json_response(head)
+        text = json.dumps(head).encode()
+        return web.Response(body=text + data, content_type="application/octet-stream",
+                            headers={BINARY_HEADER: str(len(text))})
 
     r.post("/v2/models/{model}/infer")(infer)
     r.post("/v2/models/{model}/versions/{version}/infer")(infer)
@@ -255,8 +302,14 @@ async def serve(settings: Settings) -> None:
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port, backlog=1024).start()
     state: State = app["state"]
-    log.info("serving %s (%s runtime, accuracy %s) on %s:%d", MODEL, state.runtime.name,
-             state.files.info.get("accuracy"), settings.host, settings.port)
+    grpc_server = None
+    if settings.grpc_port:
+        from recognizer import grpc_server as grpc_oip
+
+        grpc_server = await grpc_oip.start(state, settings.host, settings.grpc_port)
+    log.info("serving %s (%s runtime, accuracy %s) on %s:%d%s", MODEL, state.runtime.name,
+             state.files.info.get("accuracy"), settings.host, settings.port,
+             f" (gRPC on {settings.grpc_port})" if grpc_server else "")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -275,6 +328,8 @@ async def serve(settings: Settings) -> None:
         elif now - quiet_since >= 0.5:
             break
         await asyncio.sleep(0.05)
+    if grpc_server is not None:
+        await grpc_server.stop(grace=1.0)
     await runner.cleanup()
     log.info("stopped")
 
