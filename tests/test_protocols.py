@@ -260,6 +260,59 @@ def test_grpc_requests_are_in_the_same_prometheus_metrics(server: Ports) -> None
     assert (ok1 - ok0, bad1 - bad0, n1 - n0) == (3, 1, 4)
 
 
+# --- KServe's own clients (REST v1/v2 and gRPC), from their own environment ------------------------------
+
+KSERVE = "kserve==0.21.0"
+
+
+@pytest.fixture(scope="session")
+def kserve_python() -> str:
+    """The Python of a virtual environment with KServe's package, made once per machine (~1 min) in the user's
+    cache. Separate from aitui's: kserve pins kubernetes and python-dateutil to other versions."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "aitui" / KSERVE.replace("==", "-")
+    python = home / "bin" / "python"
+    if not (home / ".complete").exists():
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(home)], check=True, timeout=120)
+        r = subprocess.run([str(python), "-m", "pip", "install", "-q", KSERVE], capture_output=True, text=True,
+                           timeout=900)
+        if r.returncode != 0:
+            pytest.fail(f"installing {KSERVE} into {home} failed:\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
+        (home / ".complete").touch()
+    return str(python)
+
+
+def test_kserve_rest_and_grpc_clients(server: Ports, kserve_python: str, tmp_path) -> None:
+    import subprocess
+    from pathlib import Path
+
+    images, pixels, y = pngs(10, seed=737373)
+    np.save(tmp_path / "images.npy", np.array(images, dtype=np.object_), allow_pickle=True)
+    np.save(tmp_path / "pixels.npy", pixels)
+    script = Path(__file__).with_name("kserve_clients.py")
+    r = subprocess.run([kserve_python, str(script), server.url, server.grpc, str(tmp_path)], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-3000:]
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert got.pop("rest_ready") == [True, True, True] and got.pop("grpc_ready") == [True, True, True]
+    code, details = got.pop("grpc_error")
+    assert code == "StatusCode.INVALID_ARGUMENT" and "not an image" in details
+    picked = got.pop("rest_requested_output")
+    assert picked[0] == "labels" and len(picked) == 11
+    reference = v1_top1(server, images)
+    assert accuracy(reference, y) >= 0.9
+    for case in ("rest_bytes_binary_in_binary_out", "rest_bytes_binary_in_json_out", "rest_bytes_json", "rest_v1",
+                 "grpc_bytes"):
+        assert got.pop(case) == reference, case
+    for case in ("rest_fp32_binary", "rest_fp32_json", "grpc_fp32"):  # the same images drawn at 32x32
+        assert accuracy(got.pop(case), y) >= 0.9, case
+    assert got == {}
+
+
 # --- TF Serving v1 URL forms ------------------------------------------------------------------------------
 
 
