@@ -38,12 +38,11 @@ class Ports(Replica):
         self.grpc = f"127.0.0.1:{grpc_port}"
 
 
-@pytest.fixture(scope="module")
-def server(docker_client, recognizer_image: str) -> Iterator[Ports]:
-    """One recognizer with its HTTP (8501) and gRPC (8500) ports published on 127.0.0.1."""
-    replicas = Replicas(docker_client, recognizer_image)
-    c = docker_client.containers.run(recognizer_image, detach=True, read_only=True, labels={"io.aitui.test": "1"},
-                                     ports={"8501/tcp": ("127.0.0.1", None), "8500/tcp": ("127.0.0.1", None)})
+def start(replicas: Replicas, env: dict[str, str] | None = None) -> Ports:
+    """A recognizer with its HTTP (8501) and gRPC (8500) ports published on 127.0.0.1, once ready."""
+    c = replicas.docker.containers.run(replicas.image, detach=True, read_only=True, labels={"io.aitui.test": "1"},
+                                       environment=env or {},
+                                       ports={"8501/tcp": ("127.0.0.1", None), "8500/tcp": ("127.0.0.1", None)})
     replicas.started.append(c)
 
     def ports() -> tuple[int, int] | None:
@@ -57,7 +56,13 @@ def server(docker_client, recognizer_image: str) -> Iterator[Ports]:
         return (http, grpc_) if requests.get(f"http://127.0.0.1:{http}/v2/health/ready", timeout=1).ok else None
 
     http, grpc_port = wait_until(ports, 60, "the recognizer to be ready on both ports")  # type: ignore[misc]
-    yield Ports(c, http, grpc_port)
+    return Ports(c, http, grpc_port)
+
+
+@pytest.fixture(scope="module")
+def server(docker_client, recognizer_image: str) -> Iterator[Ports]:
+    replicas = Replicas(docker_client, recognizer_image)
+    yield start(replicas)
     replicas.close()
 
 
@@ -415,3 +420,52 @@ def test_the_server_is_still_ready_and_never_restarted_after_the_fuzzing(server:
     c.close()
     server.container.reload()
     assert server.container.attrs["RestartCount"] == 0 and server.container.status == "running"
+
+
+def test_grpc_drains_on_sigterm_like_rest(docker_client, recognizer_image: str) -> None:
+    """SIGTERM under gRPC load: ServerReady turns false at once, requests keep being answered during the
+    drain, what arrives after it is refused as UNAVAILABLE (a client retries elsewhere), never lost to an
+    error of another kind; then the process exits cleanly."""
+    import threading
+    import time
+
+    replicas = Replicas(docker_client, recognizer_image)
+    try:
+        s = start(replicas, env={"RECOGNIZER_DRAIN_SECONDS": "5"})
+        inp = grpcclient.InferInput("image", [1], "BYTES")
+        inp.set_data_from_numpy(np.array([GOOD_PNG], dtype=np.object_))
+        stop = threading.Event()
+        outcomes: list[tuple[float, str]] = []
+
+        def client() -> None:
+            c = grpcclient.InferenceServerClient(url=s.grpc)
+            deadline = time.monotonic() + 30
+            while not stop.is_set() and time.monotonic() < deadline:
+                try:
+                    c.infer(MODEL, [inp], client_timeout=10)
+                    outcomes.append((time.monotonic(), "OK"))
+                except InferenceServerException as exc:
+                    outcomes.append((time.monotonic(), str(exc.status())))
+                    time.sleep(0.05)
+            c.close()
+
+        threads = [threading.Thread(target=client) for _ in range(4)]
+        for t in threads:
+            t.start()
+        wait_until(lambda: len(outcomes) >= 20, 20, "gRPC load to be flowing")
+        probe = grpcclient.InferenceServerClient(url=s.grpc)
+        s.container.kill(signal="SIGTERM")
+        wait_until(lambda: not probe.is_server_ready(), 5, "gRPC ServerReady to turn false")
+        ready_false_at = time.monotonic()
+        assert s.container.wait(timeout=20)["StatusCode"] == 0
+        stop.set()
+        for t in threads:
+            t.join(30)
+        probe.close()
+        answered_while_draining = sum(1 for t, o in outcomes if t > ready_false_at and o == "OK")
+        errors = {o for _, o in outcomes if o != "OK"}
+        assert answered_while_draining > 0, outcomes[-10:]
+        assert errors <= {"StatusCode.UNAVAILABLE"}, errors
+        assert "stopped" in s.container.logs().decode()
+    finally:
+        replicas.close()
