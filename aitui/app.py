@@ -658,7 +658,8 @@ class AituiApp(App[None]):
         if self.traffic is not None and self.traffic.running:
             stats = self.traffic.stop()
             self.say(f"traffic: stopped after {stats.sent} requests, {stats.ok} ok, {stats.failed} failed, "
-                     f"p50 {stats.percentile(0.5) * 1000:.1f} ms, p99 {stats.percentile(0.99) * 1000:.1f} ms")
+                     f"{stats.retried} retried, p50 {stats.percentile(0.5) * 1000:.1f} ms, "
+                     f"p99 {stats.percentile(0.99) * 1000:.1f} ms")
             self.traffic = None
             return
         if self._refused():
@@ -682,12 +683,14 @@ class AituiApp(App[None]):
         from aitui.services.traffic import Traffic
 
         target = self._target()
+        retries = self.settings.traffic_retries
         self.traffic = Traffic(lambda: target.endpoints(WORKLOAD), list(samples().values()), concurrency,
-                               duration=600).start()
-        self.call_from_thread(self.say, f"traffic: {concurrency} concurrent requests for up to 10 minutes (t stops)")
+                               duration=600, retries=retries).start()
+        self.call_from_thread(self.say, f"traffic: {concurrency} concurrent requests for up to 10 minutes (t stops); "
+                              + (f"a refused connection is resent up to {retries}x" if retries else "no retries"))
         while self.traffic is not None and self.traffic.running:
             s = self.traffic.stats
-            text = f"{s.rate():.0f} req/s · {s.failed} failed"
+            text = f"{s.rate():.0f} req/s · {s.failed} failed · {s.retried} retried"
             self.call_from_thread(self._traffic_progress, text)
             if self._events_stop.wait(1.0):  # the app is closing
                 return

@@ -38,6 +38,9 @@ class Settings:
     readonly: bool = False
     readonly_contexts: list[str] = field(default_factory=list)
     timeout: float = 3.0  # seconds for any single call to an engine
+    # traffic (t) resends a refused connection to another replica this many times; 0 (the default)
+    # counts it as failed, as a client without retries would see it
+    traffic_retries: int = 0
 
     def is_readonly(self, context: str | None = None) -> bool:
         return self.readonly or (context or self.context) in self.readonly_contexts
@@ -55,6 +58,7 @@ ENV = {  # environment variable -> setting
     "AITUI_MANIFESTS_DIR": "manifests_dir",
     "AITUI_READONLY": "readonly",
     "AITUI_TIMEOUT": "timeout",
+    "AITUI_TRAFFIC_RETRIES": "traffic_retries",
 }
 
 
@@ -66,6 +70,14 @@ def _coerce(name: str, value: Any) -> Any:
     kind = {f.name: f.type for f in fields(Settings)}[name]
     if kind == "bool" and isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
+    if kind == "int":
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+        if number < 0:
+            raise ConfigError(f"{name} must be 0 or more, not {value!r}")
+        return number
     if kind == "float":
         try:
             return float(value)

@@ -18,6 +18,8 @@ def test_flags_beat_environment_beat_file_beat_defaults(tmp_path: Path) -> None:
     assert s.prometheus_url == "http://env:9090"
     assert s.base_image == "file/base"
     assert s.context == "local"  # default; a None flag does not override
+    assert s.traffic_retries == 0  # traffic reports what a client sees unless asked to retry
+    assert config.load(env={"AITUI_TRAFFIC_RETRIES": "2"}, file=f).traffic_retries == 2
 
 
 def test_readonly_per_context(tmp_path: Path) -> None:
@@ -29,7 +31,8 @@ def test_readonly_per_context(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("text, words", [("nope = 1\n", "unknown settings"), ("timeout = [\n", "config.toml"),
-                                         ('timeout = "soon"\n', "must be a number")])
+                                         ('timeout = "soon"\n', "must be a number"),
+                                         ("traffic_retries = -1\n", "must be 0 or more")])
 def test_a_bad_config_file_is_a_clear_message(tmp_path: Path, text: str, words: str) -> None:
     f = tmp_path / "config.toml"
     f.write_text(text)

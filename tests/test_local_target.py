@@ -1,5 +1,5 @@
 """The local target on the real Docker engine, watched by a real Prometheus, with traffic running:
-deploy, scale up, roll out, scale down, restart aitui — and no request fails."""
+deploy, scale up, roll out, scale down, restart aitui — and no request fails, none resent."""
 
 from __future__ import annotations
 
@@ -57,7 +57,9 @@ def test_scale_rollout_and_scale_down_under_traffic_lose_no_request(target, reco
                    30, "traffic on the last replica")
     finally:
         stats = traffic.stop()
+    assert traffic.retries == 0  # every request is sent once: a failure is what a client would have seen
     assert stats.failed == 0, f"{stats.failed} of {stats.sent} requests failed: {dict(stats.errors)}"
+    assert stats.retried == 0, stats
     assert stats.ok > 200
     assert any("draining" in s for s in steps) and any("rollout" in s for s in steps)
 

@@ -1,8 +1,12 @@
 """A bounded load generator for the recognizer: demos, charts, and the HPA to react to.
 
 Workers send predict requests to the endpoints the target lists right now (like a Service), so
-replicas that join or leave during a scale or a rollout get or lose traffic as they should. A refused
-connection never reached a server and is retried on another endpoint, as a proxy would.
+replicas that join or leave during a scale or a rollout get or lose traffic as they should.
+
+What is counted is what a client sees: by default nothing is resent, so a refused connection is a
+failed request. `retries=N` resends a refused connection (one that never reached a server, so it is
+safe to send again) to another endpoint up to N times, as a proxy would; each resend is counted in
+`stats.retried`, which the app shows next to the failures.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ class TrafficStats:
     sent: int = 0
     ok: int = 0
     errors: Counter[str] = field(default_factory=Counter)  # by status code or exception
-    retried: int = 0
+    retried: int = 0  # refused connections resent to another endpoint (only with retries > 0)
     per_endpoint: Counter[str] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)  # seconds, of successful requests
     started: float = field(default_factory=time.monotonic)
@@ -49,7 +53,7 @@ class Traffic:
 
     def __init__(self, endpoints: Callable[[], list[str]], images: list[bytes], concurrency: int = 4,
                  rate: float | None = None, duration: float = 60.0, max_requests: int = 100_000,
-                 refresh: float = 0.25, timeout: float = 10.0) -> None:
+                 refresh: float = 0.25, timeout: float = 10.0, retries: int = 0) -> None:
         if not images:
             raise ValueError("traffic needs at least one sample image")
         self._endpoints_fn = endpoints
@@ -60,6 +64,7 @@ class Traffic:
         self.max_requests = max_requests
         self.refresh = refresh
         self.timeout = timeout
+        self.retries = max(0, retries)
         self.stats = TrafficStats()
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -124,7 +129,7 @@ class Traffic:
             body = rng.choice(self._bodies)
             tried: set[str] = set()
             outcome = "no ready endpoint"
-            for _ in range(3):
+            for attempt in range(1 + self.retries):
                 with self._lock:
                     choices = [e for e in self._endpoints if e not in tried]
                 if not choices:
@@ -135,12 +140,15 @@ class Traffic:
                     r = session.post(f"http://{ep}{PREDICT}", data=body, timeout=self.timeout,
                                      headers={"Content-Type": "application/json"})
                 except requests.ConnectionError as exc:
-                    if "refused" in str(exc).lower():  # never reached a server: safe to send elsewhere
+                    refused = "refused" in str(exc).lower()
+                    outcome = "connection refused" if refused else type(exc).__name__
+                    if refused and attempt < self.retries:  # never reached a server: safe to send elsewhere
                         tried.add(ep)
                         with self._lock:
-                            self.stats.retried += 1
-                        continue
-                    outcome = type(exc).__name__
+                            elsewhere = any(e not in tried for e in self._endpoints)
+                            self.stats.retried += elsewhere
+                        if elsewhere:
+                            continue
                     break
                 except requests.RequestException as exc:
                     outcome = type(exc).__name__
