@@ -119,9 +119,9 @@ def recognizer_image(settings: Settings, docker_client) -> str:
     from aitui.services.images import Build
 
     build = Build(settings)
-    try:
-        docker_client.images.get(build.tag)
-        return build.tag
+    try:  # an image of these sources, built with its revision (older aitui builds said "unknown")
+        if docker_client.images.get(build.tag).labels.get("org.opencontainers.image.revision") != "unknown":
+            return build.tag
     except Exception:
         pass
     log = []
@@ -151,10 +151,11 @@ class Replicas:
         self.started: list = []
 
     def run(self, image: str | None = None, env: dict[str, str] | None = None, ready: bool = True,
-            tmpfs: dict[str, str] | None = None) -> Replica:
+            tmpfs: dict[str, str] | None = None, restart: str = "no") -> Replica:
         c = self.docker.containers.run(
             image or self.image, detach=True, read_only=True, ports={"8501/tcp": ("127.0.0.1", None)},
-            environment=env or {}, labels={"io.aitui.test": "1"}, tmpfs=tmpfs or {})
+            environment=env or {}, labels={"io.aitui.test": "1"}, tmpfs=tmpfs or {},
+            restart_policy={"Name": restart})
         self.started.append(c)
 
         def port() -> int:

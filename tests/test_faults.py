@@ -13,6 +13,7 @@ import shutil
 import socket
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,10 @@ from conftest import Prometheus, deployment, free_port, kube_client, missing, wa
 from test_app_actions import until
 from test_app_kube import command, notices, switch
 
-from aitui.app import AituiApp
+from aitui.app import NARROW, SHORT, AituiApp
 from aitui.config import Settings
 from aitui.services.images import recognizer_tag
+from aitui.services.targets.local import WORKLOAD_LABEL
 from aitui.ui.header import StatusBar
 from aitui.ui.help import HelpScreen
 from aitui.ui.workloads import WorkloadsTable
@@ -133,6 +135,49 @@ async def test_docker_engine_cut_during_a_build_and_back(docker_client, settings
 
 
 @pytest.mark.docker
+async def test_a_replica_that_fails_to_stop_is_said_not_hidden(docker_client, settings, tmp_path, monkeypatch) -> None:
+    """The engine goes away while `-` is stopping a replica: the stop fails in the thread that stops it, and
+    that failure reaches Activity and a notification; the scale does not claim it reached 1 replica."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    workload = "stop-fails-" + os.urandom(3).hex()
+    # two replicas whose process ignores SIGTERM (sleep as PID 1): a stop waits out STOP_TIMEOUT, time to cut
+    replicas = [docker_client.containers.run(settings.base_image, ["sleep", "600"], detach=True, name=f"{workload}-{i}",
+                                             labels={WORKLOAD_LABEL: workload}) for i in range(2)]
+    proxy = SocketProxy(Path(tempfile.mkdtemp(prefix="aitui-")) / "docker.sock")
+    proxy.start()
+    try:
+        app = AituiApp(Settings(docker_host=f"unix://{proxy.path}", timeout=2, kubeconfig=str(tmp_path / "none"),
+                                prometheus_url=f"http://127.0.0.1:{free_port()}"))
+        async with app.run_test(size=(120, 36), notifications=True) as pilot:
+            table = app.query_one(WorkloadsTable)
+            await until(pilot, lambda: workload in table.rows, 20, "the workload listed")
+            table.focus()
+            table.move_cursor(row=table.get_row_index(workload))
+            since = int(time.time()) - 1
+            await pilot.press("minus")
+
+            def sigterm_sent() -> bool:  # the engine has begun the stop: it sent a replica SIGTERM
+                return any(e.get("Action") == "kill" for e in docker_client.events(
+                    since=since, until=int(time.time()) + 1, decode=True,
+                    filters={"label": f"{WORKLOAD_LABEL}={workload}", "event": "kill"}))
+
+            await until(pilot, sigterm_sent, 20, "the stop under way")
+            proxy.stop()  # the engine is gone for aitui while its stop call waits
+            failed = re.compile(rf"stopping {workload}-[01] failed: connection lost before an answer")
+            await until(pilot, lambda: failed.search(notices(app)), 30, "the failed stop as an error message")
+            activity = list(app.query_one("#activity-log").lines)
+            assert any(failed.search(line) for line in activity), activity
+            assert not any(line == f"scale {workload}: 1 replica" for line in activity), activity
+            no_traceback(app)
+    finally:
+        with contextlib.suppress(Exception):
+            proxy.stop()
+        for c in replicas:
+            with contextlib.suppress(Exception):
+                c.remove(force=True)
+
+
+@pytest.mark.docker
 async def test_prometheus_killed_restarted_and_black_holed(tmp_path, monkeypatch) -> None:
     if shutil.which("prometheus") is None:
         missing("the prometheus binary")
@@ -228,7 +273,9 @@ async def test_bad_kubeconfigs_and_a_switch_to_an_unreachable_cluster(standin, t
 
 
 async def test_credentials_never_reach_the_screen(standin, tmp_path, monkeypatch) -> None:
-    """A kubeconfig whose token the server refuses: the 401 is explained, the token never shown."""
+    """A kubeconfig whose token the server refuses: the 401 is explained, the token never shown. Then a
+    token the server takes for reading and refuses for a change (revoked mid-session): the verbs' 401s
+    are on screen, the token is not."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     secret = "s3cret-token-" + os.urandom(6).hex()
     wrong = tmp_path / "wrong"
@@ -238,10 +285,25 @@ async def test_credentials_never_reach_the_screen(standin, tmp_path, monkeypatch
         await switch(app, pilot, "standin")
         table = app.query_one(WorkloadsTable)
         await until(pilot, lambda: "unauthorized" in str(table.border_subtitle), 10, "the 401 explained")
-        await pilot.press("plus")  # a verb too, so its error message is on screen as well
-        await command(pilot, "scale 3")
-        await pilot.pause()
         assert secret not in screen_text(app) and standin.token not in screen_text(app)
+        no_traceback(app)
+
+    apps, _ = kube_client(standin)
+    apps.create_namespaced_deployment("default", deployment("web", replicas=1))
+    standin.cluster.fail("patch", "deployments/scale", 401)
+    refused = "scale deployments/web: unauthorized: the cluster refused the kubeconfig's credentials"
+    app = AituiApp(Settings(kubeconfig=str(standin.kubeconfig_path), timeout=1,
+                            prometheus_url=f"http://127.0.0.1:{free_port()}"))
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await switch(app, pilot, "standin")
+        table = app.query_one(WorkloadsTable)
+        await until(pilot, lambda: "web" in table.rows, 10, "web listed with the token")
+        await pilot.press("plus")
+        await until(pilot, lambda: notices(app).count(refused) == 1, 10, "the verb's 401 on screen")
+        await command(pilot, "scale 3")
+        await until(pilot, lambda: notices(app).count(refused) == 2, 10, ":scale's 401 on screen")
+        assert sum(m == "PATCH" and "/deployments/web/scale" in p for m, p, _ in standin.cluster.requests) == 2
+        assert standin.token not in screen_text(app)
         no_traceback(app)
 
 
@@ -251,11 +313,16 @@ async def test_resize_to_40x12_and_back(tmp_path, monkeypatch) -> None:
                             prometheus_url=f"http://127.0.0.1:{free_port()}"))
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         await pilot.pause()
+        charts = app.query_one("#charts")
         for size in ((40, 12), (80, 24), (40, 12), (120, 36)):
             await pilot.resize_terminal(*size)
             await pilot.pause()
-            assert app.size == size and "aitui" in screen_text(app)
-        charts = app.query_one("#charts")
+            assert app.size == size
+            # the layout follows the size: two charts below NARROW columns, side by side within the width
+            assert (charts.has_class("narrow"), charts.has_class("short")) == (size[0] < NARROW, size[1] < SHORT)
+            shown = [c.region for c in app.query("Chart") if c.display]
+            assert len(shown) == (2 if size[0] < NARROW else 4) and sum(r.width for r in shown) <= size[0], shown
+            assert app.query_one(StatusBar).region.right <= size[0]
         assert not charts.has_class("narrow") and all(c.display for c in app.query("Chart"))
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)

@@ -9,12 +9,13 @@ import base64
 import json
 import re
 import time
+from collections.abc import Iterator
 
 import aiohttp
 import numpy as np
 import pytest
 import requests
-from conftest import wait_until
+from conftest import Replica, Replicas, wait_until
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from recognizer import dataset
@@ -31,6 +32,18 @@ json_values = st.recursive(
     | st.floats(allow_nan=True, allow_infinity=True),
     lambda children: st.lists(children, max_size=6) | st.dictionaries(st.text(max_size=8), children, max_size=6),
     max_leaves=40)
+
+
+@pytest.fixture(scope="module")
+def replica(docker_client, recognizer_image: str) -> Iterator[Replica]:
+    """The fuzzed recognizer, restarted by the engine if it dies, as aitui's local target runs replicas:
+    a crash shows as a restart, not only as a moment of unreadiness."""
+    replicas = Replicas(docker_client, recognizer_image)
+    r = replicas.run(restart="unless-stopped")
+    r.container.reload()
+    r.started_at = r.container.attrs["State"]["StartedAt"]  # type: ignore[attr-defined]
+    yield r
+    replicas.close()
 
 
 def mutated_png(data: st.DataObject) -> str:
@@ -86,8 +99,11 @@ def test_broken_images_and_tensors(replica, data) -> None:
 
 
 def test_the_server_is_still_ready_after_the_fuzzing(replica) -> None:
+    replica.container.reload()  # the engine's state now, not the one read when the replica started
+    state = replica.container.attrs["State"]
+    assert replica.container.attrs["RestartCount"] == 0 and state["StartedAt"] == replica.started_at, state
+    assert state["Status"] == "running" and not state["OOMKilled"], state
     assert requests.get(f"{replica.url}/v2/health/ready", timeout=5).status_code == 200
-    assert replica.container.attrs["RestartCount"] == 0
 
 
 def rss(url: str) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,18 @@ def test_the_tag_follows_the_sources(tmp_path: Path) -> None:
     assert images.recognizer_tag(tmp_path) == first  # what the build never sees
     (tmp_path / "Dockerfile").write_text("FROM y\n")
     assert images.recognizer_tag(tmp_path) != first
+
+
+def test_the_build_says_which_commit_it_was_built_from(settings, tmp_path: Path) -> None:
+    """org.opencontainers.image.revision: the commit of the build context, "-dirty" with uncommitted changes,
+    and no REVISION at all outside git (the Dockerfile says "unknown" then, rather than a guess)."""
+    (tmp_path / "Dockerfile").write_text("FROM x\n")
+    assert "REVISION" not in images.Build(settings, tag="aitui/t:1", context=tmp_path).buildargs
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "Dockerfile"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "first"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    assert images.Build(settings, tag="aitui/t:1", context=tmp_path).buildargs["REVISION"] == head
+    (tmp_path / "Dockerfile").write_text("FROM y\n")
+    assert images.Build(settings, tag="aitui/t:1", context=tmp_path).buildargs["REVISION"] == f"{head}-dirty"

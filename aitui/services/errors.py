@@ -29,7 +29,8 @@ def reason(exc: BaseException) -> str:
     if tls:  # never worked around: the fix is the cluster's CA in the kubeconfig (certificate-authority)
         return f"TLS certificate verify failed: {tls.group(1).strip()}"
     for probe, short in (("Connection refused", "connection refused"), ("No such file", "socket not found"),
-                         ("Name or service not known", "unknown host"), ("Permission denied", "permission denied")):
+                         ("Name or service not known", "unknown host"), ("Permission denied", "permission denied"),
+                         ("Connection aborted", "connection lost before an answer")):
         if probe in text:
             return short
     text = _NOISE.sub("", text).strip() or type(exc).__name__

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import re
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -88,6 +89,23 @@ def recognizer_tag(context: Path) -> str:
     return f"{REPOSITORY}:{version}-{h.hexdigest()[:7]}"
 
 
+def source_revision(context: Path) -> str:
+    """The git commit the build context is at (org.opencontainers.image.revision), with "-dirty" when
+    the context has uncommitted changes; "" when it is not in a git work tree (the Dockerfile then
+    says "unknown")."""
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", "-C", str(context), *args], capture_output=True, text=True, timeout=10)
+
+    try:
+        head = git("rev-parse", "--verify", "HEAD")
+        if head.returncode != 0:
+            return ""
+        dirty = git("status", "--porcelain", "--", ".")
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return head.stdout.strip() + ("-dirty" if dirty.returncode != 0 or dirty.stdout.strip() else "")
+
+
 @dataclass(frozen=True)
 class BuildEvent:
     kind: str  # "step", "log", "error", "done", "cancelled"
@@ -108,8 +126,9 @@ class Build:
         self.settings = settings
         self.context = context or serving_dir(settings)
         self.tag = tag or recognizer_tag(self.context)
+        revision = source_revision(self.context)
         self.buildargs = {"BASE_IMAGE": settings.base_image, "VERSION": self.tag.split(":")[-1],
-                          **(buildargs or {})}
+                          **({"REVISION": revision} if revision else {}), **(buildargs or {})}
         self._cancelled = threading.Event()
         self._api: docker.APIClient | None = None
 

@@ -252,23 +252,28 @@ class LocalTarget:
         raise TargetError(f"replica {c.name} was not ready within {READY_TIMEOUT:.0f}s")
 
     def _stop(self, containers: list[Any]) -> None:
-        """Out of the endpoints and the scrape list first, then SIGTERM: the server drains and exits."""
+        """Out of the endpoints and the scrape list first, then SIGTERM: the server drains and exits.
+        The replicas stop in parallel; every stop that failed is raised here, in the caller's thread."""
         with self._lock:
             self._leaving |= {c.id for c in containers}
         self.sync_targets()
-        threads = [threading.Thread(target=self._stop_one, args=(c,)) for c in containers]
+        failed: list[str] = []
+        threads = [threading.Thread(target=self._stop_one, args=(c, failed), name=f"stop-{c.name}")
+                   for c in containers]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
+        if failed:
+            raise TargetError("; ".join(sorted(failed)))
 
-    def _stop_one(self, c: Any) -> None:
+    def _stop_one(self, c: Any, failed: list[str]) -> None:
         try:
             c.stop(timeout=STOP_TIMEOUT)
             c.remove()
         except Exception as exc:
             if "No such container" not in str(exc) and "already in progress" not in str(exc):
-                raise TargetError(f"stopping {c.name} failed: {reason(exc)}") from exc
+                failed.append(f"stopping {c.name} failed: {reason(exc)}")  # list.append is thread-safe
         finally:
             with self._lock:
                 self._leaving.discard(c.id)
