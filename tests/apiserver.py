@@ -1154,6 +1154,7 @@ class Handler(BaseHTTPRequestHandler):
 
         with cluster.cond:
             lines = list(cluster.logs.get((ns, name), []))
+        seen = len(lines)  # what a follow sends after this snapshot: every line logged since, none lost
         if tail is not None:
             lines = lines[-tail:] if tail else []
         if not _true(self.query.get("follow")):
@@ -1167,7 +1168,6 @@ class Handler(BaseHTTPRequestHandler):
         self._start_stream("text/plain")
         if lines:
             self._chunk(b"".join(map(fmt, lines)))
-        seen = len(cluster.logs.get((ns, name), []))
         while not cluster.closing:
             with cluster.cond:
                 cluster.cond.wait(1.0)

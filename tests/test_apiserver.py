@@ -192,11 +192,14 @@ def test_pod_logs_tail_timestamps_follow(standin) -> None:
     assert e.value.status == 400 and f"container sidecar is not valid for pod {pod}" in status_of(e.value)["message"]
     lines: list[str] = []
     w = watch.Watch()
-    threading.Timer(0.3, lambda: standin.cluster.log("default", pod, "GET /v2/health/ready 200")).start()
-    for line in w.stream(core.read_namespaced_pod_log, pod, "default", tail_lines=0):
+    # bounded: a line that never comes fails the test instead of hanging it
+    for line in w.stream(core.read_namespaced_pod_log, pod, "default", tail_lines=1, _request_timeout=(5, 10)):
         lines.append(line)
-        w.stop()
-    assert lines == ["GET /v2/health/ready 200"]
+        if len(lines) == 1:  # the tail arrived, so the stream is live: a line logged now must come through it
+            standin.cluster.log("default", pod, "GET /v2/health/ready 200")
+        else:
+            w.stop()
+    assert lines == ["recognizer: ready on :8501", "GET /v2/health/ready 200"]
 
 
 def test_rbac_denial_uses_the_authorizers_words(standin) -> None:

@@ -4,6 +4,7 @@ SDKs, and the CLI stays light so `aitui --help` is instant."""
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,3 +49,20 @@ def test_cli_and_config_import_no_heavy_module() -> None:
 def test_help_answers_without_starting_the_app() -> None:
     r = subprocess.run([sys.executable, "-m", "aitui", "--help"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 0 and "PROMETHEUS_URL" in r.stdout
+
+
+ROOT = PKG.parent
+CITED = re.compile(r"(?<![\w/.])((?:tests|serving|manifests|aitui|screenshots)/[\w./-]+"
+                   r"\.(?:py|sh|md|txt|ya?ml|svg|toml))")
+
+
+@pytest.mark.parametrize("path", [ROOT / "README.md", *sorted((ROOT / "aitui").rglob("*.py")),
+                                  *sorted((ROOT / "serving").rglob("*.py")), *sorted((ROOT / "tests").rglob("*.py"))],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_file_a_text_cites_exists(path: Path) -> None:
+    """A docstring or the README that names a file of the repository names one that is there."""
+    if "wheels" in path.parts:
+        return
+    cited = set(CITED.findall(path.read_text(errors="replace")))
+    missing = sorted(c for c in cited if not (ROOT / c).exists() and not (path.parent / c).exists())
+    assert not missing, f"{path.relative_to(ROOT)} cites {missing}"

@@ -1,6 +1,6 @@
 """Named PromQL queries -> time series for the charts (prometheus-api-client).
 
-The metric names are the recognizer's (serving/recognizer/metrics.py); tests/test_metric_names.py
+The metric names are the recognizer's (serving/recognizer/metrics.py); tests/test_metrics_service.py
 checks that every name queried here is one the running server exports.
 """
 

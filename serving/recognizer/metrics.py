@@ -1,5 +1,5 @@
 """The server's Prometheus metrics. These names are the contract with aitui's queries
-(aitui/services/metrics.py); tests/test_metric_names.py checks the two agree."""
+(aitui/services/metrics.py); tests/test_metrics_service.py checks the two agree."""
 
 from __future__ import annotations
 
