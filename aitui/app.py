@@ -443,6 +443,7 @@ class AituiApp(App[None]):
                 if ev.kind == "done":
                     self.call_from_thread(self.say, f"build: {ev.tag} ({ev.image_id}) in {ev.seconds:.0f}s")
                     self.call_from_thread(self._build_progress, f"built {ev.tag} in {ev.seconds:.0f}s")
+                    self._publish(ev.tag)
                 elif ev.kind in ("error", "cancelled"):
                     self.call_from_thread(self.say, f"build: {ev.text}", "error" if ev.kind == "error" else "warning")
                     self.call_from_thread(self._build_progress, ev.kind)
@@ -451,6 +452,15 @@ class AituiApp(App[None]):
                 self.call_from_thread(log.write_lines, pending)
             self._build = None
             self.call_from_thread(self._schedule_refresh)
+
+    def _publish(self, tag: str) -> None:
+        """A cluster runs what aitui builds only once its nodes have it (loaded, or pushed)."""
+        from aitui.services.targets import TargetError
+
+        try:
+            self._target().publish(tag, lambda line: self.call_from_thread(self.say, line))
+        except TargetError as exc:
+            self.call_from_thread(self.say, str(exc), "error")
 
     def _show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
@@ -667,9 +677,6 @@ class AituiApp(App[None]):
         if WORKLOAD not in self.workloads:
             self.notify("nothing deployed yet: press d to deploy", severity="warning")
             return
-        if self.settings.context != "local":
-            self.notify("traffic: no replica" + self._reach_hint(), severity="warning")
-            return
 
         def chosen(n: int | None) -> None:
             if n is not None:
@@ -688,6 +695,7 @@ class AituiApp(App[None]):
                                duration=600, retries=retries).start()
         self.call_from_thread(self.say, f"traffic: {concurrency} concurrent requests for up to 10 minutes (t stops); "
                               + (f"a refused connection is resent up to {retries}x" if retries else "no retries"))
+        self.call_from_thread(self.say, f"traffic: {target.reach(WORKLOAD)}")
         while self.traffic is not None and self.traffic.running:
             s = self.traffic.stats
             text = f"{s.rate():.0f} req/s · {s.failed} failed · {s.retried} retried"
@@ -701,10 +709,7 @@ class AituiApp(App[None]):
         self.query_one(TabbedContent).get_tab("activity").label = f"Activity: {text}" if text else "Activity"
 
     def _reach_hint(self) -> str:
-        if self.settings.context == "local":
-            return ""
-        return (f" reachable from here: pods of {self.settings.context} are inside the cluster; "
-                f"run kubectl port-forward -n {self.settings.namespace} svc/{WORKLOAD} 8501")
+        return f" ({self._target().reach(WORKLOAD)})"
 
     def action_predict(self) -> None:
         if WORKLOAD not in self.workloads:
@@ -726,9 +731,10 @@ class AituiApp(App[None]):
             self.call_from_thread(self.say, f"predict: {result.error}", "error")
             return
         top, score = result.labels[0]
+        where = self._target().route(result.endpoint)
         self.call_from_thread(self.say, f"predict: a '{sample}' -> {top} ({score:.1%}) in "
-                                        f"{result.seconds * 1000:.0f} ms from {result.endpoint}")
-        detail = f"{result.endpoint} answered in {result.seconds * 1000:.0f} ms · esc closes"
+                                        f"{result.seconds * 1000:.0f} ms from {where}")
+        detail = f"{where} answered in {result.seconds * 1000:.0f} ms · esc closes"
         self.call_from_thread(self.push_screen, PredictionScreen(sample, png, result.labels, detail))
 
     # -- navigation ----------------------------------------------------------------------------

@@ -41,6 +41,9 @@ class Settings:
     # traffic (t) resends a refused connection to another replica this many times; 0 (the default)
     # counts it as failed, as a client without retries would see it
     traffic_retries: int = 0
+    # context -> where its nodes take images aitui builds: "containerd:///path/to.sock" (a cluster on this
+    # machine) or "registry://host:5000/team" (pushed there); a context's kubeconfig extension may say it too
+    cluster_images: dict[str, str] = field(default_factory=dict)
 
     def is_readonly(self, context: str | None = None) -> bool:
         return self.readonly or (context or self.context) in self.readonly_contexts
@@ -83,6 +86,10 @@ def _coerce(name: str, value: Any) -> Any:
             return float(value)
         except (TypeError, ValueError):
             raise ConfigError(f"{name} must be a number, not {value!r}") from None
+    if kind == "dict[str, str]":
+        if not isinstance(value, dict):
+            raise ConfigError(f"{name} must be a table of context = \"containerd://…\" or \"registry://…\"")
+        return {str(k): str(v) for k, v in value.items()}
     if kind == "list[str]":
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]

@@ -238,3 +238,6 @@ def test_ca(tmp_path_factory) -> tuple[Path, Path, Path]:
     openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
             "-out", "server.pem", "-days", "2", "-extfile", "ext")
     return d / "ca.pem", d / "server.pem", d / "server.key"
+
+
+from cluster import cluster, cluster_image, namespace  # noqa: E402, F401 - the real cluster's fixtures

@@ -34,3 +34,16 @@ def namespace_of(kubeconfig: str | None, context: str) -> str:
         return "default"
     found = next((c for c in ctxs if c["name"] == context), {})
     return str((found.get("context") or {}).get("namespace") or "default")
+
+
+def extension_of(kubeconfig: str | None, context: str, name: str = "aitui") -> dict:
+    """The context's named extension (kubeconfig `contexts[].context.extensions`), or {}."""
+    try:
+        ctxs, _ = _read(kubeconfig)
+    except Exception:
+        return {}
+    found = next((c for c in ctxs if c["name"] == context), {})
+    for ext in (found.get("context") or {}).get("extensions") or []:
+        if ext.get("name") == name and isinstance(ext.get("extension"), dict):
+            return dict(ext["extension"])
+    return {}

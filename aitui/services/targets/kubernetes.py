@@ -23,9 +23,10 @@ from typing import Any
 
 from aitui.config import Settings
 from aitui.models import Event, Pod, Workload
-from aitui.services import labels, manifests
+from aitui.services import kubeconfig, labels, manifests
 from aitui.services.errors import reason
 from aitui.services.targets import Forbidden, NotFound, Progress, TargetError, quiet
+from aitui.services.targets.portforward import PodForwards
 from aitui.services.targets.watchcache import WatchCache
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
@@ -133,6 +134,12 @@ class KubeTarget:
         self._deployments: WatchCache[dict[str, Any]] | None = None
         self._pods: WatchCache[tuple[Pod, dict[str, str]]] | None = None
         self._changed = threading.Condition()
+        self._forwards = PodForwards(self._open_forward, labels.SERVING_PORT)
+        # where the nodes take images from: the config's cluster_images, else the kubeconfig context's
+        # `aitui` extension (.ci/cluster writes one), else the cluster pulls the reference itself
+        self.images = settings.cluster_images.get(context) or kubeconfig.extension_of(
+            settings.kubeconfig, context).get("images", "")
+        self._published: set[str] = set()
 
     # -- the caches --------------------------------------------------------------------------
     def watch(self, changed: Callable[[], None] = lambda: None) -> None:
@@ -154,6 +161,7 @@ class KubeTarget:
         self._pods = cache("pods", self.core.list_namespaced_pod, pod_of)
 
     def close(self) -> None:
+        self._forwards.close()
         for c in (self._deployments, self._pods):
             if c is not None:
                 c.stop()
@@ -215,7 +223,61 @@ class KubeTarget:
         return sorted(out, key=lambda ev: ev.time)
 
     def endpoints(self, workload: str = labels.NAME) -> list[str]:
-        return []  # pods' addresses are inside the cluster: traffic and predict need a port-forward
+        """A local port-forward through the API server to each ready pod (no kubectl needed)."""
+        ready = [p.name for p in self.pods(workload) if p.ready]
+        return self._forwards.sync(ready)
+
+    def reach(self, workload: str = labels.NAME) -> str:
+        routes = self._forwards.routes()
+        if not routes:
+            return f"port-forward through the API server to each ready pod of {workload}: none ready"
+        shown = ", ".join(f"{local} -> pod/{pod}:{labels.SERVING_PORT}" for local, pod in routes[:3])
+        more = f" (+{len(routes) - 3} more)" if len(routes) > 3 else ""
+        return f"port-forward through the API server: {shown}{more}"
+
+    def route(self, endpoint: str) -> str:
+        pod = dict(self._forwards.routes()).get(endpoint)
+        return f"pod/{pod} (port-forward {endpoint})" if pod else endpoint
+
+    def _open_forward(self, pod: str, port: int) -> Any:
+        from kubernetes.stream import portforward
+
+        return portforward(self.core.connect_get_namespaced_pod_portforward, pod, self.namespace,
+                           ports=str(port), _request_timeout=self.timeout)
+
+    def publish(self, image: str, progress: Progress = quiet) -> None:
+        """Make a locally built image runnable by the cluster's nodes: loaded into a node's containerd
+        (`containerd://SOCKET`, for clusters on this machine, as `kind load docker-image` does), or pushed
+        to a registry (`registry://HOST/PATH`, which deploy then names); else the nodes pull it themselves."""
+        from aitui.services import images
+
+        if image in self._published:
+            return
+        try:
+            if self.images.startswith("containerd://"):
+                address = self.images.removeprefix("containerd://")
+                if images.image_in_containerd(image, address):
+                    progress(f"publish: {image} is already on the node")
+                else:
+                    for line in images.load_into_containerd(self.settings, image, address):
+                        progress(f"publish: {line}")
+            elif self.images.startswith("registry://"):
+                remote = self.image_ref(image)
+                repository, tag = remote.rsplit(":", 1)
+                images.tag_image(self.settings, image, repository, tag)
+                for line in images.push_image(self.settings, repository, tag):
+                    progress(f"publish: {line}")
+            else:
+                progress(f"publish: {self.name} pulls {image} itself (no cluster_images set for it)")
+        except images.DockerError as exc:
+            raise TargetError(f"publish {image} to {self.name}: {exc}") from exc
+        self._published.add(image)
+
+    def image_ref(self, image: str) -> str:
+        """The reference the cluster runs a local image by: under the registry when one is set."""
+        if self.images.startswith("registry://"):
+            return f"{self.images.removeprefix('registry://').rstrip('/')}/{image.rsplit('/', 1)[-1]}"
+        return image
 
     def namespaces(self) -> list[str]:
         try:
@@ -229,6 +291,8 @@ class KubeTarget:
         """Server-side apply of every object in manifests/base, then wait for the rollout as kubectl does."""
         if workload != labels.NAME:
             raise TargetError(f"deploy: manifests/base defines {labels.NAME!r}, not {workload!r}")
+        self.publish(image, progress)
+        image = self.image_ref(image)
         try:
             docs = manifests.render(self.settings, image, replicas, self.namespace)
         except manifests.ManifestError as exc:

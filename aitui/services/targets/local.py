@@ -142,6 +142,15 @@ class LocalTarget:
         with self._lock:
             return [p.endpoint for p in self.pods(workload) if p.ready and p.endpoint]
 
+    def reach(self, workload: str = labels.NAME) -> str:
+        return f"each ready replica of {workload} is published on 127.0.0.1"
+
+    def route(self, endpoint: str) -> str:
+        return endpoint
+
+    def publish(self, image: str, progress: Progress = _quiet) -> None:
+        """Images built here are already in the engine the replicas run on."""
+
     # -- changing ----------------------------------------------------------------------------
     def deploy(self, image: str, replicas: int, workload: str = labels.NAME, progress: Progress = _quiet) -> None:
         """Run `image` with `replicas` replicas: a first deploy, a rollout to a new image, or a scale."""

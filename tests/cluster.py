@@ -1,0 +1,100 @@
+"""The real single-node Kubernetes that `.ci/cluster up` runs on this machine (etcd, kube-apiserver,
+controller-manager, scheduler, containerd and the kubelet, built from Kubernetes' own modules), as
+fixtures: its kubeconfig (contexts aitui-admin and aitui-limited), kubectl, a fresh namespace labelled for
+the restricted Pod Security Standard per test, its Prometheus (kubernetes_sd), and a way to restart a
+component. In CI a cluster that is not up fails the test; elsewhere it is skipped with the command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from conftest import IN_CI, ROOT
+
+from aitui.config import Settings, state_dir
+
+ADMIN, LIMITED = "aitui-admin", "aitui-limited"
+HINT = "run ./.ci/cluster up first (it builds and starts a real single-node cluster)"
+
+
+@dataclass
+class Cluster:
+    dir: Path
+    kubeconfig: Path
+    prometheus_url: str
+    namespace: str = "aitui"  # the contexts' own namespace; the limited user may only read there
+
+    def kubectl(self, *args: str, context: str = ADMIN, check: bool = True, timeout: float = 120,
+                input: str | None = None) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(["kubectl", f"--kubeconfig={self.kubeconfig}", f"--context={context}", *args],
+                              capture_output=True, text=True, timeout=timeout, input=input)
+        if check and done.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)}: {done.stderr.strip()}")
+        return done
+
+    def get(self, *args: str) -> dict:
+        return dict(json.loads(self.kubectl("get", "-o", "json", *args).stdout))
+
+    def restart(self, component: str) -> None:
+        """Stop and start one component (kube-apiserver, etcd…) as `.ci/cluster restart` does."""
+        done = subprocess.run(["bash", str(ROOT / ".ci" / "cluster"), "restart", component],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+
+    def new_namespace(self) -> str:
+        name = f"t-{uuid.uuid4().hex[:8]}"
+        self.kubectl("apply", "--server-side", "-f", "-", input=json.dumps({
+            "apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name, "labels": {"pod-security.kubernetes.io/enforce": "restricted",
+                                                  "pod-security.kubernetes.io/enforce-version": "latest",
+                                                  "aitui.test": "1"}}}))
+        return name
+
+
+def _missing(what: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{what} is not available in CI: {HINT}")
+    pytest.skip(f"{what} is not available: {HINT}")
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Cluster:
+    d = Path(os.environ.get("AITUI_CLUSTER_STATE") or state_dir() / "cluster")
+    c = Cluster(d, d / "kubeconfig", "http://127.0.0.1:9091")
+    if not c.kubeconfig.is_file():
+        _missing(f"the real cluster ({c.kubeconfig})")
+    if c.kubectl("get", "--raw", "/readyz", check=False, timeout=20).returncode != 0:
+        _missing("the real cluster's API server")
+    try:
+        requests.get(f"{c.prometheus_url}/-/ready", timeout=2).raise_for_status()
+    except requests.RequestException:
+        _missing("the cluster's Prometheus")
+    return c
+
+
+@pytest.fixture
+def namespace(cluster: Cluster) -> Iterator[str]:
+    """A fresh namespace that enforces the restricted Pod Security Standard; deleted afterwards."""
+    name = cluster.new_namespace()
+    yield name
+    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture(scope="session")
+def cluster_image(cluster: Cluster, recognizer_image: str) -> str:
+    """The recognizer's image, loaded into the node as aitui's publish does."""
+    from aitui.services import images
+
+    socket = str(cluster.dir / "containerd" / "containerd.sock")
+    if not images.image_in_containerd(recognizer_image, socket):
+        for _ in images.load_into_containerd(Settings(), recognizer_image, socket):
+            pass
+    assert images.image_in_containerd(recognizer_image, socket)
+    return recognizer_image
