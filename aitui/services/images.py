@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import re
+import socket
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aitui.config import Settings
 from aitui.models import Image
@@ -131,9 +133,17 @@ class Build:
                           **({"REVISION": revision} if revision else {}), **(buildargs or {})}
         self._cancelled = threading.Event()
         self._api: docker.APIClient | None = None
+        self._response: Any = None  # the build's streamed HTTP response, once the engine answers
 
     def cancel(self) -> None:
+        """Stop now, even in a quiet step: the stream's socket is shut, which unblocks the read waiting
+        on it, and the engine abandons a build whose client is gone (closing the client alone would only
+        close its idle connections, and the read would wait for the step's next line)."""
         self._cancelled.set()
+        sock = getattr(getattr(getattr(self._response, "raw", None), "connection", None), "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
         if self._api is not None:
             self._api.close()
 
@@ -146,8 +156,17 @@ class Build:
             return
         try:
             kwargs = {"base_url": self.settings.docker_host} if self.settings.docker_host else {}
-            self._api = docker.APIClient(timeout=3600, **kwargs) if kwargs else \
+            api = self._api = docker.APIClient(timeout=3600, **kwargs) if kwargs else \
                 docker.from_env(timeout=3600).api
+            stream_helper = api._stream_helper
+
+            def keep_response(response: Any, decode: bool = False) -> Any:  # cancel() needs its socket
+                self._response = response
+                return stream_helper(response, decode=decode)
+
+            api._stream_helper = keep_response
+            if self._cancelled.is_set():
+                raise RuntimeError("cancelled")
             # The tag is applied by the engine only when every step succeeds: a failed build
             # leaves no half-tagged image behind.
             stream = self._api.build(path=str(self.context), tag=self.tag, buildargs=self.buildargs,
