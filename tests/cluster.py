@@ -40,7 +40,7 @@ class Cluster:
         return done
 
     def get(self, *args: str) -> dict:
-        return dict(json.loads(self.kubectl("get", "-o", "json", *args).stdout))
+        return dict(json.loads(self.kubectl("get", "-o", "json", "--show-managed-fields", *args).stdout))
 
     def restart(self, component: str) -> None:
         """Stop and start one component (kube-apiserver, etcd…) as `.ci/cluster restart` does."""

@@ -1,9 +1,10 @@
 """The README's walkthrough on the real cluster (`.ci/cluster up`), by keystrokes through the Textual pilot:
 b builds and loads the image into the node, d applies manifests/base into a namespace that enforces the
-restricted Pod Security Standard, t sends traffic through aitui's own port-forwards, + + to 3 pods under
-load, p predicts, a change in serving/ then b and d roll it out, - - back to 1 — zero failed requests and
-zero retries throughout; then enter, l, e, r, a 403 for the limited user, :ns and ctrl+d. The charts
-come from a Prometheus that found the pods through kubernetes_sd."""
+restricted Pod Security Standard, t sends traffic through aitui's own port-forwards, + + to 4 pods under
+load, p predicts, a change in serving/ then b and d roll it out, - - back to 2 (manifests/base's autoscaler
+keeps 2 to 10, and a third - says so) — zero failed requests and zero retries throughout; then enter, l,
+e, r, a 403 for the limited user, :ns and ctrl+d. The charts come from a Prometheus that found the pods
+through kubernetes_sd."""
 
 from __future__ import annotations
 
@@ -65,8 +66,10 @@ async def test_the_cluster_walkthrough_loses_no_request(cluster, namespace, clus
         assert isinstance(app.screen, ConfirmScreen)
         assert any("applies manifests/base server-side" in line for line in app.screen.lines)
         await pilot.press("y")
-        await until(pilot, lambda: WORKLOAD in app.workloads and cell(app, "ready") == "1/1", 180, "1/1 ready")
+        # (manifests/base's autoscaler keeps 2 to 10: the deploy says so and starts with 2)
+        await until(pilot, lambda: WORKLOAD in app.workloads and cell(app, "ready") == "2/2", 180, "2/2 ready")
         assert said(f'deployment "{WORKLOAD}" successfully rolled out')
+        assert said("deploy: 1 replica(s) is below the autoscaler's minimum: 2")
         marks["2 deploy"] = time.monotonic() - t0
 
         # 3. t: traffic through aitui's port-forwards (no kubectl); the charts come from kubernetes_sd
@@ -80,15 +83,15 @@ async def test_the_cluster_walkthrough_loses_no_request(cluster, namespace, clus
                     and any(s.points for s in charts["latency"].series), 60, "requests/s and latency charted")
         marks["3 traffic charted"] = time.monotonic() - t0
 
-        # 4. + + to 3 pods under load; a line per pod in the requests chart
+        # 4. + + to 4 pods under load; a line per pod in the requests chart
         await pilot.press("plus", "plus")
-        await until(pilot, lambda: cell(app, "ready") == "3/3", 180, "3/3 ready")
-        await until(pilot, lambda: len({s.name for s in charts["requests"].series if s.points} - {"all"}) == 3, 60,
+        await until(pilot, lambda: cell(app, "ready") == "4/4", 180, "4/4 ready")
+        await until(pilot, lambda: len({s.name for s in charts["requests"].series if s.points} - {"all"}) == 4, 60,
                     "a line per pod in the requests chart")
         assert app.traffic is not None
         stats = app.traffic.stats
         assert (stats.failed, stats.retried) == (0, 0), stats
-        marks["4 scaled to 3"] = time.monotonic() - t0
+        marks["4 scaled to 4"] = time.monotonic() - t0
 
         # 5. p predicts through a port-forward
         await pilot.press("p")
@@ -111,25 +114,29 @@ async def test_the_cluster_walkthrough_loses_no_request(cluster, namespace, clus
         await pilot.press("d")
         assert isinstance(app.screen, ConfirmScreen) and any("rollout from" in line for line in app.screen.lines)
         await pilot.press("y")
-        await until(pilot, lambda: pod_images(cluster, namespace) == {new} and cell(app, "ready") == "3/3"
+        await until(pilot, lambda: pod_images(cluster, namespace) == {new} and cell(app, "ready") == "4/4"
                     and said(f'deployment "{WORKLOAD}" successfully rolled out') and app.workloads[WORKLOAD].image
                     == new, 300, "the rollout to the new image")
         assert (stats.failed, stats.retried) == (0, 0), stats
         marks["6 rollout"] = time.monotonic() - t0
 
-        # 7. - - back to 1: the leaving pods drain; nothing fails
+        # 7. - - back to 2: the leaving pods drain; nothing fails. A third - is the autoscaler's to refuse.
         await pilot.press("minus", "minus")
-        await until(pilot, lambda: cell(app, "ready") == "1/1" and len(app.target.pods(WORKLOAD)) == 1, 180,  # type: ignore[union-attr]
-                    "back to 1")
+        await until(pilot, lambda: cell(app, "ready") == "2/2" and len(app.target.pods(WORKLOAD)) == 2, 180,  # type: ignore[union-attr]
+                    "back to 2")
+        await pilot.press("minus")
+        await until(pilot, lambda: said(f"scale {WORKLOAD} to 1: hpa/{WORKLOAD} keeps it between 2 and 10"), 30,
+                    "the autoscaler's bounds")
+        await until(pilot, lambda: cell(app, "ready") == "2/2", 10, "the count shown as it is")
         assert (stats.failed, stats.retried) == (0, 0) and stats.ok > 200, stats
         await pilot.press("t")
         assert said(f"traffic: stopped after {stats.sent} requests, {stats.ok} ok, 0 failed, 0 retried")
-        marks["7 scaled to 1"] = time.monotonic() - t0
+        marks["7 scaled to 2"] = time.monotonic() - t0
 
         # enter: the pods; l: that pod's log, followed through the kubelet; e: the real Events
         await pilot.press("enter")
         pods = app.query_one(PodsTable)
-        await until(pilot, lambda: pods.display and pods.row_count == 1, 30, "the pods view")
+        await until(pilot, lambda: pods.display and pods.row_count == 2, 30, "the pods view")
         await pilot.press("l")
         log = app.query_one("#pod-log")
         await until(pilot, lambda: log.line_count > 0, 30, "the pod's log")

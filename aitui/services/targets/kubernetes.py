@@ -295,6 +295,12 @@ class KubeTarget:
         image = self.image_ref(image)
         try:
             docs = manifests.render(self.settings, image, replicas, self.namespace)
+            floor = min((d["spec"].get("minReplicas", 1) for d in docs if d["kind"] == "HorizontalPodAutoscaler"),
+                        default=0)
+            if replicas < floor:  # else the autoscaler would raise it right after the rollout
+                progress(f"deploy: {replicas} replica(s) is below the autoscaler's minimum: {floor}")
+                replicas = floor
+                docs = manifests.render(self.settings, image, replicas, self.namespace)
         except manifests.ManifestError as exc:
             raise TargetError(f"deploy: {exc}") from exc
         for doc in docs:
@@ -324,6 +330,10 @@ class KubeTarget:
     def scale(self, replicas: int, workload: str = labels.NAME, progress: Progress = quiet) -> None:
         if replicas < 0:
             raise TargetError("scale: replicas must be 0 or more")
+        bounds = self.autoscaler(workload, "scale")
+        if bounds and not bounds[0] <= replicas <= bounds[1]:
+            raise TargetError(f"scale {workload} to {replicas}: hpa/{workload} keeps it between {bounds[0]} and "
+                              f"{bounds[1]} replicas; change the autoscaler's bounds to go further")
         try:
             before = self.apps.patch_namespaced_deployment_scale(
                 workload, self.namespace, {"spec": {"replicas": replicas}}, field_manager=FIELD_MANAGER,
@@ -334,6 +344,32 @@ class KubeTarget:
                  f"(was {before.status.replicas if before.status else 0})")
         self._wait(lambda: any(d["metadata"]["name"] == workload and (d.get("spec") or {}).get("replicas") == replicas
                                for d in self._deps()), 10.0)
+
+    def autoscaler(self, workload: str = labels.NAME, verb: str = "") -> tuple[int, int] | None:
+        """(min, max) replicas of the HorizontalPodAutoscaler that scales the workload, if one does;
+        a failure is worded as the `verb` on the workload that needed to know."""
+        try:
+            method, url, headers, body, _ = self.api.param_serialize(
+                "GET", f"/apis/autoscaling/v2/namespaces/{self.namespace}/horizontalpodautoscalers",
+                header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])
+            response = self.api.call_api(method, url, headers, body, _request_timeout=self.timeout)
+            data = response.read()
+            if response.status in (403, 404):  # may not read autoscalers: the scale verb will say what it may
+                return None
+            if not 200 <= response.status < 300:
+                from kubernetes.client.exceptions import ApiException
+
+                raise ApiException(http_resp=response)
+        except Exception as exc:
+            if verb:
+                raise api_error(exc, verb, f"deployments/{workload}") from exc
+            raise api_error(exc, "list", f"horizontalpodautoscalers in {self.namespace}") from exc
+        for hpa in json.loads(data)["items"]:
+            spec = hpa.get("spec") or {}
+            ref = spec.get("scaleTargetRef") or {}
+            if ref.get("kind") == "Deployment" and ref.get("name") == workload:
+                return int(spec.get("minReplicas", 1)), int(spec["maxReplicas"])
+        return None
 
     def restart(self, workload: str = labels.NAME, progress: Progress = quiet) -> None:
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
