@@ -1,4 +1,4 @@
-"""The Docker engine: list, build (streamed events), remove, tag, push, and engine events."""
+"""The Docker engine: list, build (streamed events), tag and push (a cluster's registry), and engine events."""
 
 from __future__ import annotations
 
@@ -202,13 +202,6 @@ class Build:
             return
         yield BuildEvent("done", f"built {self.tag}", image_id=image_id, tag=self.tag,
                          seconds=time.monotonic() - t0)
-
-
-def remove_image(settings: Settings, ref: str, force: bool = False) -> None:
-    try:
-        client(settings).api.remove_image(ref, force=force)
-    except Exception as exc:
-        raise DockerError(f"removing {ref} failed: {reason(exc)}") from exc
 
 
 def tag_image(settings: Settings, ref: str, repository: str, tag: str) -> None:
