@@ -113,14 +113,19 @@ def prometheus() -> Iterator[Prometheus]:
         p.stop()
 
 
+RECOGNIZER_IDS: dict[str, str] = {}  # tag -> the image id recognizer_image chose (a later build may take the tag)
+
+
 @pytest.fixture(scope="session")
 def recognizer_image(settings: Settings, docker_client) -> str:
     """The recognizer's image, built from serving/ through aitui's own build service."""
     from aitui.services.images import Build
 
     build = Build(settings)
-    try:  # an image of these sources, built with its revision (older aitui builds said "unknown")
-        if docker_client.images.get(build.tag).labels.get("org.opencontainers.image.revision") != "unknown":
+    try:  # an image of these sources, built with its revision (a copy outside git, or older aitui: "unknown")
+        found = docker_client.images.get(build.tag)
+        if found.labels.get("org.opencontainers.image.revision") != "unknown":
+            RECOGNIZER_IDS[build.tag] = found.id
             return build.tag
     except Exception:
         pass
@@ -131,6 +136,7 @@ def recognizer_image(settings: Settings, docker_client) -> str:
             pytest.fail(f"building the recognizer failed: {ev.text}\n" +
                         "\n".join(e.text for e in log[-30:]))
     assert log[-1].kind == "done", log[-1]
+    RECOGNIZER_IDS[build.tag] = docker_client.images.get(build.tag).id
     return build.tag
 
 

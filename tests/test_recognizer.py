@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 import requests
-from conftest import ROOT
+from conftest import RECOGNIZER_IDS, ROOT
 from PIL import Image
 from recognizer import dataset
 
@@ -260,7 +260,8 @@ def test_sigterm_under_load_loses_no_request(run_recognizer) -> None:
 
 
 def test_image_is_non_root_labelled_and_has_a_healthcheck(docker_client, recognizer_image) -> None:
-    attrs = docker_client.images.get(recognizer_image).attrs
+    # by id: a build of a copy of serving/ outside git (the walkthrough's) has the same tag and says "unknown"
+    attrs = docker_client.images.get(RECOGNIZER_IDS[recognizer_image]).attrs
     cfg = attrs["Config"]
     assert cfg["User"] == "10001:10001"
     assert int(cfg["User"].split(":")[0]) >= 10000
