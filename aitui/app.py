@@ -500,7 +500,7 @@ class AituiApp(App[None]):
         def deploy() -> None:
             self.say(f"deploy: {image} x{replicas} to {self.settings.context}")
             self.run_change(lambda t, p: t.deploy(image, replicas, WORKLOAD, p),
-                            f"deploy: {WORKLOAD} runs {image} with {replicas} replica(s)")
+                            f"deploy: {WORKLOAD} runs {image}")
 
         self._confirm("Deploy", lines, deploy)
 

@@ -135,6 +135,8 @@ class KubeTarget:
         self._pods: WatchCache[tuple[Pod, dict[str, str]]] | None = None
         self._changed = threading.Condition()
         self._forwards = PodForwards(self._open_forward, labels.SERVING_PORT)
+        self._forward_api: Any = None
+        self._forward_lock = threading.Lock()
         # where the nodes take images from: the config's cluster_images, else the kubeconfig context's
         # `aitui` extension (.ci/cluster writes one), else the cluster pulls the reference itself
         self.images = settings.cluster_images.get(context) or kubeconfig.extension_of(
@@ -240,10 +242,17 @@ class KubeTarget:
         return f"pod/{pod} (port-forward {endpoint})" if pod else endpoint
 
     def _open_forward(self, pod: str, port: int) -> Any:
+        """The client's portforward swaps its ApiClient's `request` for a websocket call while it runs: on
+        a shared client a scale at that moment would go out as a websocket (found under traffic). So
+        forwards get a client of their own, and open one at a time."""
+        from kubernetes import client
         from kubernetes.stream import portforward
 
-        return portforward(self.core.connect_get_namespaced_pod_portforward, pod, self.namespace,
-                           ports=str(port), _request_timeout=self.timeout)
+        with self._forward_lock:
+            if self._forward_api is None:
+                self._forward_api = client.CoreV1Api(client.ApiClient(self.api.configuration))
+            return portforward(self._forward_api.connect_get_namespaced_pod_portforward, pod, self.namespace,
+                               ports=str(port), _request_timeout=self.timeout)
 
     def publish(self, image: str, progress: Progress = quiet) -> None:
         """Make a locally built image runnable by the cluster's nodes: loaded into a node's containerd
