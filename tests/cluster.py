@@ -55,6 +55,8 @@ class Cluster:
             "metadata": {"name": name, "labels": {"pod-security.kubernetes.io/enforce": "restricted",
                                                   "pod-security.kubernetes.io/enforce-version": "latest",
                                                   "aitui.test": "1"}}}))
+        self.kubectl("create", "rolebinding", "aitui-limited-reader", "-n", name, "--clusterrole=aitui-reader",
+                     f"--user={LIMITED}")  # the limited user reads here too, as in the contexts' namespace
         return name
 
 

@@ -152,7 +152,8 @@ async def test_the_cluster_walkthrough_loses_no_request(cluster, namespace, clus
             await pilot.press("y")
         await until(pilot, lambda: said(f"restart {WORKLOAD}: deployment \"{WORKLOAD}\" successfully rolled out"),
                     180, "the restart")
-        assert not before & {p.name for p in app.target.pods(WORKLOAD)}  # type: ignore[union-attr]
+        serving_pods = {p.name for p in app.target.pods(WORKLOAD) if p.status != "Terminating"}  # type: ignore[union-attr]
+        assert len(serving_pods) == 2 and not before & serving_pods  # the old ones drain, then go
 
         # the limited user reads but may not scale: the server's 403, in its words
         await command(pilot, f"ctx {LIMITED}")
