@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, on, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.suggester import SuggestFromList
 from textual.timer import Timer
@@ -25,6 +25,7 @@ from aitui.ui.commands import AituiCommands, CommandError, parse
 from aitui.ui.dialogs import ConfirmScreen, NumberScreen, PredictionScreen
 from aitui.ui.header import StatusBar
 from aitui.ui.images import ImagesTable
+from aitui.ui.keys import BY_ACTION, KEYS, bindings
 from aitui.ui.pods import PodsTable
 from aitui.ui.workloads import WorkloadsTable
 
@@ -63,28 +64,7 @@ class AituiApp(App[None]):
     #filter, #command { dock: top; display: none; }
     Log { scrollbar-size-vertical: 1; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("b", "build", "Build"),
-        Binding("d", "deploy", "Deploy"),
-        Binding("plus", "scale_by(1)", "More", key_display="+"),
-        Binding("minus", "scale_by(-1)", "Less", key_display="-"),
-        Binding("s", "scale_to", "Scale to"),
-        Binding("r", "restart", "Restart"),
-        Binding("l", "logs", "Logs"),
-        Binding("e", "events", "Events", show=False),
-        Binding("t", "traffic", "Traffic"),
-        Binding("p", "predict", "Predict"),
-        Binding("w", "window", "Window", show=False),
-        Binding("c", "flip_charts", "Charts", show=False),
-        Binding("ctrl+d", "delete", "Delete", show=False),
-        Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("colon", "command", "Cmd", key_display=":"),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("escape", "go_back", "Back", show=False),
-        Binding("j", "cursor('down')", "Down", show=False),
-        Binding("k", "cursor('up')", "Up", show=False),
-        Binding("q", "quit", "Quit"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings()  # type: ignore[assignment]  # from ui/keys.py
     COMMANDS = App.COMMANDS | {AituiCommands}
 
     def __init__(self, settings: Settings) -> None:
@@ -201,24 +181,25 @@ class AituiApp(App[None]):
         if severity != "information":
             self.notify(text, severity=severity)  # type: ignore[arg-type]
 
-    def _refused(self) -> bool:
-        if self.settings.is_readonly():
-            self.notify(f"read-only: '{self.settings.context}' is not changed by aitui", severity="warning")
-            return True
-        return False
-
     def _selected_workload(self) -> str:
         return self.drilled or self.query_one(WorkloadsTable).selected or WORKLOAD
 
-    def _workload_to_change(self) -> str | None:
-        """The selected workload, if this context may be changed and it exists; otherwise say why."""
-        if self._refused():
-            return None
-        name = self._selected_workload()
-        if name not in self.workloads:
+    def may(self, action: str, workload: str | None = None) -> bool:
+        """The one guard, from the key table: an action that changes the target is refused in read-only,
+        one that needs a workload while it is not deployed; each says why."""
+        key = BY_ACTION[action]
+        if key.changes and self.settings.is_readonly():
+            self.notify(f"read-only: '{self.settings.context}' is not changed by aitui", severity="warning")
+            return False
+        if key.needs_workload and (workload or self._selected_workload()) not in self.workloads:
             self.notify("nothing deployed yet: press d to deploy", severity="warning")
-            return None
-        return name
+            return False
+        return True
+
+    def _workload_to_change(self, action: str) -> str | None:
+        """The selected workload, if `action` may change it now (see may)."""
+        name = self._selected_workload()
+        return name if self.may(action, name) else None
 
     def _confirm(self, title: str, lines: list[str], then: Callable[[], object]) -> None:
         def answered(yes: bool | None) -> None:
@@ -412,7 +393,7 @@ class AituiApp(App[None]):
 
     # -- build -------------------------------------------------------------------------------
     def action_build(self) -> None:
-        if self._refused():
+        if not self.may("build"):
             return
         if self._build is not None:
             self._build.cancel()
@@ -481,7 +462,7 @@ class AituiApp(App[None]):
         return (litert or newest)[0].tags[0] if newest else None
 
     def action_deploy(self) -> None:
-        if self._refused():
+        if not self.may("deploy"):
             return
         image = self._image_to_deploy()
         if image is None:
@@ -505,14 +486,14 @@ class AituiApp(App[None]):
         self._confirm("Deploy", lines, deploy)
 
     def action_scale_by(self, delta: int) -> None:
-        name = self._workload_to_change()
+        name = self._workload_to_change("scale_by")
         if name is None:
             return
         current = self.scaling.get(name, self.workloads[name].desired)
         self._scale(name, max(0, current + delta))
 
     def action_scale_to(self) -> None:
-        name = self._workload_to_change()
+        name = self._workload_to_change("scale_to")
         if name is None:
             return
         current = self.scaling.get(name, self.workloads[name].desired)
@@ -550,7 +531,7 @@ class AituiApp(App[None]):
             self.call_from_thread(self._schedule_refresh)
 
     def action_restart(self) -> None:
-        name = self._workload_to_change()
+        name = self._workload_to_change("restart")
         if name is None:
             return
         self._confirm("Rollout restart", [f"Replace every replica of {name} on {self.settings.context},",
@@ -558,7 +539,7 @@ class AituiApp(App[None]):
                       lambda: self.run_change(lambda t, p: t.restart(name, p)))
 
     def action_delete(self) -> None:
-        name = self._workload_to_change()
+        name = self._workload_to_change("delete")
         if name is None:
             return
         self._confirm("Delete", [f"Delete workload {name} on {self.settings.context}?",
@@ -672,10 +653,7 @@ class AituiApp(App[None]):
                      f"p99 {stats.percentile(0.99) * 1000:.1f} ms")
             self.traffic = None
             return
-        if self._refused():
-            return
-        if WORKLOAD not in self.workloads:
-            self.notify("nothing deployed yet: press d to deploy", severity="warning")
+        if not self.may("traffic", WORKLOAD):
             return
 
         def chosen(n: int | None) -> None:
@@ -712,8 +690,7 @@ class AituiApp(App[None]):
         return f" ({self._target().reach(WORKLOAD)})"
 
     def action_predict(self) -> None:
-        if WORKLOAD not in self.workloads:
-            self.notify("nothing deployed yet: press d to deploy", severity="warning")
+        if not self.may("predict", WORKLOAD):
             return
         self.run_predict()
 
@@ -848,7 +825,7 @@ class AituiApp(App[None]):
             else:
                 self.switch_context(self.settings.context, arg)
         elif name == "scale":
-            target = self._workload_to_change()
+            target = self._workload_to_change("scale_to")
             if target is not None:
                 self._scale(target, int(arg))
         elif name == "window":
@@ -856,7 +833,8 @@ class AituiApp(App[None]):
         elif name == "quit":
             self.exit()
         else:
-            getattr(self, f"action_{name}")()  # build, deploy, restart, logs, help
+            key = next(k for k in KEYS if k.command == name)  # build, deploy, restart, logs, events, help
+            getattr(self, f"action_{key.action}")()
 
     @work(thread=True, group="contexts", exit_on_error=False)
     def switch_to(self, context: str) -> None:

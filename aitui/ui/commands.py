@@ -1,4 +1,4 @@
-"""The `:` command line (k9s style) and the command palette's entries: one table of commands."""
+"""The `:` command line (k9s style) and the command palette's entries, made from the key table (ui/keys.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from aitui.ui.keys import KEYS
 
 
 @dataclass(frozen=True)
@@ -15,19 +17,7 @@ class Command:
     help: str
 
 
-COMMANDS = (
-    Command("ctx", "<context>", "switch context: local or a kubeconfig context"),
-    Command("ns", "<namespace>", "switch namespace (Kubernetes contexts)"),
-    Command("scale", "<replicas>", "scale the selected workload"),
-    Command("deploy", "", "deploy the newest recognizer image"),
-    Command("build", "", "build the recognizer image"),
-    Command("restart", "", "rollout restart the selected workload"),
-    Command("logs", "", "follow the logs of the selected workload or pod"),
-    Command("events", "", "the selected workload's events"),
-    Command("window", "<5m|15m|1h>", "the charts' time window"),
-    Command("help", "", "show the keys"),
-    Command("quit", "", "leave aitui"),
-)
+COMMANDS = tuple(Command(k.command, k.args, k.command_help) for k in KEYS if k.command)  # from the key table
 ALIASES = {"context": "ctx", "namespace": "ns", "q": "quit", "q!": "quit", "?": "help"}
 
 

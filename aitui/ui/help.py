@@ -1,4 +1,4 @@
-"""The `?` screen: aitui's keys and `:` commands on one page, k9s style (fits 80x24)."""
+"""The `?` screen: aitui's keys and `:` commands on one page, k9s style (fits 80x24), from ui/keys.py."""
 
 from __future__ import annotations
 
@@ -10,26 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from aitui.ui.commands import COMMANDS
-
-KEYS = (
-    ("b", "build the recognizer image (b again cancels)"),
-    ("d", "deploy the selected or newest image"),
-    ("+ / -", "scale the workload by one"),
-    ("s", "scale to N (prefilled)"),
-    ("r", "rollout restart"),
-    ("ctrl+d", "delete the workload"),
-    ("enter", "its pods; esc goes back"),
-    ("l", "logs: the pod, or all replicas merged"),
-    ("e", "events of the workload"),
-    ("t", "traffic: start (concurrency) / stop"),
-    ("p", "predict: send a sample image"),
-    ("w", "charts window: 5m, 15m, 1h"),
-    ("c", "the other two charts (narrow terminal)"),
-    ("/", "filter images, workloads and the log"),
-    (":", "command line; ctrl+p palette"),
-    ("tab, j/k", "next panel; down/up"),
-    ("q", "quit"),
-)
+from aitui.ui.keys import help_rows
 
 
 class HelpScreen(ModalScreen[None]):
@@ -44,7 +25,7 @@ class HelpScreen(ModalScreen[None]):
         keys = Table.grid(padding=(0, 2))
         keys.add_column(style="bold dark_orange", no_wrap=True)
         keys.add_column()
-        for key, text in KEYS:
+        for key, text in help_rows():
             keys.add_row(key, text)
         commands = Table.grid(padding=(0, 2))
         commands.add_column(style="bold", no_wrap=True)

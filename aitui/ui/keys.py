@@ -1,0 +1,77 @@
+"""Keys are data: one table of what the user can ask for. It generates the App's BINDINGS (and so the
+footer), the `?` screen, the `:` commands and the ctrl+p palette, and it says which actions change a
+target (refused in read-only) and which need a deployed workload (one guard, in the App)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True)
+class Key:
+    key: str  # Textual key name(s); "" for a `:` command without a key
+    action: str  # the App action it runs ("" for help-only rows such as enter)
+    label: str = ""  # the footer's word
+    help: str = ""  # the `?` screen's line ("" for none)
+    display: str = ""  # how the key is written in the footer and help, when not its name
+    show: bool = True  # in the footer
+    changes: bool = False  # changes the target: refused in read-only
+    needs_workload: bool = False  # refused while nothing is deployed
+    command: str = ""  # its `:` command (and palette entry)
+    args: str = ""  # the command's argument, "" for none
+    command_help: str = ""
+    help_key: str = ""  # the help screen's key column, when it differs from the display (e.g. "+ / -")
+
+    @property
+    def id(self) -> str:
+        """The binding id users remap keys by (Textual's keymap)."""
+        return self.action.split("(")[0] + (f".{self.key}" if "(" in self.action else "")
+
+
+KEYS: tuple[Key, ...] = (
+    Key("", "", command="ctx", args="<context>", command_help="switch context: local or a kubeconfig context"),
+    Key("", "", command="ns", args="<namespace>", command_help="switch namespace (Kubernetes contexts)"),
+    Key("b", "build", "Build", "build the recognizer image (b again cancels)", changes=True,
+        command="build", command_help="build the recognizer image"),
+    Key("d", "deploy", "Deploy", "deploy the selected or newest image", changes=True,
+        command="deploy", command_help="deploy the newest recognizer image"),
+    Key("plus", "scale_by(1)", "More", "scale the workload by one", display="+", help_key="+ / -",
+        changes=True, needs_workload=True),
+    Key("minus", "scale_by(-1)", "Less", display="-", changes=True, needs_workload=True),
+    Key("s", "scale_to", "Scale to", "scale to N (prefilled)", changes=True, needs_workload=True,
+        command="scale", args="<replicas>", command_help="scale the selected workload"),
+    Key("r", "restart", "Restart", "rollout restart", changes=True, needs_workload=True,
+        command="restart", command_help="rollout restart the selected workload"),
+    Key("ctrl+d", "delete", "Delete", "delete the workload", show=False, changes=True, needs_workload=True),
+    Key("enter", "", help="its pods; esc goes back"),  # the workloads table's own key
+    Key("l", "logs", "Logs", "logs: the pod, or all replicas merged",
+        command="logs", command_help="follow the logs of the selected workload or pod"),
+    Key("e", "events", "Events", "events of the workload", show=False,
+        command="events", command_help="the selected workload's events"),
+    Key("t", "traffic", "Traffic", "traffic: start (concurrency) / stop", changes=True, needs_workload=True),
+    Key("p", "predict", "Predict", "predict: send a sample image", needs_workload=True),
+    Key("w", "window", "Window", "charts window: 5m, 15m, 1h", show=False,
+        command="window", args="<5m|15m|1h>", command_help="the charts' time window"),
+    Key("c", "flip_charts", "Charts", "the other two charts (narrow terminal)", show=False),
+    Key("slash", "filter", "Filter", "filter images, workloads and the log", display="/"),
+    Key("colon", "command", "Cmd", "command line; ctrl+p palette", display=":"),
+    Key("question_mark", "help", "Help", display="?", command="help", command_help="show the keys"),
+    Key("escape", "go_back", "Back", show=False),
+    Key("tab", "", help="next panel; down/up", help_key="tab, j/k"),  # Textual's own focus key
+    Key("j", "cursor('down')", "Down", show=False),
+    Key("k", "cursor('up')", "Up", show=False),
+    Key("q", "quit", "Quit", "quit", command="quit", command_help="leave aitui"),
+)
+
+BY_ACTION = {k.action.split("(")[0]: k for k in KEYS if k.action}
+
+
+def bindings() -> list[Binding]:
+    return [Binding(k.key, k.action, k.label, show=k.show, key_display=k.display or None, id=k.id)
+            for k in KEYS if k.key and k.action]
+
+
+def help_rows() -> list[tuple[str, str]]:
+    return [(k.help_key or k.display or k.key, k.help) for k in KEYS if k.help]
