@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Log, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from aitui import messages as msg
 from aitui.config import Settings
 from aitui.models import Health, Image, Workload
 from aitui.ui.charts import Chart
@@ -41,6 +41,7 @@ WINDOW_NAMES = {"5m": 300, "15m": 900, "1h": 3600}
 NARROW, SHORT = 100, 30  # columns and rows below which the layout tightens
 LOG_LINES = 5000  # pod log lines kept (and searched with /)
 WORKLOAD = "recognizer"
+BUILD_PENDING = object()
 CHARTS = (("requests", "Requests/s"), ("latency", "Latency p50/p95/p99 (s)"), ("replicas", "Replicas up"),
           ("errors", "Error ratio"))
 
@@ -81,7 +82,8 @@ class AituiApp(App[None]):
         self.namespaces: list[str] = []
         self.drilled: str | None = None  # the workload whose pods are shown (enter), None: the workloads
         self.traffic: Traffic | None = None
-        self._build: Any = None
+        self._build: Any = None  # the running Build, BUILD_PENDING until its worker has made it, or None
+        self._cancel_build = False
         self._log_stop = threading.Event()
         self._events_stop = threading.Event()
         self._refresh_pending = False
@@ -158,7 +160,7 @@ class AituiApp(App[None]):
         self._log_stop.set()
         if self.traffic:
             self.traffic.stop()
-        if self._build:
+        if self._build is not None and self._build is not BUILD_PENDING:
             self._build.cancel()
         if self.target:
             self.target.close()
@@ -209,13 +211,12 @@ class AituiApp(App[None]):
         self.push_screen(ConfirmScreen(title, lines), answered)
 
     def _cache_changed(self) -> None:
-        """A target's cache changed (on its own thread). One hop to the UI thread per refresh, however
-        many events arrive: call_from_thread waits for the UI, and a rollout is thousands of events."""
+        """A target's cache changed (on its own thread). One message per refresh, however many events
+        arrive: a rollout is thousands of events."""
         if self._cache_dirty or not self.is_running:
             return
         self._cache_dirty = True
-        with contextlib.suppress(RuntimeError):  # the app closed meanwhile
-            self.call_from_thread(self._schedule_refresh, False)
+        self.post_message(msg.RefreshWanted(images=False))  # thread-safe; dropped once the app closes
 
     def _target(self) -> Target:
         """The current context's target, made on first use in a worker thread (it connects to its
@@ -228,6 +229,22 @@ class AituiApp(App[None]):
                 target.watch(self._cache_changed)
                 self.target = target
             return self.target
+
+    @on(msg.Say)
+    def _said(self, m: msg.Say) -> None:
+        self.say(m.text, m.severity)
+
+    @on(msg.RefreshWanted)
+    def _refresh_wanted(self, m: msg.RefreshWanted) -> None:
+        self._schedule_refresh(m.images)
+
+    @on(msg.ShowTab)
+    def _show_tab_wanted(self, m: msg.ShowTab) -> None:
+        self._show_tab(m.tab)
+
+    def _said_from_thread(self, line: str) -> None:
+        """A target's progress line (from a worker thread) to Activity."""
+        self.post_message(msg.Say(line))
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
@@ -242,8 +259,16 @@ class AituiApp(App[None]):
         from aitui.services import health
 
         for probe in (health.docker, health.prometheus, health.kubernetes):
-            self.call_from_thread(self._show_health, probe(self.settings))
-        self.call_from_thread(self.set_timer, HEALTH_EVERY, self.probe_health)
+            self.post_message(msg.HealthChecked(probe(self.settings)))
+        self.post_message(msg.HealthRoundDone())
+
+    @on(msg.HealthRoundDone)
+    def _health_again(self) -> None:
+        self.set_timer(HEALTH_EVERY, self.probe_health)
+
+    @on(msg.HealthChecked)
+    def _health_checked(self, m: msg.HealthChecked) -> None:
+        self._show_health(m.health)
 
     def _show_health(self, h: Health) -> None:
         if not self._open():
@@ -287,12 +312,12 @@ class AituiApp(App[None]):
         while not self._events_stop.is_set():
             try:
                 for _ in images.events(self.settings, self._events_stop):
-                    self.call_from_thread(self._schedule_refresh)
+                    self.post_message(msg.RefreshWanted())
             except Exception:
                 pass  # the header already says why the engine is unreachable
             if self._events_stop.wait(HEALTH_EVERY):
                 return
-            self.call_from_thread(self._schedule_refresh)
+            self.post_message(msg.RefreshWanted())
 
     @work(thread=True, group="images", exclusive=True, exit_on_error=False)
     def load_images(self) -> None:
@@ -301,9 +326,16 @@ class AituiApp(App[None]):
         try:
             found = images.list_images(self.settings)
         except images.DockerError as exc:
-            self.call_from_thread(self._images_failed, str(exc))
+            self.post_message(msg.ImagesListed(None, str(exc)))
             return
-        self.call_from_thread(self._show_images, found)
+        self.post_message(msg.ImagesListed(found))
+
+    @on(msg.ImagesListed)
+    def _images_listed(self, m: msg.ImagesListed) -> None:
+        if m.images is None:
+            self._images_failed(m.why)
+        else:
+            self._show_images(m.images)
 
     def _show_images(self, found: list[Image]) -> None:
         self.images = found
@@ -324,12 +356,21 @@ class AituiApp(App[None]):
             found = target.workloads()
             pods = target.pods(drilled) if drilled else []
         except TargetError as exc:
-            self.call_from_thread(self._workloads_failed, str(exc))
+            self.post_message(msg.WorkloadsListed(None, why=str(exc)))
             return
         trouble = "; ".join(getattr(target, "errors", {}).values())
-        self.call_from_thread(self._show_workloads, found, trouble)
-        if drilled:
-            self.call_from_thread(self._show_pods, pods)
+        self.post_message(msg.WorkloadsListed(found, pods if drilled else None, trouble))
+
+    @on(msg.WorkloadsListed)
+    def _workloads_listed(self, m: msg.WorkloadsListed) -> None:
+        if not self._open():
+            return
+        if m.workloads is None:
+            self._workloads_failed(m.why)
+            return
+        self._show_workloads(m.workloads, m.why)
+        if m.pods is not None and self.drilled:
+            self._show_pods(m.pods)
 
     def _show_workloads(self, found: list[Workload], trouble: str = "") -> None:
         self.workloads = {w.name: w for w in found}
@@ -375,9 +416,18 @@ class AituiApp(App[None]):
             selector += f',namespace="{self.settings.namespace}"'
         for chart, width in charts:
             series = metrics.fetch(self.settings, chart.query_name, window, width, selector)
-            self.call_from_thread(chart.show, series, window)
+            self.post_message(msg.ChartFetched(chart, series, window))
         if not get_current_worker().is_cancelled:  # a newer poll took over and schedules the next
-            self.call_from_thread(self._charts_again)
+            self.post_message(msg.ChartsDone())
+
+    @on(msg.ChartFetched)
+    def _chart_fetched(self, m: msg.ChartFetched) -> None:
+        m.chart.show(m.series, m.window)
+
+    @on(msg.ChartsDone)
+    def _charts_done(self) -> None:
+        if self._open():
+            self._charts_again()
 
     def action_window(self) -> None:
         self._set_window(WINDOWS[(WINDOWS.index(self.window) + 1) % len(WINDOWS)])
@@ -396,52 +446,75 @@ class AituiApp(App[None]):
         if not self.may("build"):
             return
         if self._build is not None:
-            self._build.cancel()
+            self._cancel_build = True
+            if self._build is not BUILD_PENDING:
+                self._build.cancel()
             self.say("build: cancelling")
             return
         self.query_one(TabbedContent).active = "build"
-        log = self.query_one("#build-log", Log)
-        log.clear()
-        self.run_build(log)
+        self.query_one("#build-log", Log).clear()
+        self._build = BUILD_PENDING  # BuildStarted brings the Build to cancel
+        self.run_build()
 
     @work(thread=True, group="build", exclusive=True, exit_on_error=False)
-    def run_build(self, log: Log) -> None:
+    def run_build(self) -> None:
         from aitui.services.images import Build
 
-        build = self._build = Build(self.settings)
-        self.call_from_thread(self.say, f"build: {build.tag} from {build.context} (base {self.settings.base_image})")
+        build = Build(self.settings)
+        self.post_message(msg.BuildStarted(build))
+        self.post_message(msg.Say(f"build: {build.tag} from {build.context} (base {self.settings.base_image})"))
         pending: list[str] = []
         try:
             for ev in build.events():
+                progress = ""
                 if ev.kind == "step":
                     pending.append(f"── step {ev.step}/{ev.steps}: {ev.text}")
-                    self.call_from_thread(self._build_progress, f"step {ev.step}/{ev.steps}")
+                    progress = f"step {ev.step}/{ev.steps}"
                 elif ev.kind == "log":
                     pending.append(ev.text)
                 if len(pending) >= 20 or ev.kind not in ("log",):
-                    self.call_from_thread(log.write_lines, pending)
+                    self.post_message(msg.BuildOutput(pending, progress))
                     pending = []
                 if ev.kind == "done":
-                    self.call_from_thread(self.say, f"build: {ev.tag} ({ev.image_id}) in {ev.seconds:.0f}s")
-                    self.call_from_thread(self._build_progress, f"built {ev.tag} in {ev.seconds:.0f}s")
+                    self.post_message(msg.Say(f"build: {ev.tag} ({ev.image_id}) in {ev.seconds:.0f}s"))
+                    self.post_message(msg.BuildOutput(progress=f"built {ev.tag} in {ev.seconds:.0f}s"))
                     self._publish(ev.tag)
                 elif ev.kind in ("error", "cancelled"):
-                    self.call_from_thread(self.say, f"build: {ev.text}", "error" if ev.kind == "error" else "warning")
-                    self.call_from_thread(self._build_progress, ev.kind)
+                    self.post_message(msg.Say(f"build: {ev.text}", "error" if ev.kind == "error" else "warning"))
+                    self.post_message(msg.BuildOutput(progress=ev.kind))
         finally:
             if pending:
-                self.call_from_thread(log.write_lines, pending)
-            self._build = None
-            self.call_from_thread(self._schedule_refresh)
+                self.post_message(msg.BuildOutput(pending))
+            self.post_message(msg.BuildEnded())
+
+    @on(msg.BuildStarted)
+    def _build_started(self, m: msg.BuildStarted) -> None:
+        self._build = m.build
+        if self._cancel_build:  # b again before the build had begun
+            m.build.cancel()
+
+    @on(msg.BuildOutput)
+    def _build_output(self, m: msg.BuildOutput) -> None:
+        if not self._open():
+            return
+        if m.lines:
+            self.query_one("#build-log", Log).write_lines(m.lines)
+        if m.progress:
+            self._build_progress(m.progress)
+
+    @on(msg.BuildEnded)
+    def _build_ended(self) -> None:
+        self._build, self._cancel_build = None, False
+        self._schedule_refresh()
 
     def _publish(self, tag: str) -> None:
         """A cluster runs what aitui builds only once its nodes have it (loaded, or pushed)."""
         from aitui.services.targets import TargetError
 
         try:
-            self._target().publish(tag, lambda line: self.call_from_thread(self.say, line))
+            self._target().publish(tag, self._said_from_thread)
         except TargetError as exc:
-            self.call_from_thread(self.say, str(exc), "error")
+            self.post_message(msg.Say(str(exc), "error"))
 
     def _show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
@@ -511,24 +584,36 @@ class AituiApp(App[None]):
         self._show_workloads(list(self.workloads.values()))
         if name not in self._scale_running:
             self._scale_running.add(name)
-            self.run_scale(name)
+            self.run_scale(name, n)
 
     @work(thread=True, group="scale", exit_on_error=False)
-    def run_scale(self, name: str) -> None:
+    def run_scale(self, name: str, n: int) -> None:
+        """Scale to n, then to each newer wish (read here, written on the UI thread) until none is left."""
         from aitui.services.targets import TargetError
 
+        reached: int | None = None
         try:
             while True:
-                n = self.scaling[name]
-                self._target().scale(n, name, lambda s: self.call_from_thread(self.say, s))
-                if self.scaling.get(name) == n:
+                self._target().scale(n, name, self._said_from_thread)
+                reached = n
+                n = self.scaling.get(name, n)
+                if n == reached:
                     break
         except TargetError as exc:
-            self.scaling.pop(name, None)  # show the truth again
-            self.call_from_thread(self.say, str(exc), "error")
+            self.post_message(msg.Say(str(exc), "error"))
         finally:
-            self._scale_running.discard(name)
-            self.call_from_thread(self._schedule_refresh)
+            self.post_message(msg.ScaleEnded(name, reached))
+
+    @on(msg.ScaleEnded)
+    def _scale_ended(self, m: msg.ScaleEnded) -> None:
+        self._scale_running.discard(m.workload)
+        wish = self.scaling.get(m.workload)
+        if m.replicas is None:
+            self.scaling.pop(m.workload, None)  # show the truth again
+        elif wish is not None and wish != m.replicas:  # a wish that came after the worker's last look
+            self._scale_running.add(m.workload)
+            self.run_scale(m.workload, wish)
+        self._schedule_refresh()
 
     def action_restart(self) -> None:
         name = self._workload_to_change("restart")
@@ -552,14 +637,14 @@ class AituiApp(App[None]):
         a failure becomes a message, and the lists refresh afterwards."""
         from aitui.services.targets import TargetError
 
-        self.call_from_thread(self._show_tab, "activity")  # its progress shows there
+        self.post_message(msg.ShowTab("activity"))  # its progress shows there
         try:
-            change(self._target(), lambda line: self.call_from_thread(self.say, line))
+            change(self._target(), self._said_from_thread)
             if done:
-                self.call_from_thread(self.say, done)
+                self.post_message(msg.Say(done))
         except TargetError as exc:
-            self.call_from_thread(self.say, str(exc), "error")
-        self.call_from_thread(self._schedule_refresh)
+            self.post_message(msg.Say(str(exc), "error"))
+        self.post_message(msg.RefreshWanted())
 
     # -- logs ------------------------------------------------------------------------------------
     def action_logs(self) -> None:
@@ -568,20 +653,19 @@ class AituiApp(App[None]):
         self._log_stop = threading.Event()
         name = self._selected_workload()
         pod = self.query_one(PodsTable).selected if self.drilled else None
-        log = self.query_one("#pod-log", Log)
-        log.clear()
+        self.query_one("#pod-log", Log).clear()
         self._log_lines.clear()
         self.query_one(TabbedContent).active = "logs"
         self.query_one(TabbedContent).get_tab("logs").label = f"Logs: {pod or name + ' (all replicas)'}"
-        self.follow_logs(name, pod, log, self._log_stop)
+        self.follow_logs(name, pod, self._log_stop)
 
     @work(thread=True, group="logs", exit_on_error=False)
-    def follow_logs(self, name: str, pod: str | None, log: Log, stop: threading.Event) -> None:
+    def follow_logs(self, name: str, pod: str | None, stop: threading.Event) -> None:
         """Each followed log's lines, prefixed with their replica; flushed ten times a second."""
         target = self._target()
         pods = [p for p in target.pods(name) if pod in (None, p.name)]
         if not pods:
-            self.call_from_thread(self.say, f"logs: no replicas of {name}", "warning")
+            self.post_message(msg.Say(f"logs: no replicas of {name}", "warning"))
             return
         lines: list[str] = []
         lock = threading.Lock()
@@ -603,10 +687,15 @@ class AituiApp(App[None]):
             with lock:
                 batch, lines[:] = lines[:], []
             if batch:
-                self.call_from_thread(self._append_log, log, batch)
+                self.post_message(msg.LogLines(batch, stop))
 
-    def _append_log(self, log: Log, lines: list[str]) -> None:
+    @on(msg.LogLines)
+    def _append_log(self, m: msg.LogLines) -> None:
         """Keep every line; show those that match the filter (`/` searches the log)."""
+        if m.stop.is_set() or not self._open():
+            return  # a follow that was replaced or stopped
+        lines = m.lines
+        log = self.query_one("#pod-log", Log)
         self._log_lines.extend(lines)
         needle = self.query_one("#filter", Input).value.lower()
         log.write_lines([line for line in lines if needle in line.lower()] if needle else lines)
@@ -632,13 +721,17 @@ class AituiApp(App[None]):
         try:
             found = self._target().events(name)
         except TargetError as exc:
-            self.call_from_thread(self.say, str(exc), "warning")
+            self.post_message(msg.Say(str(exc), "warning"))
             return
         lines = [f"{time.strftime('%H:%M:%S', time.localtime(e.time))}  {e.type:<7}  {e.reason:<18}  "
                  f"{e.object}  {e.message}" for e in found]
-        self.call_from_thread(self._show_events, name, lines)
+        self.post_message(msg.EventsListed(name, lines))
 
-    def _show_events(self, name: str, lines: list[str]) -> None:
+    @on(msg.EventsListed)
+    def _show_events(self, m: msg.EventsListed) -> None:
+        if not self._open():
+            return
+        name, lines = m.workload, m.lines
         log = self.query_one("#events-log", Log)
         log.clear()
         log.write_lines(lines or [f"no events for {name} in the last hour"])
@@ -669,20 +762,28 @@ class AituiApp(App[None]):
 
         target = self._target()
         retries = self.settings.traffic_retries
-        self.traffic = Traffic(lambda: target.endpoints(WORKLOAD), list(samples().values()), concurrency,
-                               duration=600, retries=retries).start()
-        self.call_from_thread(self.say, f"traffic: {concurrency} concurrent requests for up to 10 minutes (t stops); "
-                              + (f"a refused connection is resent up to {retries}x" if retries else "no retries"))
-        self.call_from_thread(self.say, f"traffic: {target.reach(WORKLOAD)}")
-        while self.traffic is not None and self.traffic.running:
-            s = self.traffic.stats
-            text = f"{s.rate():.0f} req/s · {s.failed} failed · {s.retried} retried"
-            self.call_from_thread(self._traffic_progress, text)
+        traffic = Traffic(lambda: target.endpoints(WORKLOAD), list(samples().values()), concurrency,
+                          duration=600, retries=retries).start()
+        self.post_message(msg.TrafficStarted(traffic))
+        self.post_message(msg.Say(f"traffic: {concurrency} concurrent requests for up to 10 minutes (t stops); "
+                                  + (f"a refused connection is resent up to {retries}x" if retries else "no retries")))
+        self.post_message(msg.Say(f"traffic: {target.reach(WORKLOAD)}"))
+        while traffic.running:
+            s = traffic.stats
+            self.post_message(msg.TrafficProgress(f"{s.rate():.0f} req/s · {s.failed} failed · {s.retried} retried"))
             if self._events_stop.wait(1.0):  # the app is closing
                 return
-        self.call_from_thread(self._traffic_progress, "")
+        self.post_message(msg.TrafficProgress(""))
 
-    def _traffic_progress(self, text: str) -> None:
+    @on(msg.TrafficStarted)
+    def _traffic_started(self, m: msg.TrafficStarted) -> None:
+        self.traffic = m.traffic
+
+    @on(msg.TrafficProgress)
+    def _traffic_progress(self, m: msg.TrafficProgress) -> None:
+        if not self._open():
+            return
+        text = m.text
         self.query_one("#activity-log", Log).border_subtitle = text
         self.query_one(TabbedContent).get_tab("activity").label = f"Activity: {text}" if text else "Activity"
 
@@ -700,19 +801,23 @@ class AituiApp(App[None]):
 
         endpoints = self._target().endpoints(WORKLOAD)
         if not endpoints:
-            self.call_from_thread(self.say, "predict: no ready replica" + self._reach_hint(), "warning")
+            self.post_message(msg.Say("predict: no ready replica" + self._reach_hint(), "warning"))
             return
         sample, png = pick_sample()
         result = predict(endpoints[0], png)
         if result.error:
-            self.call_from_thread(self.say, f"predict: {result.error}", "error")
+            self.post_message(msg.Say(f"predict: {result.error}", "error"))
             return
         top, score = result.labels[0]
         where = self._target().route(result.endpoint)
-        self.call_from_thread(self.say, f"predict: a '{sample}' -> {top} ({score:.1%}) in "
-                                        f"{result.seconds * 1000:.0f} ms from {where}")
+        self.post_message(msg.Say(f"predict: a '{sample}' -> {top} ({score:.1%}) in "
+                                  f"{result.seconds * 1000:.0f} ms from {where}"))
         detail = f"{where} answered in {result.seconds * 1000:.0f} ms · esc closes"
-        self.call_from_thread(self.push_screen, PredictionScreen(sample, png, result.labels, detail))
+        self.post_message(msg.Predicted(sample, png, result.labels, detail))
+
+    @on(msg.Predicted)
+    def _predicted(self, m: msg.Predicted) -> None:
+        self.push_screen(PredictionScreen(m.sample, m.png, m.labels, m.detail))
 
     # -- navigation ----------------------------------------------------------------------------
     def _open_line(self, line: Input) -> None:
@@ -784,8 +889,12 @@ class AituiApp(App[None]):
             names, _current = contexts(self.settings.kubeconfig)
         except Exception:
             names = []  # the header says why there is no kubeconfig
-        self.contexts = ["local", *names]
-        self.call_from_thread(self._suggest)
+        self.post_message(msg.ContextsListed(["local", *names]))
+
+    @on(msg.ContextsListed)
+    def _contexts_listed(self, m: msg.ContextsListed) -> None:
+        self.contexts = m.contexts
+        self._suggest()
 
     def _suggest(self) -> None:
         words = [c.name for c in COMMAND_TABLE] + [f"ctx {c}" for c in self.contexts] + \
@@ -842,7 +951,11 @@ class AituiApp(App[None]):
         from aitui.services.kubeconfig import namespace_of
 
         namespace = "default" if context == "local" else namespace_of(self.settings.kubeconfig, context)
-        self.call_from_thread(self.switch_context, context, namespace)
+        self.post_message(msg.ContextChosen(context, namespace))
+
+    @on(msg.ContextChosen)
+    def _context_chosen(self, m: msg.ContextChosen) -> None:
+        self.switch_context(m.context, m.in_namespace)
 
     def switch_context(self, context: str, namespace: str) -> None:
         """Leave the current target (its caches stop), point everything at the new one."""
@@ -874,10 +987,14 @@ class AituiApp(App[None]):
         try:
             found: list[str] = getattr(self._target(), "namespaces", list)()
         except TargetError as exc:
-            self.call_from_thread(self.say, f"namespaces: {exc}", "warning")
+            self.post_message(msg.Say(f"namespaces: {exc}", "warning"))
             return
-        self.namespaces = found
-        self.call_from_thread(self._suggest)
+        self.post_message(msg.NamespacesListed(found))
+
+    @on(msg.NamespacesListed)
+    def _namespaces_listed(self, m: msg.NamespacesListed) -> None:
+        self.namespaces = m.namespaces
+        self._suggest()
 
     def action_help(self) -> None:
         from aitui.ui.help import HelpScreen

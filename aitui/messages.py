@@ -1,0 +1,143 @@
+"""What workers tell the UI (Harlequin's pattern): a worker thread posts one of these (`post_message` is
+thread-safe) and an `@on` handler applies it on the UI thread, so the app's state changes there only.
+A test can post the same messages with canned data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from aitui.models import Health, Image, Pod, Series, Workload
+    from aitui.ui.charts import Chart
+
+
+@dataclass
+class Say(Message):
+    """One line for Activity (and a notification unless it is information)."""
+
+    text: str
+    severity: str = "information"
+
+
+@dataclass
+class RefreshWanted(Message):
+    """The engine or a target's cache changed: refresh the lists (once per burst)."""
+
+    images: bool = True
+
+    def can_replace(self, message: Message) -> bool:
+        if isinstance(message, RefreshWanted):
+            message.images = message.images or self.images  # the later one keeps what this one asked
+            return True
+        return False
+
+
+@dataclass
+class HealthChecked(Message):
+    health: Health
+
+
+class HealthRoundDone(Message):
+    """Every engine probed: the next round is scheduled (never two at once)."""
+
+
+@dataclass
+class ImagesListed(Message):
+    images: list[Image] | None  # None: the engine did not answer, `why` says why
+    why: str = ""
+
+
+@dataclass
+class WorkloadsListed(Message):
+    workloads: list[Workload] | None  # None: the target did not answer, `why` says why
+    pods: list[Pod] | None = None  # the drilled-into workload's pods, when one is
+    why: str = ""  # the target's trouble (a cache that is not current), or why there is no list
+
+
+@dataclass
+class ChartFetched(Message):
+    chart: Chart
+    series: list[Series]
+    window: float
+
+
+class ChartsDone(Message):
+    """A round of chart queries ended (not superseded): the next is scheduled."""
+
+
+@dataclass
+class BuildStarted(Message):
+    build: Any  # services.images.Build: cancel() from any thread
+
+
+@dataclass
+class BuildOutput(Message):
+    lines: list[str] = field(default_factory=list)
+    progress: str = ""  # the Build tab's label, when it changes
+
+
+class BuildEnded(Message):
+    pass
+
+
+@dataclass
+class ScaleEnded(Message):
+    workload: str
+    replicas: int | None  # the count it reached; None: it failed
+
+
+@dataclass
+class LogLines(Message):
+    lines: list[str]
+    stop: Any  # the follow's threading.Event: lines of a follow that was replaced are dropped
+
+
+@dataclass
+class EventsListed(Message):
+    workload: str
+    lines: list[str]
+
+
+@dataclass
+class TrafficStarted(Message):
+    traffic: Any  # services.traffic.Traffic
+
+
+@dataclass
+class TrafficProgress(Message):
+    text: str
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, TrafficProgress)
+
+
+@dataclass
+class Predicted(Message):
+    sample: str
+    png: bytes
+    labels: tuple[tuple[str, float], ...]
+    detail: str
+
+
+@dataclass
+class ContextsListed(Message):
+    contexts: list[str]
+
+
+@dataclass
+class NamespacesListed(Message):
+    namespaces: list[str]
+
+
+@dataclass
+class ContextChosen(Message):
+    context: str
+    in_namespace: str  # (`namespace` is a Message's own class attribute)
+
+
+@dataclass
+class ShowTab(Message):
+    tab: str
