@@ -240,6 +240,8 @@ class AituiApp(App[None]):
 
     @on(msg.ShowTab)
     def _show_tab_wanted(self, m: msg.ShowTab) -> None:
+        if not self._open():
+            return
         self._show_tab(m.tab)
 
     def _said_from_thread(self, line: str) -> None:
@@ -332,6 +334,8 @@ class AituiApp(App[None]):
 
     @on(msg.ImagesListed)
     def _images_listed(self, m: msg.ImagesListed) -> None:
+        if not self._open():
+            return
         if m.images is None:
             self._images_failed(m.why)
         else:
@@ -358,7 +362,7 @@ class AituiApp(App[None]):
         except TargetError as exc:
             self.post_message(msg.WorkloadsListed(None, why=str(exc)))
             return
-        trouble = "; ".join(getattr(target, "errors", {}).values())
+        trouble = "; ".join(target.errors.values())
         self.post_message(msg.WorkloadsListed(found, pods if drilled else None, trouble))
 
     @on(msg.WorkloadsListed)
@@ -409,12 +413,17 @@ class AituiApp(App[None]):
 
     @work(thread=True, group="charts", exclusive=True, exit_on_error=False)
     def fetch_charts(self, charts: list[tuple[Chart, int]], window: float) -> None:
+        from aitui.models import Series
         from aitui.services import metrics
+        from aitui.services.targets import TargetError
 
-        selector = f'job="recognizer",workload="{WORKLOAD}"'  # manifests/ set these labels on every target
-        if self.settings.context != "local":
-            selector += f',namespace="{self.settings.namespace}"'
-        for chart, width in charts:
+        try:
+            selector = self._target().metrics_selector(WORKLOAD)  # the labels its replicas' series carry
+        except TargetError as exc:
+            for chart, _width in charts:
+                self.post_message(msg.ChartFetched(chart, [Series(chart.query_name, (), f"no data: {exc}")], window))
+            selector = ""
+        for chart, width in charts if selector else []:
             series = metrics.fetch(self.settings, chart.query_name, window, width, selector)
             self.post_message(msg.ChartFetched(chart, series, window))
         if not get_current_worker().is_cancelled:  # a newer poll took over and schedules the next
@@ -422,6 +431,8 @@ class AituiApp(App[None]):
 
     @on(msg.ChartFetched)
     def _chart_fetched(self, m: msg.ChartFetched) -> None:
+        if not self._open():
+            return
         m.chart.show(m.series, m.window)
 
     @on(msg.ChartsDone)
@@ -543,11 +554,9 @@ class AituiApp(App[None]):
             return
         current = self.workloads.get(WORKLOAD)
         replicas = max(1, current.desired) if current else 1
-        namespace = "(local Docker engine)" if self.settings.context == "local" else self.settings.namespace
-        lines = [f"target:    {self.settings.context}", f"namespace: {namespace}", f"workload:  {WORKLOAD}",
-                 f"image:     {image}", f"replicas:  {replicas}"]
-        if self.settings.context != "local":
-            lines.append("applies manifests/base server-side (fieldManager=aitui)")
+        plan = self.target.deploy_plan() if self.target is not None else []  # what this target adds
+        lines = [f"target:    {self.settings.context}", *plan[:1], f"workload:  {WORKLOAD}",
+                 f"image:     {image}", f"replicas:  {replicas}", *plan[1:]]
         if current and current.image != image:
             lines.append(f"rollout from {current.image}, one replica at a time")
 
@@ -817,6 +826,8 @@ class AituiApp(App[None]):
 
     @on(msg.Predicted)
     def _predicted(self, m: msg.Predicted) -> None:
+        if not self._open():
+            return
         self.push_screen(PredictionScreen(m.sample, m.png, m.labels, m.detail))
 
     # -- navigation ----------------------------------------------------------------------------
@@ -894,6 +905,8 @@ class AituiApp(App[None]):
     @on(msg.ContextsListed)
     def _contexts_listed(self, m: msg.ContextsListed) -> None:
         self.contexts = m.contexts
+        if not self._open():
+            return
         self._suggest()
 
     def _suggest(self) -> None:
@@ -985,7 +998,7 @@ class AituiApp(App[None]):
         from aitui.services.targets import TargetError
 
         try:
-            found: list[str] = getattr(self._target(), "namespaces", list)()
+            found = self._target().namespaces()
         except TargetError as exc:
             self.post_message(msg.Say(f"namespaces: {exc}", "warning"))
             return
@@ -994,6 +1007,8 @@ class AituiApp(App[None]):
     @on(msg.NamespacesListed)
     def _namespaces_listed(self, m: msg.NamespacesListed) -> None:
         self.namespaces = m.namespaces
+        if not self._open():
+            return
         self._suggest()
 
     def action_help(self) -> None:

@@ -10,6 +10,7 @@ from aitui.app import WORKLOAD, AituiApp
 from aitui.config import Settings
 from aitui.models import Health, Image, Pod, Series, Workload
 from aitui.services.predict import samples
+from aitui.services.targets.local import LocalTarget
 from aitui.ui.charts import Chart
 from aitui.ui.dialogs import PredictionScreen
 from aitui.ui.header import StatusBar
@@ -49,10 +50,24 @@ def series(query: str, now: float) -> list[Series]:
     return [Series("errors", (), "no data: no errors in this window")]
 
 
+class CannedTarget:
+    """The local target's answers that the screens show, without an engine behind them."""
+
+    name = namespace = "local"
+    errors: dict[str, str] = {}  # noqa: RUF012
+
+    def deploy_plan(self) -> list[str]:
+        return LocalTarget.deploy_plan(self)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        pass
+
+
 class SnapshotApp(AituiApp):
     def __init__(self) -> None:
         super().__init__(Settings(kubeconfig="/nonexistent"))
         self.now = time.time()  # ages and chart times relative to the app's start: "10m" whenever it runs
+        self.target = CannedTarget()  # type: ignore[assignment]
 
     def probe_health(self) -> None:  # type: ignore[override]
         bar = self.query_one(StatusBar)

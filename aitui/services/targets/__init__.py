@@ -40,6 +40,11 @@ class Target(Protocol):
     def reach(self, workload: str = ...) -> str: ...  # how endpoints() reach the replicas, for the screen
     def route(self, endpoint: str) -> str: ...  # which replica one endpoint reaches, for the screen
     def publish(self, image: str, progress: Progress = ...) -> None: ...  # make a local build runnable there
+    @property
+    def errors(self) -> dict[str, str]: ...  # what is not current and why (a cache 403, unreachable…)
+    def namespaces(self) -> list[str]: ...  # the namespaces one may switch to ([] where there are none)
+    def metrics_selector(self, workload: str = ...) -> str: ...  # PromQL labels of its replicas' series
+    def deploy_plan(self) -> list[str]: ...  # what a deploy here does, beyond image and replicas, for the screen
     def deploy(self, image: str, replicas: int, workload: str = ..., progress: Progress = ...) -> None: ...
     def scale(self, replicas: int, workload: str = ..., progress: Progress = ...) -> None: ...
     def restart(self, workload: str = ..., progress: Progress = ...) -> None: ...

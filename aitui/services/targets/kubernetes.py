@@ -288,6 +288,12 @@ class KubeTarget:
             return f"{self.images.removeprefix('registry://').rstrip('/')}/{image.rsplit('/', 1)[-1]}"
         return image
 
+    def metrics_selector(self, workload: str = labels.NAME) -> str:
+        return f'job="recognizer",workload="{workload}",namespace="{self.namespace}"'
+
+    def deploy_plan(self) -> list[str]:
+        return [f"namespace: {self.namespace}", "applies manifests/base server-side (fieldManager=aitui)"]
+
     def namespaces(self) -> list[str]:
         try:
             found = self.core.list_namespace(_request_timeout=self.timeout).items

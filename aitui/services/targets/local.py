@@ -151,6 +151,19 @@ class LocalTarget:
     def publish(self, image: str, progress: Progress = _quiet) -> None:
         """Images built here are already in the engine the replicas run on."""
 
+    @property
+    def errors(self) -> dict[str, str]:
+        return {}  # no cache: each list asks the engine, and a failure raises
+
+    def namespaces(self) -> list[str]:
+        return []
+
+    def metrics_selector(self, workload: str = labels.NAME) -> str:
+        return f'job="recognizer",workload="{workload}"'  # the local Prometheus' file_sd labels
+
+    def deploy_plan(self) -> list[str]:
+        return ["namespace: (local Docker engine)"]
+
     # -- changing ----------------------------------------------------------------------------
     def deploy(self, image: str, replicas: int, workload: str = labels.NAME, progress: Progress = _quiet) -> None:
         """Run `image` with `replicas` replicas: a first deploy, a rollout to a new image, or a scale."""
