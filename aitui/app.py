@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -26,6 +25,7 @@ from aitui.ui.dialogs import ConfirmScreen, NumberScreen, PredictionScreen
 from aitui.ui.header import StatusBar
 from aitui.ui.images import ImagesTable
 from aitui.ui.keys import BY_ACTION, KEYS, bindings
+from aitui.ui.logs import PodLog
 from aitui.ui.pods import PodsTable
 from aitui.ui.workloads import WorkloadsTable
 
@@ -39,7 +39,6 @@ CHARTS_EVERY = 5.0
 WINDOWS = (300, 900, 3600)  # chart windows the user cycles through with `w`
 WINDOW_NAMES = {"5m": 300, "15m": 900, "1h": 3600}
 NARROW, SHORT = 100, 30  # columns and rows below which the layout tightens
-LOG_LINES = 5000  # pod log lines kept (and searched with /)
 WORKLOAD = "recognizer"
 BUILD_PENDING = object()
 CHARTS = (("requests", "Requests/s"), ("latency", "Latency p50/p95/p99 (s)"), ("replicas", "Replicas up"),
@@ -84,11 +83,9 @@ class AituiApp(App[None]):
         self.traffic: Traffic | None = None
         self._build: Any = None  # the running Build, BUILD_PENDING until its worker has made it, or None
         self._cancel_build = False
-        self._log_stop = threading.Event()
         self._events_stop = threading.Event()
         self._refresh_pending = False
         self._images_stale = True  # the next refresh lists the images too
-        self._log_lines: deque[str] = deque(maxlen=LOG_LINES)  # the followed log, unfiltered
         self._cache_dirty = False
         self._charts_timer: Timer | None = None
 
@@ -107,7 +104,7 @@ class AituiApp(App[None]):
             with TabPane("Build", id="build"):
                 yield Log(id="build-log", max_lines=5000)
             with TabPane("Logs", id="logs"):
-                yield Log(id="pod-log", max_lines=LOG_LINES)
+                yield PodLog(id="pod-log")
             with TabPane("Events", id="events"):
                 yield Log(id="events-log", max_lines=2000)
         yield Input(placeholder="filter images, workloads and the pod log (esc clears)", id="filter")
@@ -156,8 +153,7 @@ class AituiApp(App[None]):
         self.call_after_refresh(self.poll_charts)  # the pair just shown has its size after this refresh
 
     def on_unmount(self) -> None:
-        self._events_stop.set()
-        self._log_stop.set()
+        self._events_stop.set()  # (the log panel stops its own follow)
         if self.traffic:
             self.traffic.stop()
         if self._build is not None and self._build is not BUILD_PENDING:
@@ -658,63 +654,11 @@ class AituiApp(App[None]):
     # -- logs ------------------------------------------------------------------------------------
     def action_logs(self) -> None:
         """The selected pod's log in the pods view; every replica's, merged, in the workloads view."""
-        self._log_stop.set()
-        self._log_stop = threading.Event()
         name = self._selected_workload()
         pod = self.query_one(PodsTable).selected if self.drilled else None
-        self.query_one("#pod-log", Log).clear()
-        self._log_lines.clear()
         self.query_one(TabbedContent).active = "logs"
         self.query_one(TabbedContent).get_tab("logs").label = f"Logs: {pod or name + ' (all replicas)'}"
-        self.follow_logs(name, pod, self._log_stop)
-
-    @work(thread=True, group="logs", exit_on_error=False)
-    def follow_logs(self, name: str, pod: str | None, stop: threading.Event) -> None:
-        """Each followed log's lines, prefixed with their replica; flushed ten times a second."""
-        target = self._target()
-        pods = [p for p in target.pods(name) if pod in (None, p.name)]
-        if not pods:
-            self.post_message(msg.Say(f"logs: no replicas of {name}", "warning"))
-            return
-        lines: list[str] = []
-        lock = threading.Lock()
-
-        def follow(pod: str) -> None:
-            try:
-                for line in target.logs(pod, tail=50, follow=True):
-                    if stop.is_set():
-                        return
-                    with lock:
-                        lines.append(f"{pod[-6:]} │ {line}")
-            except Exception as exc:
-                with lock:
-                    lines.append(f"{pod[-6:]} │ (log ended: {exc})")
-
-        for p in pods:
-            threading.Thread(target=follow, args=(p.name,), daemon=True).start()
-        while not stop.wait(0.1):
-            with lock:
-                batch, lines[:] = lines[:], []
-            if batch:
-                self.post_message(msg.LogLines(batch, stop))
-
-    @on(msg.LogLines)
-    def _append_log(self, m: msg.LogLines) -> None:
-        """Keep every line; show those that match the filter (`/` searches the log)."""
-        if m.stop.is_set() or not self._open():
-            return  # a follow that was replaced or stopped
-        lines = m.lines
-        log = self.query_one("#pod-log", Log)
-        self._log_lines.extend(lines)
-        needle = self.query_one("#filter", Input).value.lower()
-        log.write_lines([line for line in lines if needle in line.lower()] if needle else lines)
-
-    def _search_log(self) -> None:
-        needle = self.query_one("#filter", Input).value.lower()
-        log = self.query_one("#pod-log", Log)
-        log.clear()
-        log.write_lines([line for line in self._log_lines if needle in line.lower()])
-        log.border_subtitle = f"/{needle}: {log.line_count} of {len(self._log_lines)} lines" if needle else ""
+        self.query_one(PodLog).follow(self._target, name, pod)
 
     # -- events ----------------------------------------------------------------------------------
     def action_events(self) -> None:
@@ -857,8 +801,7 @@ class AituiApp(App[None]):
     def _filter_changed(self) -> None:
         self._show_images(self.images)
         self._show_workloads(list(self.workloads.values()))
-        if self._log_lines:
-            self._search_log()
+        self.query_one(PodLog).search(self.query_one("#filter", Input).value)
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
@@ -976,7 +919,7 @@ class AituiApp(App[None]):
             return
         if self.traffic is not None and self.traffic.running:
             self.action_traffic()  # traffic belongs to the old context's replicas
-        self._log_stop.set()
+        self.query_one(PodLog).stop()
         old, self.target = self.target, None
         if old is not None:
             old.close()

@@ -92,7 +92,7 @@ class ScaleEnded(Message):
 @dataclass
 class LogLines(Message):
     lines: list[str]
-    stop: Any  # the follow's threading.Event: lines of a follow that was replaced are dropped
+    ended: Any  # the follow's threading.Event: lines of a follow that was replaced are dropped
 
 
 @dataclass
