@@ -2,11 +2,13 @@
 
     .venv/bin/python serving/bench/benchmark.py [--seconds 5]
 
-Side by side in one run, one server at a time on this machine, load from wrk (a C load generator,
-so the client costs little CPU) over 127.0.0.1 through Docker's published ports (docker-proxy):
+Side by side in one run, one server at a time on this machine, load from serving/bench/load.py (Python,
+asyncio + uvloop, in this process) over 127.0.0.1 through Docker's published ports (docker-proxy; nothing is
+pinned to a core: serving/bench/peers.py compares servers pinned, on the host's loopback):
   - the naive baseline (recognizer.naive: synchronous, Keras model.predict per request)
   - the recognizer: LiteRT with batching, LiteRT without batching, TensorFlow with batching
-  - the HTTP floor: the recognizer's cheapest endpoint, /v2/health/live
+  - the ceiling of this path: the recognizer's cheapest endpoint, /v2/health/live (bound by the load
+    generator and docker-proxy more than by the server: not a floor of the server's cost)
 and the image sizes and container start-to-ready times.
 """
 
@@ -15,11 +17,9 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,13 +28,13 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "serving"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import load as loadgen  # noqa: E402
 from recognizer import dataset  # noqa: E402
 
 from aitui.config import load  # noqa: E402
 from aitui.services.images import Build  # noqa: E402
-
-UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 
 def ensure_image(runtime: str) -> str:
@@ -78,20 +78,9 @@ def stop(cid: str) -> None:
     subprocess.run(["docker", "rm", "-f", cid], capture_output=True)
 
 
-def wrk(url: str, connections: int, seconds: int, body: str | None) -> dict[str, float]:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        if body:
-            f.write(f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = [[{body}]]\n')
-        script = f.name
-    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s",
-                          "-s", script, url], capture_output=True, text=True, check=True).stdout
-    pct = {m.group(1): float(m.group(2)) * UNITS[m.group(3)]
-           for m in re.finditer(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
-    errors = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-            "p50": pct.get("50", float("nan")), "p99": pct.get("99", float("nan")),
-            "errors": errors + (int(non2xx.group(1)) if non2xx else 0)}
+def measure(url: str, connections: int, seconds: int, body: str | None) -> dict[str, float]:
+    r = loadgen.run(url, body.encode() if body else None, connections, seconds)
+    return {"rps": r.rps, "p50": r.pct(0.50), "p99": r.pct(0.99), "errors": r.errors}
 
 
 def main() -> None:
@@ -109,21 +98,21 @@ def main() -> None:
         ("recognizer LiteRT, no batching", litert, {"RECOGNIZER_MAX_BATCH": "1"}, None),
         ("recognizer TensorFlow, batching", tf, {}, None),
     ]
-    print(f"# wrk -t1, {a.seconds}s per run, POST {predict} with one 64x64 PNG, via docker-proxy on 127.0.0.1\n")
+    print(f"# serving/bench/load.py, {a.seconds}s per run, POST {predict} with one 64x64 PNG, via docker-proxy on "
+          "127.0.0.1\n")
     print(f"{'server':34} {'conc':>4} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
     results: dict[tuple[str, int], dict[str, float]] = {}
-    floor = None
     for name, image, env, entry in servers:
         cid, url, _ = start(image, env, entry)
         try:
-            wrk(url + predict, 8, 1, body)  # warm-up
+            measure(url + predict, 8, 1, body)  # warm-up
             for c in (1, 8, 32):
-                r = results[(name, c)] = wrk(url + predict, c, a.seconds, body)
+                r = results[(name, c)] = measure(url + predict, c, a.seconds, body)
                 print(f"{name:34} {c:>4} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['errors']:>6.0f}",
                       flush=True)
             if name == "recognizer LiteRT, batching":
-                floor = wrk(url + "/v2/health/live", 32, a.seconds, None)
-                print(f"{'  HTTP floor: GET /v2/health/live':34} {32:>4} {floor['rps']:>9.0f} "
+                floor = measure(url + "/v2/health/live", 32, a.seconds, None)
+                print(f"{'  ceiling: GET /v2/health/live':34} {32:>4} {floor['rps']:>9.0f} "
                       f"{floor['p50']:>8.2f} {floor['p99']:>8.2f} {floor['errors']:>6.0f}", flush=True)
         finally:
             stop(cid)
@@ -131,8 +120,6 @@ def main() -> None:
     naive, best = results[(servers[0][0], 32)], results[(servers[1][0], 32)]
     print(f"\nrecognizer / naive throughput at concurrency 32: {best['rps'] / naive['rps']:.1f}x "
           f"(p99 {best['p99']:.1f} ms vs {naive['p99']:.1f} ms)")
-    if floor:
-        print(f"predict throughput / HTTP floor (/v2/health/live), concurrency 32: {best['rps'] / floor['rps']:.0%}")
 
     sizes = {}
     for tag in (litert, tf):
