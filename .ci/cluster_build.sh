@@ -82,6 +82,12 @@ build_kwok() {  # fake nodes for the 5,000-pod benchmark
         go mod tidy >>build.log 2>&1
         mkdir -p "$BIN"
         CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BIN/kwok.tmp" sigs.k8s.io/kwok/cmd/kwok >>build.log 2>&1
+        # kwok's own "fast" stages (node ready + heartbeat, pod ready, pod delete), from its module
+        local src; src=$(go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)/kustomize/stage
+        mkdir -p "$BIN/kwok-stages"
+        cp "$src"/node/fast/node-initialize.yaml "$src"/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+            "$src"/pod/fast/pod-ready.yaml "$src"/pod/fast/pod-complete.yaml "$src"/pod/fast/pod-delete.yaml \
+            "$BIN/kwok-stages/"
         mv "$BIN/kwok.tmp" "$BIN/kwok"
     ) || die "the kwok build failed; see $d/build.log"
 }
@@ -110,4 +116,5 @@ build_all() {
     build_etcd
     build_k8s
     build_prometheus
+    build_kwok
 }

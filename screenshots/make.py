@@ -5,16 +5,16 @@
 
 Scenes follow the README's walkthrough: `main` (as aitui opens), `1-build`, `2-deploy`, `3-traffic`,
 `4-scale` (3 replicas under traffic), `5-predict`, `6-rollout` (mid-rollout, one replica at a time),
-`7-scale-down`; then `pods` (enter on the workload), `help`, and `cluster` (a Kubernetes context, served
-by the API-server stand-in of tests/apiserver.py). Needs the recognizer image's build cache (press b in
-aitui once). It deploys the workload "recognizer" and leaves it as it found it (deleted).
+`7-scale-down`; then `pods` (enter on the workload), `help`, and `cluster` (the real single-node cluster of
+`.ci/cluster up`, context aitui-admin: 3 pods under traffic through aitui's port-forwards, charted by the
+cluster's Prometheus). Needs the recognizer image's build cache (press b in aitui once). It deploys the
+workload "recognizer" on both and leaves them as it found them (deleted).
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -45,12 +45,11 @@ def ready(app: AituiApp, n: int) -> bool:
 
 
 async def shoot(size: tuple[int, int]) -> None:
-    from apiserver import StandIn
-
     app = AituiApp(config.load())
-    standin = StandIn(ready_after=0.5).start()
-    app.settings.kubeconfig = str(standin.kubeconfig(Path(tempfile.mkdtemp()) / "kubeconfig",
-                                                     {"kind-demo": "default"}, "kind-demo"))
+    cluster = config.state_dir() / "cluster"
+    if not (cluster / "kubeconfig").is_file():
+        raise SystemExit("screenshots: the cluster scene needs the real cluster: ./.ci/cluster up")
+    app.settings.kubeconfig = str(cluster / "kubeconfig")
     async with app.run_test(size=size, notifications=True) as pilot:
         await until(pilot, lambda: None not in app.query_one(StatusBar).health.values(), 20, "the header")
         await pilot.pause(1)
@@ -105,18 +104,25 @@ async def shoot(size: tuple[int, int]) -> None:
         app.run_change(lambda t, p: t.delete(WORKLOAD, p))
         await until(pilot, lambda: WORKLOAD not in app.workloads, 60, "the delete")
 
-        await pilot.press("colon", *({"-": "minus", " ": "space"}.get(c, c) for c in "ctx kind-demo"), "enter")
-        await until(pilot, lambda: app.settings.context == "kind-demo", 10, "the context switch")
-        await until(pilot, lambda: "none yet" in str(app.query_one("#workloads").border_subtitle), 10,
+        app.settings.prometheus_url = "http://127.0.0.1:9091"  # the cluster's: it finds the pods (kubernetes_sd)
+        await pilot.press("colon", *({"-": "minus", " ": "space"}.get(c, c) for c in "ctx aitui-admin"), "enter")
+        await until(pilot, lambda: app.settings.context == "aitui-admin", 10, "the context switch")
+        await until(pilot, lambda: "none yet" in str(app.query_one("#workloads").border_subtitle), 20,
                     "the cluster's (empty) lists")
         await pilot.press("d", "y")
-        await until(pilot, lambda: ready(app, 1), 30, "the deploy to the cluster")
-        await pilot.press("plus", "plus")
-        await until(pilot, lambda: ready(app, 3), 30, "3 replicas on the cluster")
+        await until(pilot, lambda: ready(app, 2), 120, "the deploy to the cluster (the autoscaler's minimum: 2)")
+        await pilot.press("t")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.press("plus")
+        await until(pilot, lambda: ready(app, 3), 120, "3 replicas on the cluster")
+        await pilot.pause(12)  # the charts fill from the cluster's Prometheus
         await pilot.press("enter")
         await pilot.pause(1)
         save("cluster")
-    standin.close()
+        await pilot.press("escape", "t")
+        app.run_change(lambda t, p: t.delete(WORKLOAD, p))
+        await until(pilot, lambda: WORKLOAD not in app.workloads, 60, "the delete on the cluster")
 
 
 def main() -> None:

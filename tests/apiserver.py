@@ -13,6 +13,13 @@ cuts watches mid-event and `expire_watches()` ends them with 410.
 Simplifications, on purpose: one container runtime that is never wrong (pods turn ready after
 `ready_after` seconds); lists always read the newest state; apply treats lists as atomic.
 
+What it is still for, now that the tests also run against a real cluster (`.ci/cluster up`,
+tests/test_cluster.py and tests/test_cluster_walkthrough.py, which cover list/watch/resume, a real 410,
+server-side apply, /scale, restartedAt, RBAC 403, 404, TLS with the cluster's CA, an API-server restart):
+faults a real server cannot be made to show on demand — a verb that hangs, a 500 or 502, a watch cut in the
+middle of an event, a 401 for a token that reads but may not write — and a deployment controller whose
+pods turn ready on cue, for the pilot tests that need many contexts quickly and for machines without root.
+
 Run it alone for a demo:  python tests/apiserver.py --port 8001 --kubeconfig /tmp/kubeconfig
 """
 

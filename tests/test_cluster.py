@@ -244,3 +244,48 @@ def test_prometheus_discovers_the_pods(cluster, namespace, target, cluster_image
     r = requests.get(f"{cluster.prometheus_url}/api/v1/targets", timeout=5).json()
     mine = [t for t in r["data"]["activeTargets"] if t["labels"].get("namespace") == namespace]
     assert {t["labels"]["replica"] for t in mine} == pods and all(t["labels"]["workload"] == NAME for t in mine)
+
+
+def test_etcd_restarts_during_a_rollout(cluster, namespace, target, cluster_image) -> None:
+    """etcd goes away and comes back while a rollout restart runs: the rollout finishes, the lists are right."""
+    import threading
+
+    target.deploy(cluster_image, 2)
+    before = {p.name for p in target.pods(NAME)}
+    outcome: list[object] = []
+    rollout = threading.Thread(target=lambda: outcome.append(target.restart(NAME) or "done"))
+    rollout.start()
+    cluster.restart("etcd")
+    rollout.join(300)
+    assert outcome == ["done"], outcome
+    wait_until(lambda: ready(target, 2) and not before & {p.name for p in target.pods(NAME)
+                                                          if p.status != "Terminating"}, 120, "two new pods")
+    assert not target.errors, target.errors
+
+
+def test_a_replica_killed_under_traffic(cluster, namespace, target, cluster_image) -> None:
+    """What the user sees when a container dies under load: its in-flight requests fail (counted, never
+    hidden), the pod leaves the endpoints, the kubelet restarts it, and it takes traffic again."""
+    from aitui.services.predict import samples
+    from aitui.services.traffic import Traffic
+
+    target.deploy(cluster_image, 2)
+    wait_until(lambda: len(target.endpoints(NAME)) == 2, 60, "two forwards")
+    victim = target.pods(NAME)[0].name
+    pod = cluster.get("pod", victim, "-n", namespace)
+    container = pod["status"]["containerStatuses"][0]["containerID"].removeprefix("containerd://")
+    traffic = Traffic(lambda: target.endpoints(NAME), list(samples().values()), concurrency=4, duration=120).start()
+    try:
+        wait_until(lambda: traffic.stats.ok > 200, 60, "traffic flowing")
+        subprocess.run(["ctr", "--address", str(cluster.dir / "containerd" / "containerd.sock"), "-n", "k8s.io",
+                        "tasks", "kill", "-s", "KILL", container], check=True, capture_output=True, timeout=30)
+        wait_until(lambda: any(p.name == victim and p.restarts == 1 for p in target.pods(NAME)), 60,
+                   "the restart seen in the pods list")
+        wait_until(lambda: ready(target, 2), 120, "the restarted pod ready again")
+        ok = traffic.stats.ok
+        wait_until(lambda: traffic.stats.ok > ok + 200, 60, "traffic flowing again")
+    finally:
+        stats = traffic.stop()
+    print(f"a replica killed under traffic: {stats.ok} ok, {stats.failed} failed {dict(stats.errors)}")
+    assert stats.failed <= 4 * 2, stats.errors  # at most what was in flight to the killed pod, and shown
+    assert all(not code.startswith("5") for code in stats.errors), stats.errors

@@ -8,6 +8,9 @@
   its own process, holding one Deployment of --pods replicas; and --images images in the Images table.
   The images are generated rows (a Docker engine with 1,000 images would take minutes to fill); the pods
   are real objects that went through the stand-in's HTTP, watch and the client's informer cache.
+- with --cluster, the scale part again against the real kube-apiserver of `.ci/cluster up`: a Deployment
+  of --pods replicas that the real controller-manager and scheduler place on a fake node kwok keeps Ready
+  (tests/bench/kwok_cluster.py); no container runs and nothing connects to the fake pod addresses.
 Docker and Prometheus should be up (./.ci/up --no-run) for the first two, as a user's would be.
 """
 
@@ -154,11 +157,11 @@ async def until(pilot, check, timeout: float, since: float | None = None) -> flo
     return time.perf_counter() - t0
 
 
-async def scale(kubeconfig: Path, pods: int, images: int) -> None:
+async def scale(kubeconfig: Path, pods: int, images: int, context: str = "standin", namespace: str = "default") -> None:
     from kubernetes import client, config
 
-    core = client.CoreV1Api(config.new_client_from_config(str(kubeconfig)))
-    settings = Settings(kubeconfig=str(kubeconfig), context="standin", namespace="default",
+    core = client.CoreV1Api(config.new_client_from_config(str(kubeconfig), context=context))
+    settings = Settings(kubeconfig=str(kubeconfig), context=context, namespace=namespace,
                         prometheus_url=f"http://127.0.0.1:{free_port()}", docker_host="unix:///nonexistent")
     app = AituiApp(settings)
     timings: list[tuple[int, float]] = []
@@ -192,7 +195,7 @@ async def scale(kubeconfig: Path, pods: int, images: int) -> None:
         victims = [str(k.value) for k in list(pods_table.rows)[200:250]]
         timings.clear()
         for name in victims:
-            core.delete_namespaced_pod(name, "default")
+            core.delete_namespaced_pod(name, namespace)
         await until(pilot, lambda: not any(v in pods_table.rows for v in victims) and pods_table.row_count == pods,
                     60)
         changes = [dt for n, dt in timings]
@@ -262,6 +265,8 @@ def main() -> None:
     ap.add_argument("--idle", type=float, default=30.0)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--scale-only", action="store_true", help="skip the first-frame and idle-CPU measures")
+    ap.add_argument("--cluster", action="store_true",
+                    help="also against the real API server of .ci/cluster, with the pods on kwok's fake node")
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; {time.strftime('%Y-%m-%d %H:%M')}")
     if not args.scale_only:
@@ -274,6 +279,12 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(10)
+    if args.cluster:
+        from kwok_cluster import KwokPods
+
+        print("-- the same, against the real kube-apiserver (etcd, controller-manager, scheduler; kwok's fake node)")
+        with KwokPods(args.pods) as real:
+            asyncio.run(scale(real.kubeconfig, args.pods, args.images, real.context, real.namespace))
     print(json.dumps({"done": True}))
 
 
