@@ -954,6 +954,11 @@ class AituiApp(App[None]):
             return
         self._suggest()
 
+    def action_doctor(self) -> None:
+        from aitui.ui.doctor import DoctorScreen
+
+        self.push_screen(DoctorScreen(self.settings))
+
     def action_help(self) -> None:
         from aitui.ui.help import HelpScreen
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from aitui import __version__
+from aitui import __version__, config
 
 
 def parser() -> argparse.ArgumentParser:
@@ -24,14 +24,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--readonly", action="store_true", default=None, help="refuse every action that changes something")
     p.add_argument("--config", help="TOML settings file (default ~/.config/aitui/config.toml)")
     p.add_argument("--version", action="version", version=f"aitui {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="{doctor}")
+    doctor = sub.add_parser("doctor", help="check Docker, Prometheus, the kubeconfig and offline builds; "
+                                           "exit 1 if any check fails")
+    doctor.add_argument("--json", action="store_true", help="one JSON object: the checks and the exit code")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = vars(parser().parse_args(argv))
+    command, as_json = args.pop("command", None), args.pop("json", False)
     from pathlib import Path
-
-    from aitui import config
 
     file = args.pop("config")
     try:
@@ -40,10 +43,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"aitui: {exc}", file=sys.stderr)
         return 2
     quiet_libraries()
+    if command == "doctor":
+        return doctor(settings, as_json)
     from aitui.app import AituiApp
 
     AituiApp(settings).run()
     return 0
+
+
+def doctor(settings: config.Settings, as_json: bool) -> int:
+    from aitui.services import doctor as checks
+
+    found = checks.run(settings)
+    code = checks.exit_code(found)
+    if as_json:
+        import json
+
+        print(json.dumps({"checks": [c.as_dict() for c in found], "exit_code": code}, indent=2))
+    else:
+        print(checks.text(found))
+    return code
 
 
 def quiet_libraries() -> None:

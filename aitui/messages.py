@@ -11,6 +11,7 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from aitui.models import Health, Image, Pod, Series, Workload
+    from aitui.services.doctor import Check
     from aitui.ui.charts import Chart
 
 
@@ -141,3 +142,8 @@ class ContextChosen(Message):
 @dataclass
 class ShowTab(Message):
     tab: str
+
+
+@dataclass
+class DoctorChecked(Message):
+    checks: list[Check]

@@ -6,13 +6,16 @@ from __future__ import annotations
 import math
 import time
 
+from aitui import messages as msg
 from aitui.app import WORKLOAD, AituiApp
 from aitui.config import Settings
 from aitui.models import Health, Image, Pod, Series, Workload
+from aitui.services.doctor import Check
 from aitui.services.predict import samples
 from aitui.services.targets.local import LocalTarget
 from aitui.ui.charts import Chart
 from aitui.ui.dialogs import PredictionScreen
+from aitui.ui.doctor import DoctorScreen
 from aitui.ui.header import StatusBar
 
 
@@ -63,6 +66,26 @@ class CannedTarget:
         pass
 
 
+CHECKS = [
+    Check("docker", "ok", "engine 20.10.24 (API 1.41) at unix:///var/run/docker.sock"),
+    Check("prometheus", "ok", "http://127.0.0.1:9090: version 2.42.0"),
+    Check("prometheus rules", "ok", "5 recognizer:* recording rules"),
+    Check("prometheus discovery", "ok", "file_sd job(s): recognizer (local replicas; no kubernetes_sd job)"),
+    Check("kubeconfig", "ok", "2 context(s): kind-demo, prod-eu; current kind-demo, namespace default"),
+    Check("context kind-demo", "ok", "Kubernetes v1.31.0, namespace default"),
+    Check("context prod-eu", "warn", "unreachable: timed out",
+          "start that cluster, or check its server: and credentials in the kubeconfig"),
+    Check("base image", "ok", "python:3.11-slim is in the engine"),
+    Check("wheelhouse", "fail", "serving/wheels lacks numpy==2.4.6 (builds install from it only)",
+          "pip download -d serving/wheels numpy==2.4.6"),
+]
+
+
+class CannedDoctor(DoctorScreen):
+    def run_checks(self) -> None:  # type: ignore[override]
+        self.post_message(msg.DoctorChecked(CHECKS))
+
+
 class SnapshotApp(AituiApp):
     def __init__(self) -> None:
         super().__init__(Settings(kubeconfig="/nonexistent"))
@@ -93,6 +116,9 @@ class SnapshotApp(AituiApp):
     def poll_charts(self) -> None:
         for chart in self.query(Chart):
             chart.show(series(chart.query_name, self.now), 300, now=self.now)
+
+    def action_doctor(self) -> None:
+        self.push_screen(CannedDoctor(self.settings))
 
     def run_predict(self) -> None:  # type: ignore[override]
         labels = (("circle", 0.962), ("ring", 0.021), ("square", 0.009), ("triangle", 0.005), ("cross", 0.002))

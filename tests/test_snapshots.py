@@ -21,6 +21,7 @@ SCREENS = {
     "filter": ["slash", "r", "e", "c"],
     "predict": ["p"],
     "other-charts": ["c"],
+    "doctor": ["colon", "d", "o", "c", "t", "o", "r", "enter"],
 }
 
 

@@ -57,6 +57,7 @@ KEYS: tuple[Key, ...] = (
     Key("c", "flip_charts", "Charts", "the other two charts (narrow terminal)", show=False),
     Key("slash", "filter", "Filter", "filter images, workloads and the log", display="/"),
     Key("colon", "command", "Cmd", "command line; ctrl+p palette", display=":"),
+    Key("", "doctor", command="doctor", command_help="check docker, prometheus, kubeconfig, offline builds"),
     Key("question_mark", "help", "Help", display="?", command="help", command_help="show the keys"),
     Key("escape", "go_back", "Back", show=False),
     Key("tab", "", help="next panel; down/up", help_key="tab, j/k"),  # Textual's own focus key
