@@ -24,9 +24,9 @@ def _cache_bin() -> Path:
 
 class KwokPods:
     context = "aitui-admin"
-    namespace = "aitui-bench"
 
     def __init__(self, pods: int) -> None:
+        self.namespace = f"aitui-bench-{os.getpid()}"  # a namespace still terminating from a run before is fine
         state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "aitui" / "cluster"
         self.kubeconfig = Path(os.environ.get("AITUI_CLUSTER_STATE") or state) / "kubeconfig"
         self.pods = pods
@@ -57,6 +57,14 @@ class KwokPods:
              "--node-ip=127.0.0.1", "--cidr=10.244.64.0/18", "--node-lease-duration-seconds=40",
              *(f"--config={stage}" for stage in sorted((kwok.parent / "kwok-stages").glob("*.yaml")))],
             stdout=self.log, stderr=self.log)
+        try:
+            self._seed()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _seed(self) -> None:
         self.kubectl("create", "namespace", self.namespace)
         labels = {"app.kubernetes.io/name": "recognizer", "app.kubernetes.io/instance": "recognizer"}
         t0 = time.perf_counter()
@@ -76,7 +84,6 @@ class KwokPods:
             time.sleep(1)
         print(f"real cluster: {self.pods} pods created by the controller-manager, bound by the scheduler and made "
               f"ready by kwok in {time.perf_counter() - t0:.1f} s")
-        return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         subprocess.run(["kubectl", f"--kubeconfig={self.kubeconfig}", f"--context={self.context}", "delete",
