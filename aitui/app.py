@@ -40,6 +40,9 @@ WINDOWS = (300, 900, 3600)  # chart windows the user cycles through with `w`
 WINDOW_NAMES = {"5m": 300, "15m": 900, "1h": 3600}
 NARROW, SHORT = 100, 30  # columns and rows below which the layout tightens
 WORKLOAD = "recognizer"
+TRAFFIC_SECONDS = 600.0  # traffic (t) stops after this long, this many requests, or this long with no ready replica
+TRAFFIC_CAP = 100_000
+TRAFFIC_IDLE = 30.0
 BUILD_PENDING = object()
 CHARTS = (("requests", "Requests/s"), ("latency", "Latency p50/p95/p99 (s)"), ("replicas", "Replicas up"),
           ("errors", "Error ratio"))
@@ -171,12 +174,12 @@ class AituiApp(App[None]):
         status.readonly = self.settings.is_readonly()
 
     # -- small helpers -------------------------------------------------------------------------
-    def say(self, text: str, severity: str = "information") -> None:
-        """One line in Activity; errors and warnings also as a notification."""
+    def say(self, text: str, severity: str = "information", notify: bool = False) -> None:
+        """One line in Activity; errors, warnings and the ends of background jobs also as a notification."""
         if not self._open():
             return
         self.query_one("#activity-log", Log).write_line(text)
-        if severity != "information":
+        if severity != "information" or notify:
             self.notify(text, severity=severity)  # type: ignore[arg-type]
 
     def _selected_workload(self) -> str:
@@ -228,7 +231,7 @@ class AituiApp(App[None]):
 
     @on(msg.Say)
     def _said(self, m: msg.Say) -> None:
-        self.say(m.text, m.severity)
+        self.say(m.text, m.severity, m.notify)
 
     @on(msg.RefreshWanted)
     def _refresh_wanted(self, m: msg.RefreshWanted) -> None:
@@ -483,7 +486,7 @@ class AituiApp(App[None]):
                     self.post_message(msg.BuildOutput(pending, progress))
                     pending = []
                 if ev.kind == "done":
-                    self.post_message(msg.Say(f"build: {ev.tag} ({ev.image_id}) in {ev.seconds:.0f}s"))
+                    self.post_message(msg.Say(f"build: {ev.tag} ({ev.image_id}) in {ev.seconds:.0f}s", notify=True))
                     self.post_message(msg.BuildOutput(progress=f"built {ev.tag} in {ev.seconds:.0f}s"))
                     self._publish(ev.tag)
                 elif ev.kind in ("error", "cancelled"):
@@ -693,10 +696,8 @@ class AituiApp(App[None]):
     # -- traffic and predict -------------------------------------------------------------------
     def action_traffic(self) -> None:
         if self.traffic is not None and self.traffic.running:
-            stats = self.traffic.stop()
-            self.say(f"traffic: stopped after {stats.sent} requests, {stats.ok} ok, {stats.failed} failed, "
-                     f"{stats.retried} retried, p50 {stats.percentile(0.5) * 1000:.1f} ms, "
-                     f"p99 {stats.percentile(0.99) * 1000:.1f} ms")
+            self.traffic.stop()
+            self.say(f"traffic: stopped after {self.traffic.totals()}")
             self.traffic = None
             return
         if not self.may("traffic", WORKLOAD):
@@ -716,9 +717,10 @@ class AituiApp(App[None]):
         target = self._target()
         retries = self.settings.traffic_retries
         traffic = Traffic(lambda: target.endpoints(WORKLOAD), list(samples().values()), concurrency,
-                          duration=600, retries=retries).start()
+                          duration=TRAFFIC_SECONDS, max_requests=TRAFFIC_CAP, idle_limit=TRAFFIC_IDLE,
+                          retries=retries).start()
         self.post_message(msg.TrafficStarted(traffic))
-        self.post_message(msg.Say(f"traffic: {concurrency} concurrent requests for up to 10 minutes (t stops); "
+        self.post_message(msg.Say(f"traffic: {concurrency} concurrent requests {traffic.limits()} (t stops); "
                                   + (f"a refused connection is resent up to {retries}x" if retries else "no retries")))
         self.post_message(msg.Say(f"traffic: {target.reach(WORKLOAD)}"))
         while traffic.running:
@@ -727,6 +729,15 @@ class AituiApp(App[None]):
             if self._events_stop.wait(1.0):  # the app is closing
                 return
         self.post_message(msg.TrafficProgress(""))
+        if traffic.reason != "stopped":  # it ended on its own: say when and why, with its totals
+            self.post_message(msg.TrafficEnded(traffic))
+
+    @on(msg.TrafficEnded)
+    def _traffic_ended(self, m: msg.TrafficEnded) -> None:
+        if self.traffic is m.traffic:
+            self.traffic = None
+        self.say(f"traffic: {m.traffic.why_ended()}: {m.traffic.totals()}",
+                 "warning" if m.traffic.reason == "idle" else "information", notify=True)
 
     @on(msg.TrafficStarted)
     def _traffic_started(self, m: msg.TrafficStarted) -> None:

@@ -21,6 +21,7 @@ class Say(Message):
 
     text: str
     severity: str = "information"
+    notify: bool = False  # a notification even for information (a background job that ended)
 
 
 @dataclass
@@ -105,6 +106,17 @@ class EventsListed(Message):
 @dataclass
 class TrafficStarted(Message):
     traffic: Any  # services.traffic.Traffic
+
+
+@dataclass
+class TrafficEnded(Message):
+    traffic: Any  # services.traffic.Traffic, ended on its own (its limit, its cap, no ready replica)
+
+
+@dataclass
+class LogEnded(Message):
+    ended: Any  # the follow's threading.Event (a replaced follow's end is dropped)
+    text: str  # why, with its totals
 
 
 @dataclass

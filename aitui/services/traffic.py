@@ -48,12 +48,21 @@ class TrafficStats:
         return self.sent / max(1e-9, (self.ended or time.monotonic()) - self.started)
 
 
+def span(seconds: float, short: bool = False) -> str:
+    """600 -> "10 minutes" ("10 min" short); 45 -> "45 s"."""
+    if seconds >= 60 and seconds % 60 == 0:
+        n = int(seconds // 60)
+        return f"{n} min" if short else f"{n} minute{'s' if n != 1 else ''}"
+    return f"{seconds:.0f} s"
+
+
 class Traffic:
-    """Send load until stop(), `duration` seconds, or `max_requests`, whichever comes first."""
+    """Send load until stop(), `duration` seconds, `max_requests`, or `idle_limit` seconds without a ready
+    endpoint, whichever comes first; `reason` says which ("stopped", "duration", "cap", "idle")."""
 
     def __init__(self, endpoints: Callable[[], list[str]], images: list[bytes], concurrency: int = 4,
                  rate: float | None = None, duration: float = 60.0, max_requests: int = 100_000,
-                 refresh: float = 0.25, timeout: float = 10.0, retries: int = 0) -> None:
+                 refresh: float = 0.25, timeout: float = 10.0, retries: int = 0, idle_limit: float = 30.0) -> None:
         if not images:
             raise ValueError("traffic needs at least one sample image")
         self._endpoints_fn = endpoints
@@ -65,6 +74,9 @@ class Traffic:
         self.refresh = refresh
         self.timeout = timeout
         self.retries = max(0, retries)
+        self.idle_limit = idle_limit
+        self.reason = ""  # why it ended: "stopped" (stop()), "duration", "cap" or "idle"; "" while it runs
+        self._empty_since: float | None = None  # since when no endpoint is ready
         self.stats = TrafficStats()
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -81,11 +93,29 @@ class Traffic:
         return self
 
     def stop(self) -> TrafficStats:
+        with self._lock:
+            self.reason = self.reason or "stopped"
         self._stop.set()
         for t in self._threads:
             t.join(self.timeout + 1)
         self.stats.ended = self.stats.ended or time.monotonic()
         return self.stats
+
+    def limits(self) -> str:
+        """What it stops at, as said when it starts: "for up to 10 minutes or 100,000 requests"."""
+        return f"for up to {span(self.duration)} or {self.max_requests:,} requests"
+
+    def why_ended(self) -> str:
+        """Why it ended, in the user's words: "stopped after 10 min (its limit)"…"""
+        return {"duration": f"stopped after {span(self.duration, short=True)} (its limit)",
+                "cap": f"stopped after {self.max_requests:,} requests (its cap)",
+                "idle": f"stopped: no ready replica for {span(self.idle_limit)}",
+                }.get(self.reason, "stopped")
+
+    def totals(self) -> str:
+        s = self.stats
+        return (f"{s.sent} requests, {s.ok} ok, {s.failed} failed, {s.retried} retried, "
+                f"p50 {s.percentile(0.5) * 1000:.1f} ms, p99 {s.percentile(0.99) * 1000:.1f} ms")
 
     @property
     def running(self) -> bool:
@@ -98,6 +128,10 @@ class Traffic:
             return  # keep the last list: a slow engine must not stop the load
         with self._lock:
             self._endpoints = eps
+            if eps:
+                self._empty_since = None
+            elif self._empty_since is None:
+                self._empty_since = time.monotonic()
 
     def _refresher(self) -> None:
         while not self._stop.wait(self.refresh):
@@ -105,13 +139,22 @@ class Traffic:
 
     def _claim(self) -> bool:
         with self._lock:
-            if self._stop.is_set() or self.stats.sent >= self.max_requests or \
-                    time.monotonic() - self.stats.started >= self.duration:
-                self._stop.set()
-                self.stats.ended = self.stats.ended or time.monotonic()
-                return False
-            self.stats.sent += 1
-            return True
+            now = time.monotonic()
+            if self._stop.is_set():
+                why = "stopped"
+            elif self.stats.sent >= self.max_requests:
+                why = "cap"
+            elif now - self.stats.started >= self.duration:
+                why = "duration"
+            elif self._empty_since is not None and now - self._empty_since >= self.idle_limit:
+                why = "idle"
+            else:
+                self.stats.sent += 1
+                return True
+            self.reason = self.reason or why
+            self._stop.set()
+            self.stats.ended = self.stats.ended or now
+            return False
 
     def _worker(self, i: int) -> None:
         import requests

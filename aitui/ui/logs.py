@@ -32,6 +32,7 @@ class PodLog(Log):
         self._stop = threading.Event()
         self.clear()
         self._kept.clear()
+        self.border_subtitle = ""
         self._follow(target, workload, pod, self._stop)
 
     def stop(self) -> None:
@@ -58,26 +59,48 @@ class PodLog(Log):
             self.post_message(msg.Say(f"logs: no replicas of {workload}", "warning"))
             return
         lines: list[str] = []
+        ended: list[str] = []  # each follow that ended on its own: why, with its count of lines
         lock = threading.Lock()
 
         def follow(pod: str) -> None:
+            from aitui.services.errors import reason  # a plain function: no engine SDK import
+
+            count, why = 0, "its replica stopped or is gone"
             try:
                 for line in target.logs(pod, tail=50, follow=True):
                     if stop.is_set():
                         return
+                    count += 1
                     with lock:
                         lines.append(f"{pod[-6:]} │ {line}")
             except Exception as exc:
+                why = reason(exc)
+            if not stop.is_set():
                 with lock:
-                    lines.append(f"{pod[-6:]} │ (log ended: {exc})")
+                    lines.append(f"{pod[-6:]} │ (log ended: {why})")
+                    ended.append(f"{pod} ended after {count} line{'s' if count != 1 else ''} ({why})")
 
         for p in pods:
             threading.Thread(target=follow, args=(p.name,), daemon=True).start()
+        told = 0
         while not stop.wait(0.1):
             with lock:
                 batch, lines[:] = lines[:], []
+                news, told = ended[told:], len(ended)
             if batch:
                 self.post_message(msg.LogLines(batch, stop))
+            for text in news:
+                self.post_message(msg.Say(f"logs: {text}", "warning"))
+            if told == len(pods):  # every followed log ended: say so on the tab too
+                self.post_message(msg.LogEnded(stop, "ended" if len(pods) == 1 else f"all {len(pods)} ended"))
+                return
+
+    @on(msg.LogEnded)
+    def _ended(self, m: msg.LogEnded) -> None:
+        m.stop()
+        if m.ended.is_set() or not self.is_attached:
+            return  # a follow that was replaced or stopped
+        self.border_subtitle = f"log {m.text}: l follows again"
 
     @on(msg.LogLines)
     def _append(self, m: msg.LogLines) -> None:
