@@ -105,6 +105,7 @@ def load(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None =
     path = file or Path(env.get("AITUI_CONFIG") or config_dir() / "config.toml")
     settings = Settings()
     known = {f.name for f in fields(Settings)}
+    data: dict[str, Any] = {}
     if path.is_file():
         try:
             data = tomllib.loads(path.read_text())
@@ -121,4 +122,10 @@ def load(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None =
     for k, v in (flags or {}).items():
         if v is not None:
             setattr(settings, k, _coerce(k, v))
+    chosen = (data if path.is_file() else {}).keys() | {n for var, n in ENV.items() if env.get(var)} | \
+        {k for k, v in (flags or {}).items() if v is not None}
+    if settings.context != "local" and "namespace" not in chosen:
+        from aitui.services.kubeconfig import namespace_of
+
+        settings.namespace = namespace_of(settings.kubeconfig, settings.context)  # as kubectl does
     return settings

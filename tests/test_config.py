@@ -40,3 +40,21 @@ def test_a_bad_config_file_is_a_clear_message(tmp_path: Path, text: str, words: 
         config.load(env={}, file=f)
     r = subprocess.run([sys.executable, "-m", "aitui", "--config", str(f)], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_kubeconfig_context_brings_its_own_namespace(tmp_path) -> None:
+    """`aitui --context team` lands in the namespace the context names, as kubectl does; -n still wins."""
+    import yaml
+
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "team",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+        "users": [{"name": "u", "user": {}}],
+        "contexts": [{"name": "team", "context": {"cluster": "c", "user": "u", "namespace": "team-a"}}]}))
+    none = tmp_path / "none.toml"
+    team = config.load(flags={"context": "team", "kubeconfig": str(kubeconfig)}, env={}, file=none)
+    assert team.namespace == "team-a"
+    assert config.load(flags={"context": "team", "kubeconfig": str(kubeconfig), "namespace": "b"}, env={},
+                file=none).namespace == "b"
+    assert config.load(flags={"kubeconfig": str(kubeconfig)}, env={}, file=none).namespace == "default"  # local
