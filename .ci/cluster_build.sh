@@ -103,9 +103,12 @@ build_prometheus() {  # a Prometheus with kubernetes_sd (Debian's is built witho
         go get "github.com/prometheus/prometheus@v$PROM_VERSION" >build.log 2>&1
         go mod tidy >>build.log 2>&1
         mkdir -p "$BIN"
+        # module v0.3MM.P is Prometheus 3.MM.P: stamp it, or its buildinfo (and aitui's header) has no version
+        local minor=${PROM_VERSION#0.3}; minor=${minor%%.*}; minor=$((10#$minor))
+        local stamp="-X github.com/prometheus/common/version.Version=3.$minor.${PROM_VERSION##*.}"
         local b
         for b in prometheus promtool; do
-            CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BIN/$b.tmp" "github.com/prometheus/prometheus/cmd/$b" >>build.log 2>&1
+            CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $stamp" -o "$BIN/$b.tmp" "github.com/prometheus/prometheus/cmd/$b" >>build.log 2>&1
             mv "$BIN/$b.tmp" "$BIN/$b"
         done
     ) || die "the Prometheus build failed; see $d/build.log"

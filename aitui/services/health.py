@@ -39,6 +39,7 @@ def prometheus(settings: Settings) -> Health:
     try:
         r = requests.get(f"{url}/api/v1/status/buildinfo", timeout=settings.timeout)
         r.raise_for_status()
-        return Health("prometheus", True, f"{shown} ok (v{r.json()['data']['version'].split('+')[0]})")
+        version = str(r.json()["data"].get("version") or "").split("+")[0]
+        return Health("prometheus", True, f"{shown} ok" + (f" (v{version})" if version else ""))
     except Exception as exc:
         return Health("prometheus", False, f"{shown} unreachable: {reason(exc)}")
