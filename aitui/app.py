@@ -344,10 +344,11 @@ class AituiApp(App[None]):
         self.images = found
         table = self.query_one(ImagesTable)
         table.show(found, self.query_one("#filter", Input).value)
-        table.border_subtitle = f"{len(found)}"
+        table.border_subtitle = f"{len(found)}" if found else "none yet: b builds the recognizer"
 
     def _images_failed(self, why: str) -> None:
-        self.query_one(ImagesTable).border_subtitle = why
+        """What failed, and what to do: the doctor names the fix."""
+        self.query_one(ImagesTable).border_subtitle = f"{why} · :doctor says how to fix it"
 
     @work(thread=True, group="workloads", exclusive=True, exit_on_error=False)
     def load_workloads(self) -> None:

@@ -133,3 +133,15 @@ async def test_a_build_that_ends_says_so(settings, docker_client, tmp_path, monk
     finally:
         if tag:
             docker_client.images.remove(tag, force=True)
+
+
+async def test_an_engine_that_is_not_there_names_what_failed_and_what_to_do(settings, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    gone = tmp_path / "gone.sock"
+    app = AituiApp(Settings(**{**vars(quiet_settings(settings, tmp_path)), "docker_host": f"unix://{gone}"}))
+    async with app.run_test(size=(120, 36)) as pilot:
+        images = app.query_one("#images")
+        await until(pilot, lambda: images.border_subtitle, 20, "the images' subtitle")
+        said = str(images.border_subtitle)
+        assert said.startswith("listing images failed: ") and said.endswith(" · :doctor says how to fix it"), said
+        assert "Traceback" not in said and "Error(" not in said
