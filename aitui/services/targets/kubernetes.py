@@ -8,6 +8,9 @@
   template's restartedAt annotation, as `kubectl rollout restart` does.
 - An ApiException becomes a TargetError naming the verb and the resource; 403 and 404 are typed.
   Nothing retries on its own; the caches reconnect, which is what a watch is for.
+- Traffic and predict reach the pods through port-forwards aitui opens itself (portforward.py); `publish`
+  makes a local build runnable by the nodes (containerd load or registry push); scale and deploy respect
+  the bounds of the workload's HorizontalPodAutoscaler instead of fighting it.
 """
 
 from __future__ import annotations
