@@ -79,3 +79,12 @@ def quiet_libraries() -> None:
         handler = logging.NullHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
+    import threading
+
+    # a library's own thread that dies (the kubernetes client's port-forward proxy when its pod is killed)
+    # would print its traceback over the screen: to the file too; what it means reaches the screen otherwise
+    def to_the_log(args: threading.ExceptHookArgs) -> None:
+        name = args.thread.name if args.thread else "?"
+        logging.getLogger(f"thread.{name}").error("uncaught %s", args.exc_type.__name__, exc_info=args.exc_value)
+
+    threading.excepthook = to_the_log

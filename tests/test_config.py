@@ -58,3 +58,16 @@ def test_a_kubeconfig_context_brings_its_own_namespace(tmp_path) -> None:
     assert config.load(flags={"context": "team", "kubeconfig": str(kubeconfig), "namespace": "b"}, env={},
                 file=none).namespace == "b"
     assert config.load(flags={"kubeconfig": str(kubeconfig)}, env={}, file=none).namespace == "default"  # local
+
+
+def test_a_library_thread_that_dies_writes_to_the_log_not_over_the_screen(tmp_path) -> None:
+    """The kubernetes client's port-forward thread raises when its pod is killed; under the TUI a traceback
+    on stderr would smear the screen. aitui sends it to its log file."""
+    code = ("import threading; from aitui import cli; cli.quiet_libraries(); "
+            "t = threading.Thread(target=lambda: 1 / 0, name='Kubernetes port forward proxy: 8501'); "
+            "t.start(); t.join()")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={"XDG_STATE_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    log = (tmp_path / "aitui" / "aitui.log").read_text()
+    assert "thread.Kubernetes port forward proxy: 8501 ERROR uncaught ZeroDivisionError" in log, log
