@@ -116,7 +116,7 @@ async def shoot(size: tuple[int, int]) -> None:
         await pilot.press("enter")
         await pilot.press("plus")
         await until(pilot, lambda: ready(app, 3), 120, "3 replicas on the cluster")
-        await pilot.pause(12)  # the charts fill from the cluster's Prometheus
+        await pilot.pause(30)  # the charts fill from the cluster's Prometheus (a 2 s scrape, 10 s rates)
         await pilot.press("enter")
         await pilot.pause(1)
         save("cluster")
