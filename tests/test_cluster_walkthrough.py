@@ -152,24 +152,26 @@ async def test_the_cluster_walkthrough_loses_no_request(cluster, namespace, clus
             await pilot.press("y")
         await until(pilot, lambda: said(f"restart {WORKLOAD}: deployment \"{WORKLOAD}\" successfully rolled out"),
                     180, "the restart")
-        serving_pods = {p.name for p in app.target.pods(WORKLOAD) if p.status != "Terminating"}  # type: ignore[union-attr]
-        assert len(serving_pods) == 2 and not before & serving_pods  # the old ones drain, then go
+        def serving_pods() -> set[str]:  # the pods watch may show the old pods' deletion a moment after
+            return {p.name for p in app.target.pods(WORKLOAD) if p.status != "Terminating"}  # type: ignore[union-attr]
+
+        await until(pilot, lambda: len(serving_pods()) == 2 and not before & serving_pods(), 30,
+                    "only new pods serving")
+
+        async def as_user(context: str) -> None:  # :ctx, then :ns to the walkthrough's namespace
+            await command(pilot, f"ctx {context}")
+            await until(pilot, lambda: app.settings.context == context, 10, f"the switch to {context}")
+            await command(pilot, f"ns {namespace}")
+            await until(pilot, lambda: app.settings.namespace == namespace and WORKLOAD in app.workloads, 30,
+                        f"{context}'s view of the workload")
 
         # the limited user reads but may not scale: the server's 403, in its words
-        await command(pilot, f"ctx {LIMITED}")
-        await until(pilot, lambda: app.settings.context == LIMITED, 10, "the switch")
-        await command(pilot, f"ns {namespace}")
-        await until(pilot, lambda: app.settings.namespace == namespace and WORKLOAD in app.workloads, 30,
-                    "the limited user's view")
+        await as_user(LIMITED)
         await pilot.press("plus")
         await until(pilot, lambda: said("forbidden (RBAC)") and said('User "aitui-limited" cannot patch'), 30,
                     "the 403")
         # back as the admin: ctrl+d deletes what deploy applied
-        await command(pilot, f"ctx {ADMIN}")
-        await until(pilot, lambda: app.settings.context == ADMIN, 10, "the switch back")
-        await command(pilot, f"ns {namespace}")
-        await until(pilot, lambda: app.settings.namespace == namespace and WORKLOAD in app.workloads, 30,
-                    "the admin's view")
+        await as_user(ADMIN)
         await pilot.press("ctrl+d")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")

@@ -54,6 +54,7 @@ class KwokPods:
         self.kwok = subprocess.Popen(
             [str(kwok), f"--kubeconfig={self.kubeconfig}",
              "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake", "--server-address=127.0.0.1:10247",
+             # the pods' addresses kwok writes into their status: inside the cluster's own pod range, never used
              "--node-ip=127.0.0.1", "--cidr=10.244.64.0/18", "--node-lease-duration-seconds=40",
              *(f"--config={stage}" for stage in sorted((kwok.parent / "kwok-stages").glob("*.yaml")))],
             stdout=self.log, stderr=self.log)
