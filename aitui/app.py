@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on, work
 from textual.app import App, ComposeResult
@@ -18,6 +18,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from aitui import messages as msg
 from aitui.config import Settings
 from aitui.models import Health, Image, Workload
+from aitui.ui.build import BuildPanel
 from aitui.ui.charts import Chart
 from aitui.ui.commands import COMMANDS as COMMAND_TABLE
 from aitui.ui.commands import AituiCommands, CommandError, parse
@@ -43,7 +44,6 @@ WORKLOAD = "recognizer"
 TRAFFIC_SECONDS = 600.0  # traffic (t) stops after this long, this many requests, or this long with no ready replica
 TRAFFIC_CAP = 100_000
 TRAFFIC_IDLE = 30.0
-BUILD_PENDING = object()
 CHARTS = (("requests", "Requests/s"), ("latency", "Latency p50/p95/p99 (s)"), ("replicas", "Replicas up"),
           ("errors", "Error ratio"))
 
@@ -84,8 +84,6 @@ class AituiApp(App[None]):
         self.namespaces: list[str] = []
         self.drilled: str | None = None  # the workload whose pods are shown (enter), None: the workloads
         self.traffic: Traffic | None = None
-        self._build: Any = None  # the running Build, BUILD_PENDING until its worker has made it, or None
-        self._cancel_build = False
         self._events_stop = threading.Event()
         self._refresh_pending = False
         self._images_stale = True  # the next refresh lists the images too
@@ -105,7 +103,7 @@ class AituiApp(App[None]):
             with TabPane("Activity", id="activity"):
                 yield Log(id="activity-log", max_lines=2000)
             with TabPane("Build", id="build"):
-                yield Log(id="build-log", max_lines=5000)
+                yield BuildPanel(self.settings, self._target, id="build-panel")
             with TabPane("Logs", id="logs"):
                 yield PodLog(id="pod-log")
             with TabPane("Events", id="events"):
@@ -159,8 +157,6 @@ class AituiApp(App[None]):
         self._events_stop.set()  # (the log panel stops its own follow)
         if self.traffic:
             self.traffic.stop()
-        if self._build is not None and self._build is not BUILD_PENDING:
-            self._build.cancel()
         if self.target:
             self.target.close()
 
@@ -454,84 +450,11 @@ class AituiApp(App[None]):
 
     # -- build -------------------------------------------------------------------------------
     def action_build(self) -> None:
-        if not self.may("build"):
-            return
-        if self._build is not None:
-            self._cancel_build = True
-            if self._build is not BUILD_PENDING:
-                self._build.cancel()
-            self.say("build: cancelling")
-            return
-        self.query_one(TabbedContent).active = "build"
-        self.query_one("#build-log", Log).clear()
-        self._build = BUILD_PENDING  # BuildStarted brings the Build to cancel
-        self.run_build()
-
-    @work(thread=True, group="build", exclusive=True, exit_on_error=False)
-    def run_build(self) -> None:
-        from aitui.services.images import Build
-
-        build = Build(self.settings)
-        self.post_message(msg.BuildStarted(build))
-        self.post_message(msg.Say(f"build: {build.tag} from {build.context} (base {self.settings.base_image})"))
-        pending: list[str] = []
-        try:
-            for ev in build.events():
-                progress = ""
-                if ev.kind == "step":
-                    pending.append(f"── step {ev.step}/{ev.steps}: {ev.text}")
-                    progress = f"step {ev.step}/{ev.steps}"
-                elif ev.kind == "log":
-                    pending.append(ev.text)
-                if len(pending) >= 20 or ev.kind not in ("log",):
-                    self.post_message(msg.BuildOutput(pending, progress))
-                    pending = []
-                if ev.kind == "done":
-                    self.post_message(msg.Say(f"build: {ev.tag} ({ev.image_id}) in {ev.seconds:.0f}s", notify=True))
-                    self.post_message(msg.BuildOutput(progress=f"built {ev.tag} in {ev.seconds:.0f}s"))
-                    self._publish(ev.tag)
-                elif ev.kind in ("error", "cancelled"):
-                    self.post_message(msg.Say(f"build: {ev.text}", "error" if ev.kind == "error" else "warning"))
-                    self.post_message(msg.BuildOutput(progress=ev.kind))
-        finally:
-            if pending:
-                self.post_message(msg.BuildOutput(pending))
-            self.post_message(msg.BuildEnded())
-
-    @on(msg.BuildStarted)
-    def _build_started(self, m: msg.BuildStarted) -> None:
-        self._build = m.build
-        if self._cancel_build:  # b again before the build had begun
-            m.build.cancel()
-
-    @on(msg.BuildOutput)
-    def _build_output(self, m: msg.BuildOutput) -> None:
-        if not self._open():
-            return
-        if m.lines:
-            self.query_one("#build-log", Log).write_lines(m.lines)
-        if m.progress:
-            self._build_progress(m.progress)
-
-    @on(msg.BuildEnded)
-    def _build_ended(self) -> None:
-        self._build, self._cancel_build = None, False
-        self._schedule_refresh()
-
-    def _publish(self, tag: str) -> None:
-        """A cluster runs what aitui builds only once its nodes have it (loaded, or pushed)."""
-        from aitui.services.targets import TargetError
-
-        try:
-            self._target().publish(tag, self._said_from_thread)
-        except TargetError as exc:
-            self.post_message(msg.Say(str(exc), "error"))
+        if self.may("build"):
+            self.query_one(BuildPanel).toggle()
 
     def _show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
-
-    def _build_progress(self, text: str) -> None:
-        self.query_one(TabbedContent).get_tab("build").label = f"Build: {text}"
 
     # -- deploy, scale, restart, delete ----------------------------------------------------------
     def _image_to_deploy(self) -> str | None:

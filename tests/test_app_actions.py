@@ -7,11 +7,13 @@ import asyncio
 import re
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from aitui.app import WORKLOAD, AituiApp
 from aitui.config import Settings
+from aitui.ui.build import BuildPanel
 from aitui.ui.dialogs import ConfirmScreen, NumberScreen, PredictionScreen
 from aitui.ui.images import ImagesTable
 from aitui.ui.workloads import WorkloadsTable
@@ -27,6 +29,13 @@ async def until(pilot, check: Callable[[], object], timeout: float, what: str) -
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+
+def building(app: AituiApp) -> Any:
+    """None once no build runs; else the Build (True while its worker is still making it)."""
+    panel = app.query_one(BuildPanel)
+    return (panel.running or True) if panel.busy else None
 
 
 def cell(app: AituiApp, col: str) -> str:
@@ -114,4 +123,4 @@ async def test_readonly_refuses_every_change(app_settings, docker_client) -> Non
             assert not isinstance(app.screen, (ConfirmScreen, NumberScreen)), key
         notes = [n.message for n in app._notifications]
         assert sum("read-only" in m for m in notes) == 8
-        assert running(docker_client) == 0 and app._build is None
+        assert running(docker_client) == 0 and building(app) is None

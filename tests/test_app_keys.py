@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 from conftest import deployment, free_port, kube_client, wait_until
-from test_app_actions import app_settings, cell, until  # noqa: F401 - app_settings is a fixture
+from test_app_actions import app_settings, building, cell, until  # noqa: F401 - app_settings is a fixture
 from test_app_kube import command, kube_settings, notices, switch  # noqa: F401 - kube_settings is a fixture
 from textual.command import CommandPalette
 
@@ -158,10 +158,10 @@ async def test_b_again_cancels_the_build(docker_client, settings, tmp_path, monk
         await pilot.press("b")
         await until(pilot, lambda: any(marker in line for line in app.query_one("#build-log").lines), 60,
                     "the build to reach its slow step")
-        tag = app._build.tag
+        tag = building(app).tag
         started = time.monotonic()
         await pilot.press("b")
-        await until(pilot, lambda: app._build is None, 20, "the build to stop")
+        await until(pilot, lambda: building(app) is None, 20, "the build to stop")
         assert time.monotonic() - started < 50  # it stopped, rather than ending its 60 s step
         activity = list(app.query_one("#activity-log").lines)
         assert "build: cancelling" in activity and "build: build cancelled" in activity, activity

@@ -8,7 +8,7 @@ import os
 
 import pytest
 from conftest import free_port
-from test_app_actions import until
+from test_app_actions import building, until
 from test_traffic import live  # noqa: F401 - a real HTTP server that answers predict
 
 from aitui import app as app_module
@@ -125,7 +125,7 @@ async def test_a_build_that_ends_says_so(settings, docker_client, tmp_path, monk
             await pilot.press("b")
             await until(pilot, lambda: any(" from " in line for line in activity(app)), 20, "the build to start")
             tag = next(line for line in activity(app) if " from " in line).split()[1]  # "build: TAG from …"
-            await until(pilot, lambda: app._build is None and any(n.startswith("build: ") for n in notices(app)),
+            await until(pilot, lambda: building(app) is None and any(n.startswith("build: ") for n in notices(app)),
                         120, "the build to end")
             done = [n for n in notices(app) if n.startswith(f"build: {tag} (")]
             assert done and done[0] in activity(app), (notices(app), activity(app))

@@ -14,7 +14,7 @@ import time
 import pytest
 from cluster import ADMIN, LIMITED, Cluster
 from conftest import ROOT, wait_until
-from test_app_actions import cell, until
+from test_app_actions import building, cell, until
 from test_walkthrough import link_or_copy
 
 from aitui.app import WORKLOAD, AituiApp
@@ -56,7 +56,7 @@ async def test_the_cluster_walkthrough_loses_no_request(cluster, namespace, clus
         # 1. b builds (the layers are cached) and loads the image into the node's containerd
         await until(pilot, lambda: app.images, 30, "the image list")
         await pilot.press("b")
-        await until(pilot, lambda: app._build is None and said(f"build: {cluster_image} ("), 600, "the build")
+        await until(pilot, lambda: building(app) is None and said(f"build: {cluster_image} ("), 600, "the build")
         await until(pilot, lambda: said(f"publish: {cluster_image} is already on the node")
                     or said(f"publish: load {cluster_image}: "), 120, "the image on the node")
         marks["1 build + load"] = time.monotonic() - t0
@@ -108,7 +108,7 @@ async def test_the_cluster_walkthrough_loses_no_request(cluster, namespace, clus
         await pilot.press("b")
         new = recognizer_tag(serving)
         assert new != cluster_image
-        await until(pilot, lambda: app._build is None and said(f"publish: load {new}: "), 900, "rebuild and load")
+        await until(pilot, lambda: building(app) is None and said(f"publish: load {new}: "), 900, "rebuild and load")
         await until(pilot, lambda: any(new in i.tags for i in app.images), 30, "the new image in Images")
         app.query_one("#workloads").focus()
         await pilot.press("d")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Prometheus, deployment, free_port, kube_client, missing, wait_until
-from test_app_actions import until
+from test_app_actions import building, until
 from test_app_kube import command, notices, switch
 
 from aitui.app import NARROW, SHORT, AituiApp
@@ -115,7 +115,7 @@ async def test_docker_engine_cut_during_a_build_and_back(docker_client, settings
         await until(pilot, lambda: "step 2/" in str(app.query_one("#bottom").get_tab("build").label), 60,
                     "the build to reach its slow step")
         proxy.stop()
-        await until(pilot, lambda: app._build is None, 30, "the build to end")
+        await until(pilot, lambda: building(app) is None, 30, "the build to end")
         assert "build: " in notices(app)  # the build's end is said, as an error
         await until(pilot, lambda: not health(app, "docker").ok, 15, "the header to say docker is unreachable")
         assert "unreachable" in health(app, "docker").detail

@@ -13,7 +13,7 @@ import time
 
 import pytest
 from conftest import ROOT, wait_until
-from test_app_actions import cell, running, until
+from test_app_actions import building, cell, running, until
 
 from aitui.app import WORKLOAD, AituiApp
 from aitui.config import Settings
@@ -70,7 +70,7 @@ async def test_the_walkthrough_loses_no_request(walkthrough, prometheus, recogni
         # 1. b builds the recognizer image, streaming its log; it appears in Images
         await until(pilot, lambda: app.images, 20, "the image list")
         await pilot.press("b")
-        await until(pilot, lambda: said(f"build: {recognizer_image} (") and app._build is None, 600, "the build")
+        await until(pilot, lambda: said(f"build: {recognizer_image} (") and building(app) is None, 600, "the build")
         assert app.query_one("#build-log").line_count > 5
         images = app.query_one(ImagesTable)
         await until(pilot, lambda: any(f"★ {recognizer_image}" == str(images.get_cell(k, "name"))
@@ -123,7 +123,7 @@ async def test_the_walkthrough_loses_no_request(walkthrough, prometheus, recogni
         server.unlink()  # a new file, not a write through the hard link to the repository's copy
         server.write_text(text + f"\n# walkthrough change {time.time()}\n")
         await pilot.press("b")
-        await until(pilot, lambda: app._build is None and said("build: ") and sum(
+        await until(pilot, lambda: building(app) is None and said("build: ") and sum(
             "build: aitui/recognizer:" in line and " in " in line for line in activity.lines) == 2, 600, "rebuild")
         new = recognizer_tag(serving)  # the change reached the image, so it has a new tag
         assert new != recognizer_image
