@@ -11,15 +11,14 @@ from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.suggester import SuggestFromList
-from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Log, TabbedContent, TabPane
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerState
 
 from aitui import messages as msg
 from aitui.config import Settings
 from aitui.models import Health, Image, Workload
 from aitui.ui.build import BuildPanel
-from aitui.ui.charts import Chart
+from aitui.ui.chart_grid import ChartGrid
 from aitui.ui.commands import COMMANDS as COMMAND_TABLE
 from aitui.ui.commands import AituiCommands, CommandError, parse
 from aitui.ui.dialogs import ConfirmScreen, NumberScreen, PredictionScreen
@@ -34,18 +33,13 @@ if TYPE_CHECKING:
     from aitui.models import Pod
     from aitui.services.targets import Target
     from aitui.services.traffic import Traffic
+    from aitui.ui.chart_grid import Fetch
 
 HEALTH_EVERY = 5.0  # seconds between engine probes; the next starts only after the last ends
-CHARTS_EVERY = 5.0
-WINDOWS = (300, 900, 3600)  # chart windows the user cycles through with `w`
-WINDOW_NAMES = {"5m": 300, "15m": 900, "1h": 3600}
-NARROW, SHORT = 100, 30  # columns and rows below which the layout tightens
 WORKLOAD = "recognizer"
 TRAFFIC_SECONDS = 600.0  # traffic (t) stops after this long, this many requests, or this long with no ready replica
 TRAFFIC_CAP = 100_000
 TRAFFIC_IDLE = 30.0
-CHARTS = (("requests", "Requests/s"), ("latency", "Latency p50/p95/p99 (s)"), ("replicas", "Replicas up"),
-          ("errors", "Error ratio"))
 
 
 class AituiApp(App[None]):
@@ -57,18 +51,14 @@ class AituiApp(App[None]):
     #workloads { border: round $primary; width: 3fr; }
     #pods { border: round $primary; width: 3fr; display: none; }
     #images:focus-within, #workloads:focus, #pods:focus { border: round $accent; }
-    #charts { height: 2fr; min-height: 7; }
-    /* narrow terminals: two charts at a time, `c` flips to the other pair */
-    #charts.narrow > .pair-2 { display: none; }
-    #charts.narrow.flipped > .pair-1 { display: none; }
-    #charts.narrow.flipped > .pair-2 { display: block; }
-    #charts.short { height: 3fr; }
     #bottom { height: 2fr; }
     #filter, #command { dock: top; display: none; }
     Log { scrollbar-size-vertical: 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = bindings()  # type: ignore[assignment]  # from ui/keys.py
     COMMANDS = App.COMMANDS | {AituiCommands}
+
+    chart_source: Fetch | None = None  # where the charts' series come from: Prometheus (tests give canned ones)
 
     def __init__(self, settings: Settings) -> None:
         super().__init__()
@@ -77,7 +67,6 @@ class AituiApp(App[None]):
         self.workloads: dict[str, Workload] = {}
         self.scaling: dict[str, int] = {}  # workload -> replicas it is being scaled to
         self._scale_running: set[str] = set()
-        self.window = WINDOWS[0]
         self.target: Target | None = None
         self._target_lock = threading.Lock()
         self.contexts: list[str] = ["local"]
@@ -88,7 +77,6 @@ class AituiApp(App[None]):
         self._refresh_pending = False
         self._images_stale = True  # the next refresh lists the images too
         self._cache_dirty = False
-        self._charts_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -96,9 +84,7 @@ class AituiApp(App[None]):
             yield ImagesTable(id="images")
             yield WorkloadsTable(id="workloads")
             yield PodsTable(id="pods")
-        with Horizontal(id="charts"):
-            for i, (query, title) in enumerate(CHARTS):
-                yield Chart(query, title, id=f"chart-{query}", classes=f"pair-{1 + i // 2}")
+        yield ChartGrid(self.settings, self._target, self.chart_source, id="charts")
         with TabbedContent(id="bottom", initial="activity"):
             with TabPane("Activity", id="activity"):
                 yield Log(id="activity-log", max_lines=2000)
@@ -132,7 +118,7 @@ class AituiApp(App[None]):
         self.probe_health()
         self.refresh_lists()
         self.watch_engine()
-        self.poll_charts()
+        self.query_one(ChartGrid).poll()
 
     def on_resize(self, event: events.Resize) -> None:
         """Below 100 columns four charts are unreadable: show two (c flips); below 30 rows, charts get
@@ -140,18 +126,7 @@ class AituiApp(App[None]):
         # the console's size, set: otherwise every cell a table measures asks the OS for the terminal's
         # size (90,000 calls for a first table of 5,000 pods, a quarter of its first render)
         self.console.size = (event.size.width, event.size.height)
-        charts = self.query_one("#charts")
-        narrow = event.size.width < NARROW
-        charts.set_class(narrow, "narrow")
-        charts.set_class(event.size.height < SHORT, "short")
-
-    def action_flip_charts(self) -> None:
-        charts = self.query_one("#charts")
-        if not charts.has_class("narrow"):
-            self.notify("all four charts are shown at this width")
-            return
-        charts.toggle_class("flipped")
-        self.call_after_refresh(self.poll_charts)  # the pair just shown has its size after this refresh
+        self.query_one(ChartGrid).fit(event.size.width, event.size.height)
 
     def on_unmount(self) -> None:
         self._events_stop.set()  # (the log panel stops its own follow)
@@ -392,61 +367,11 @@ class AituiApp(App[None]):
         self.query_one(WorkloadsTable).border_subtitle = why
 
     # -- charts ------------------------------------------------------------------------------
-    def poll_charts(self) -> None:
-        """Read the shown charts' sizes here, on the UI thread; fetch in a worker; draw back here.
-        One timer at a time: a poll asked for early (window change, flip) replaces the scheduled one."""
-        if not self._open():
-            return
-        if self._charts_timer is not None:
-            self._charts_timer.stop()
-            self._charts_timer = None
-        shown = [(chart, max(10, chart.size.width - 8)) for chart in self.query(Chart)
-                 if chart.display and chart.size.width]
-        self.fetch_charts(shown, self.window)
-
-    def _charts_again(self) -> None:
-        self._charts_timer = self.set_timer(CHARTS_EVERY, self.poll_charts)
-
-    @work(thread=True, group="charts", exclusive=True, exit_on_error=False)
-    def fetch_charts(self, charts: list[tuple[Chart, int]], window: float) -> None:
-        from aitui.models import Series
-        from aitui.services import metrics
-        from aitui.services.targets import TargetError
-
-        try:
-            selector = self._target().metrics_selector(WORKLOAD)  # the labels its replicas' series carry
-        except TargetError as exc:
-            for chart, _width in charts:
-                self.post_message(msg.ChartFetched(chart, [Series(chart.query_name, (), f"no data: {exc}")], window))
-            selector = ""
-        for chart, width in charts if selector else []:
-            series = metrics.fetch(self.settings, chart.query_name, window, width, selector)
-            self.post_message(msg.ChartFetched(chart, series, window))
-        if not get_current_worker().is_cancelled:  # a newer poll took over and schedules the next
-            self.post_message(msg.ChartsDone())
-
-    @on(msg.ChartFetched)
-    def _chart_fetched(self, m: msg.ChartFetched) -> None:
-        if not self._open():
-            return
-        m.chart.show(m.series, m.window)
-
-    @on(msg.ChartsDone)
-    def _charts_done(self) -> None:
-        if self._open():
-            self._charts_again()
-
     def action_window(self) -> None:
-        self._set_window(WINDOWS[(WINDOWS.index(self.window) + 1) % len(WINDOWS)])
+        self.query_one(ChartGrid).next_window()
 
-    def _set_window(self, seconds: int) -> None:
-        """The charts' time window; each chart's title says it, as soon as it is chosen."""
-        self.window = seconds
-        name = next(n for n, s in WINDOW_NAMES.items() if s == seconds)
-        for chart, (_query, title) in zip(self.query(Chart), CHARTS, strict=True):
-            chart.border_title = f"{title} · {name}"
-        self.notify(f"charts: last {name}")
-        self.poll_charts()
+    def action_flip_charts(self) -> None:
+        self.query_one(ChartGrid).flip()
 
     # -- build -------------------------------------------------------------------------------
     def action_build(self) -> None:
@@ -829,7 +754,7 @@ class AituiApp(App[None]):
             if target is not None:
                 self._scale(target, int(arg))
         elif name == "window":
-            self._set_window(WINDOW_NAMES[arg])
+            self.query_one(ChartGrid).set_window(arg)
         elif name == "quit":
             self.exit()
         else:
@@ -867,7 +792,7 @@ class AituiApp(App[None]):
         self.say(f"context: {context}" + ("" if context == "local" else f", namespace {namespace}"))
         self._focus_list()
         self.refresh_lists()
-        self.poll_charts()
+        self.query_one(ChartGrid).poll()
         if context != "local":
             self.load_namespaces()
 

@@ -64,6 +64,7 @@ class ChartFetched(Message):
     chart: Chart
     series: list[Series]
     window: float
+    now: float | None = None  # the end of the query's window (None: when it is drawn)
 
 
 class ChartsDone(Message):

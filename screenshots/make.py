@@ -24,6 +24,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 from aitui import config  # noqa: E402
 from aitui.app import WORKLOAD, AituiApp  # noqa: E402
+from aitui.ui.chart_grid import ChartGrid  # noqa: E402
 from aitui.ui.dialogs import PredictionScreen  # noqa: E402
 from aitui.ui.header import StatusBar  # noqa: E402
 
@@ -70,13 +71,13 @@ async def shoot(size: tuple[int, int]) -> None:
         save("2-deploy")
         await pilot.press("t", "enter")
         await pilot.pause(15)
-        app.poll_charts()
+        app.query_one(ChartGrid).poll()
         await pilot.pause(2)
         save("3-traffic")
         await pilot.press("plus", "plus")
         await until(pilot, lambda: ready(app, 3), 90, "3 replicas")
         await pilot.pause(12)  # two chart polls with all replicas taking load
-        app.poll_charts()
+        app.query_one(ChartGrid).poll()
         await pilot.pause(2)
         save("4-scale")
         await pilot.press("p")

@@ -13,7 +13,6 @@ from aitui.models import Health, Image, Pod, Series, Workload
 from aitui.services.doctor import Check
 from aitui.services.predict import samples
 from aitui.services.targets.local import LocalTarget
-from aitui.ui.charts import Chart
 from aitui.ui.dialogs import PredictionScreen
 from aitui.ui.doctor import DoctorScreen
 from aitui.ui.header import StatusBar
@@ -59,6 +58,9 @@ class CannedTarget:
     name = namespace = "local"
     errors: dict[str, str] = {}  # noqa: RUF012
 
+    def metrics_selector(self, workload: str = "") -> str:
+        return 'job="recognizer"'
+
     def deploy_plan(self) -> list[str]:
         return LocalTarget.deploy_plan(self)  # type: ignore[arg-type]
 
@@ -91,6 +93,7 @@ class SnapshotApp(AituiApp):
         super().__init__(Settings(kubeconfig="/nonexistent"))
         self.now = time.time()  # ages and chart times relative to the app's start: "10m" whenever it runs
         self.target = CannedTarget()  # type: ignore[assignment]
+        self.chart_source = lambda _settings, query, _window, _width, _selector, now: series(query, now)
 
     def probe_health(self) -> None:  # type: ignore[override]
         bar = self.query_one(StatusBar)
@@ -112,10 +115,6 @@ class SnapshotApp(AituiApp):
         self._show_workloads(workloads(self.now))
         if self.drilled:
             self._show_pods(pods(self.now))
-
-    def poll_charts(self) -> None:
-        for chart in self.query(Chart):
-            chart.show(series(chart.query_name, self.now), 300, now=self.now)
 
     def action_doctor(self) -> None:
         self.push_screen(CannedDoctor(self.settings))

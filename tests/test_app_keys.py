@@ -21,6 +21,7 @@ from aitui.config import Settings
 from aitui.services import manifests
 from aitui.services.targets.kubernetes import PATHS, KubeTarget
 from aitui.services.targets.local import LocalTarget
+from aitui.ui.chart_grid import ChartGrid
 from aitui.ui.charts import Chart
 from aitui.ui.dialogs import ConfirmScreen, NumberScreen
 from aitui.ui.header import StatusBar
@@ -48,11 +49,11 @@ async def test_window_keys_command_and_palette(tmp_path, monkeypatch) -> None:
         await pilot.pause()
         for name, seconds in (("15m", 900), ("1h", 3600), ("5m", 300)):
             await pilot.press("w")
-            assert app.window == seconds and all(t.endswith(f"· {name}") for t in chart_titles(app)), \
-                chart_titles(app)
+            grid = app.query_one(ChartGrid)
+            assert grid.window == seconds and all(t.endswith(f"· {name}") for t in chart_titles(app)), chart_titles(app)
             assert f"charts: last {name}" in notices(app)
         await command(pilot, "window 1h")
-        assert app.window == 3600 and all(t.endswith("· 1h") for t in chart_titles(app))
+        assert app.query_one(ChartGrid).window == 3600 and all(t.endswith("· 1h") for t in chart_titles(app))
 
         await pilot.press("ctrl+p")
         await until(pilot, lambda: isinstance(app.screen, CommandPalette), 5, "the command palette")
@@ -60,7 +61,7 @@ async def test_window_keys_command_and_palette(tmp_path, monkeypatch) -> None:
         palette = app.screen
         await until(pilot, lambda: palette.query_one("CommandList").option_count > 0, 5, "the palette's hits")
         await pilot.press("down", "enter")  # the first hit, the best match
-        await until(pilot, lambda: app.window == 900, 5, "the palette's choice applied")
+        await until(pilot, lambda: app.query_one(ChartGrid).window == 900, 5, "the palette's choice applied")
         assert not isinstance(app.screen, CommandPalette)
         assert all(t.endswith("· 15m") for t in chart_titles(app))
 

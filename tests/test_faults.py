@@ -21,10 +21,11 @@ from conftest import Prometheus, deployment, free_port, kube_client, missing, wa
 from test_app_actions import building, until
 from test_app_kube import command, notices, switch
 
-from aitui.app import NARROW, SHORT, AituiApp
+from aitui.app import AituiApp
 from aitui.config import Settings
 from aitui.services.images import recognizer_tag
 from aitui.services.targets.local import WORKLOAD_LABEL
+from aitui.ui.chart_grid import NARROW, SHORT, ChartGrid
 from aitui.ui.header import StatusBar
 from aitui.ui.help import HelpScreen
 from aitui.ui.workloads import WorkloadsTable
@@ -192,7 +193,7 @@ async def test_prometheus_killed_restarted_and_black_holed(tmp_path, monkeypatch
             await until(pilot, lambda: not health(app, "prometheus").ok, 15, "prometheus down in the header")
             assert "connection refused" in health(app, "prometheus").detail
             chart = app.query_one("#chart-requests")
-            app.poll_charts()
+            app.query_one(ChartGrid).poll()
             await until(pilot, lambda: any("connection refused" in series.error for series in chart.series), 15,
                         "the chart's reason")
             prom = Prometheus(tmp_path / "prom", port=prom.port)  # the same server, back

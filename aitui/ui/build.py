@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual import on, work
+from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Log
 
@@ -30,7 +31,7 @@ class BuildPanel(Vertical):
         self._build: object = None  # the running Build, _PENDING until its worker made it, or None
         self._cancel = False
 
-    def compose(self):
+    def compose(self) -> ComposeResult:
         yield Log(id="build-log", max_lines=5000)
 
     @property
