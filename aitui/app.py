@@ -11,35 +11,34 @@ from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.suggester import SuggestFromList
-from textual.widgets import DataTable, Footer, Input, Log, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Input, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from aitui import messages as msg
 from aitui.config import Settings
 from aitui.models import Health, Image, Workload
+from aitui.ui.activity import ActivityLog
 from aitui.ui.build import BuildPanel
 from aitui.ui.chart_grid import ChartGrid
 from aitui.ui.commands import COMMANDS as COMMAND_TABLE
 from aitui.ui.commands import AituiCommands, CommandError, parse
-from aitui.ui.dialogs import ConfirmScreen, NumberScreen, PredictionScreen
+from aitui.ui.dialogs import ConfirmScreen, NumberScreen
+from aitui.ui.events import EventsLog
 from aitui.ui.header import StatusBar
 from aitui.ui.images import ImagesTable
 from aitui.ui.keys import BY_ACTION, KEYS, bindings
 from aitui.ui.logs import PodLog
 from aitui.ui.pods import PodsTable
+from aitui.ui.traffic import Predictor, TrafficControl
 from aitui.ui.workloads import WorkloadsTable
 
 if TYPE_CHECKING:
     from aitui.models import Pod
     from aitui.services.targets import Target
-    from aitui.services.traffic import Traffic
     from aitui.ui.chart_grid import Fetch
 
 HEALTH_EVERY = 5.0  # seconds between engine probes; the next starts only after the last ends
 WORKLOAD = "recognizer"
-TRAFFIC_SECONDS = 600.0  # traffic (t) stops after this long, this many requests, or this long with no ready replica
-TRAFFIC_CAP = 100_000
-TRAFFIC_IDLE = 30.0
 
 
 class AituiApp(App[None]):
@@ -72,7 +71,6 @@ class AituiApp(App[None]):
         self.contexts: list[str] = ["local"]
         self.namespaces: list[str] = []
         self.drilled: str | None = None  # the workload whose pods are shown (enter), None: the workloads
-        self.traffic: Traffic | None = None
         self._events_stop = threading.Event()
         self._refresh_pending = False
         self._images_stale = True  # the next refresh lists the images too
@@ -87,18 +85,20 @@ class AituiApp(App[None]):
         yield ChartGrid(self.settings, self._target, self.chart_source, id="charts")
         with TabbedContent(id="bottom", initial="activity"):
             with TabPane("Activity", id="activity"):
-                yield Log(id="activity-log", max_lines=2000)
+                yield ActivityLog(id="activity-log")
             with TabPane("Build", id="build"):
                 yield BuildPanel(self.settings, self._target, id="build-panel")
             with TabPane("Logs", id="logs"):
                 yield PodLog(id="pod-log")
             with TabPane("Events", id="events"):
-                yield Log(id="events-log", max_lines=2000)
+                yield EventsLog(self._target, id="events-log")
         yield Input(placeholder="filter images, workloads and the pod log (esc clears)", id="filter")
         command = Input(placeholder="ctx <name> · ns <name> · scale <n> · window 5m|15m|1h   (→ completes, esc closes)",
                         id="command")
         command.border_title = ":"
         yield command
+        yield TrafficControl(self.settings, self._target)
+        yield Predictor(self._target)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -129,9 +129,7 @@ class AituiApp(App[None]):
         self.query_one(ChartGrid).fit(event.size.width, event.size.height)
 
     def on_unmount(self) -> None:
-        self._events_stop.set()  # (the log panel stops its own follow)
-        if self.traffic:
-            self.traffic.stop()
+        self._events_stop.set()  # (each panel stops its own work)
         if self.target:
             self.target.close()
 
@@ -149,7 +147,7 @@ class AituiApp(App[None]):
         """One line in Activity; errors, warnings and the ends of background jobs also as a notification."""
         if not self._open():
             return
-        self.query_one("#activity-log", Log).write_line(text)
+        self.query_one(ActivityLog).write_line(text)
         if severity != "information" or notify:
             self.notify(text, severity=severity)  # type: ignore[arg-type]
 
@@ -261,7 +259,7 @@ class AituiApp(App[None]):
         self._refresh_pending = False
         self._cache_dirty = False
         if self.query_one(TabbedContent).active == "events":
-            self.load_events(self._selected_workload())
+            self.query_one(EventsLog).load(self._selected_workload())
         if self._images_stale:
             self._images_stale = False
             self.load_images()
@@ -512,127 +510,27 @@ class AituiApp(App[None]):
         self.query_one(TabbedContent).get_tab("logs").label = f"Logs: {pod or name + ' (all replicas)'}"
         self.query_one(PodLog).follow(self._target, name, pod)
 
-    # -- events ----------------------------------------------------------------------------------
+    # -- events, traffic, predict ---------------------------------------------------------------
     def action_events(self) -> None:
-        self.query_one(TabbedContent).active = "events"
-        self.load_events(self._selected_workload())
+        self.query_one(EventsLog).open(self._selected_workload())
 
-    @work(thread=True, group="events-list", exclusive=True, exit_on_error=False)
-    def load_events(self, name: str) -> None:
-        import time
-
-        from aitui.services.targets import TargetError
-
-        try:
-            found = self._target().events(name)
-        except TargetError as exc:
-            self.post_message(msg.Say(str(exc), "warning"))
-            return
-        lines = [f"{time.strftime('%H:%M:%S', time.localtime(e.time))}  {e.type:<7}  {e.reason:<18}  "
-                 f"{e.object}  {e.message}" for e in found]
-        self.post_message(msg.EventsListed(name, lines))
-
-    @on(msg.EventsListed)
-    def _show_events(self, m: msg.EventsListed) -> None:
-        if not self._open():
-            return
-        name, lines = m.workload, m.lines
-        log = self.query_one("#events-log", Log)
-        log.clear()
-        log.write_lines(lines or [f"no events for {name} in the last hour"])
-        self.query_one(TabbedContent).get_tab("events").label = f"Events: {name}"
-
-    # -- traffic and predict -------------------------------------------------------------------
     def action_traffic(self) -> None:
-        if self.traffic is not None and self.traffic.running:
-            self.traffic.stop()
-            self.say(f"traffic: stopped after {self.traffic.totals()}")
-            self.traffic = None
+        control = self.query_one(TrafficControl)
+        if control.running:
+            control.stop()
             return
         if not self.may("traffic", WORKLOAD):
             return
 
         def chosen(n: int | None) -> None:
             if n is not None:
-                self.start_traffic(n)
+                control.start(n)
 
         self.push_screen(NumberScreen("Traffic", "Concurrent requests", 4, 1, 64), chosen)
 
-    @work(thread=True, group="traffic", exclusive=True, exit_on_error=False)
-    def start_traffic(self, concurrency: int) -> None:
-        from aitui.services.predict import samples
-        from aitui.services.traffic import Traffic
-
-        target = self._target()
-        retries = self.settings.traffic_retries
-        traffic = Traffic(lambda: target.endpoints(WORKLOAD), list(samples().values()), concurrency,
-                          duration=TRAFFIC_SECONDS, max_requests=TRAFFIC_CAP, idle_limit=TRAFFIC_IDLE,
-                          retries=retries).start()
-        self.post_message(msg.TrafficStarted(traffic))
-        self.post_message(msg.Say(f"traffic: {concurrency} concurrent requests {traffic.limits()} (t stops); "
-                                  + (f"a refused connection is resent up to {retries}x" if retries else "no retries")))
-        self.post_message(msg.Say(f"traffic: {target.reach(WORKLOAD)}"))
-        while traffic.running:
-            s = traffic.stats
-            self.post_message(msg.TrafficProgress(f"{s.rate():.0f} req/s · {s.failed} failed · {s.retried} retried"))
-            if self._events_stop.wait(1.0):  # the app is closing
-                return
-        self.post_message(msg.TrafficProgress(""))
-        if traffic.reason != "stopped":  # it ended on its own: say when and why, with its totals
-            self.post_message(msg.TrafficEnded(traffic))
-
-    @on(msg.TrafficEnded)
-    def _traffic_ended(self, m: msg.TrafficEnded) -> None:
-        if self.traffic is m.traffic:
-            self.traffic = None
-        self.say(f"traffic: {m.traffic.why_ended()}: {m.traffic.totals()}",
-                 "warning" if m.traffic.reason == "idle" else "information", notify=True)
-
-    @on(msg.TrafficStarted)
-    def _traffic_started(self, m: msg.TrafficStarted) -> None:
-        self.traffic = m.traffic
-
-    @on(msg.TrafficProgress)
-    def _traffic_progress(self, m: msg.TrafficProgress) -> None:
-        if not self._open():
-            return
-        text = m.text
-        self.query_one("#activity-log", Log).border_subtitle = text
-        self.query_one(TabbedContent).get_tab("activity").label = f"Activity: {text}" if text else "Activity"
-
-    def _reach_hint(self) -> str:
-        return f" ({self._target().reach(WORKLOAD)})"
-
     def action_predict(self) -> None:
-        if not self.may("predict", WORKLOAD):
-            return
-        self.run_predict()
-
-    @work(thread=True, group="predict", exclusive=True, exit_on_error=False)
-    def run_predict(self) -> None:
-        from aitui.services.predict import pick_sample, predict
-
-        endpoints = self._target().endpoints(WORKLOAD)
-        if not endpoints:
-            self.post_message(msg.Say("predict: no ready replica" + self._reach_hint(), "warning"))
-            return
-        sample, png = pick_sample()
-        result = predict(endpoints[0], png)
-        if result.error:
-            self.post_message(msg.Say(f"predict: {result.error}", "error"))
-            return
-        top, score = result.labels[0]
-        where = self._target().route(result.endpoint)
-        self.post_message(msg.Say(f"predict: a '{sample}' -> {top} ({score:.1%}) in "
-                                  f"{result.seconds * 1000:.0f} ms from {where}"))
-        detail = f"{where} answered in {result.seconds * 1000:.0f} ms · esc closes"
-        self.post_message(msg.Predicted(sample, png, result.labels, detail))
-
-    @on(msg.Predicted)
-    def _predicted(self, m: msg.Predicted) -> None:
-        if not self._open():
-            return
-        self.push_screen(PredictionScreen(m.sample, m.png, m.labels, m.detail))
+        if self.may("predict", WORKLOAD):
+            self.query_one(Predictor).run()
 
     # -- navigation ----------------------------------------------------------------------------
     def _open_line(self, line: Input) -> None:
@@ -777,8 +675,7 @@ class AituiApp(App[None]):
         """Leave the current target (its caches stop), point everything at the new one."""
         if (context, namespace) == (self.settings.context, self.settings.namespace):
             return
-        if self.traffic is not None and self.traffic.running:
-            self.action_traffic()  # traffic belongs to the old context's replicas
+        self.query_one(TrafficControl).stop()  # traffic belongs to the old context's replicas
         self.query_one(PodLog).stop()
         old, self.target = self.target, None
         if old is not None:

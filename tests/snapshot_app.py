@@ -13,9 +13,9 @@ from aitui.models import Health, Image, Pod, Series, Workload
 from aitui.services.doctor import Check
 from aitui.services.predict import samples
 from aitui.services.targets.local import LocalTarget
-from aitui.ui.dialogs import PredictionScreen
 from aitui.ui.doctor import DoctorScreen
 from aitui.ui.header import StatusBar
+from aitui.ui.traffic import Predictor
 
 
 def images(now: float) -> list[Image]:
@@ -119,7 +119,7 @@ class SnapshotApp(AituiApp):
     def action_doctor(self) -> None:
         self.push_screen(CannedDoctor(self.settings))
 
-    def run_predict(self) -> None:  # type: ignore[override]
+    def action_predict(self) -> None:
         labels = (("circle", 0.962), ("ring", 0.021), ("square", 0.009), ("triangle", 0.005), ("cross", 0.002))
-        self.push_screen(PredictionScreen("circle", samples()["circle"], labels,
-                                          "127.0.0.1:32768 answered in 4 ms · esc closes"))
+        self.query_one(Predictor).post_message(msg.Predicted("circle", samples()["circle"], labels,
+                                                             "127.0.0.1:32768 answered in 4 ms · esc closes"))

@@ -16,6 +16,7 @@ from aitui.config import Settings
 from aitui.ui.build import BuildPanel
 from aitui.ui.dialogs import ConfirmScreen, NumberScreen, PredictionScreen
 from aitui.ui.images import ImagesTable
+from aitui.ui.traffic import TrafficControl
 from aitui.ui.workloads import WorkloadsTable
 
 pytestmark = pytest.mark.docker
@@ -30,6 +31,11 @@ async def until(pilot, check: Callable[[], object], timeout: float, what: str) -
         await asyncio.sleep(0.1)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
+
+
+def traffic(app: AituiApp) -> Any:
+    """The traffic the app sends now (services.traffic.Traffic), or None."""
+    return app.query_one(TrafficControl).traffic
 
 
 def building(app: AituiApp) -> Any:
@@ -96,11 +102,11 @@ async def test_deploy_scale_predict_traffic_and_delete_by_keystroke(app_settings
         await pilot.press("t")
         assert isinstance(app.screen, NumberScreen)
         await pilot.press("enter")
-        await until(pilot, lambda: app.traffic is not None and app.traffic.stats.ok > 20, 30, "traffic")
+        await until(pilot, lambda: traffic(app) is not None and traffic(app).stats.ok > 20, 30, "traffic")
         await until(pilot, lambda: "failed · 0 retried" in str(app.query_one("#activity-log").border_subtitle), 10,
                     "failures and retries shown while traffic runs")
         await pilot.press("t")
-        assert app.traffic is None
+        assert traffic(app) is None
 
         await pilot.press("ctrl+d")
         assert isinstance(app.screen, ConfirmScreen)

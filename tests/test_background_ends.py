@@ -11,11 +11,11 @@ from conftest import free_port
 from test_app_actions import building, until
 from test_traffic import live  # noqa: F401 - a real HTTP server that answers predict
 
-from aitui import app as app_module
 from aitui.app import AituiApp
 from aitui.config import Settings
 from aitui.services.targets.local import WORKLOAD_LABEL, LocalTarget
 from aitui.services.traffic import Traffic
+from aitui.ui import traffic as traffic_module
 from aitui.ui.logs import PodLog
 
 pytestmark = pytest.mark.docker
@@ -51,15 +51,16 @@ async def run_traffic(settings: Settings, tmp_path, monkeypatch, served: list[st
     target.served = served
     app.target = target
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
-        app.start_traffic(2)
-        await until(pilot, lambda: app.traffic is not None, 10, "traffic to start")
-        await until(pilot, lambda: app.traffic is None, 30, "traffic to end on its own")
+        control = app.query_one(traffic_module.TrafficControl)
+        control.start(2)
+        await until(pilot, lambda: control.traffic is not None, 10, "traffic to start")
+        await until(pilot, lambda: control.traffic is None, 30, "traffic to end on its own")
         await pilot.pause()
         return activity(app), notices(app), str(app.query_one("#bottom").get_tab("activity").label)
 
 
 async def test_traffic_says_it_reached_its_cap(settings, tmp_path, monkeypatch, live) -> None:  # noqa: F811
-    monkeypatch.setattr(app_module, "TRAFFIC_CAP", 200)
+    monkeypatch.setattr(traffic_module, "CAP", 200)
     lines, said, tab = await run_traffic(settings, tmp_path, monkeypatch, [live])
     assert any("2 concurrent requests for up to 10 minutes or 200 requests (t stops)" in line for line in lines), lines
     ended = "traffic: stopped after 200 requests (its cap): 200 requests, 200 ok, 0 failed"
@@ -69,14 +70,14 @@ async def test_traffic_says_it_reached_its_cap(settings, tmp_path, monkeypatch, 
 
 
 async def test_traffic_says_it_reached_its_duration(settings, tmp_path, monkeypatch, live) -> None:  # noqa: F811
-    monkeypatch.setattr(app_module, "TRAFFIC_SECONDS", 2.0)
+    monkeypatch.setattr(traffic_module, "SECONDS", 2.0)
     lines, said, _ = await run_traffic(settings, tmp_path, monkeypatch, [live])
     assert any("for up to 2 s or 100,000 requests" in line for line in lines), lines
     assert any(n.startswith("traffic: stopped after 2 s (its limit): ") for n in said), said
 
 
 async def test_traffic_says_no_replica_was_ready(settings, tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(app_module, "TRAFFIC_IDLE", 1.0)
+    monkeypatch.setattr(traffic_module, "IDLE", 1.0)
     _, said, _ = await run_traffic(settings, tmp_path, monkeypatch, [])
     idle = [n for n in said if n.startswith("traffic: stopped: no ready replica for 1 s: ")]
     assert idle and " 0 ok, " in idle[0], said

@@ -14,7 +14,7 @@ import time
 import pytest
 from cluster import ADMIN, LIMITED, Cluster
 from conftest import ROOT, wait_until
-from test_app_actions import building, cell, until
+from test_app_actions import building, cell, traffic, until
 from test_walkthrough import link_or_copy
 
 from aitui.app import WORKLOAD, AituiApp
@@ -88,8 +88,8 @@ async def test_the_cluster_walkthrough_loses_no_request(cluster, namespace, clus
         await until(pilot, lambda: cell(app, "ready") == "4/4", 180, "4/4 ready")
         await until(pilot, lambda: len({s.name for s in charts["requests"].series if s.points} - {"all"}) == 4, 60,
                     "a line per pod in the requests chart")
-        assert app.traffic is not None
-        stats = app.traffic.stats
+        assert traffic(app) is not None
+        stats = traffic(app).stats
         assert (stats.failed, stats.retried) == (0, 0), stats
         marks["4 scaled to 4"] = time.monotonic() - t0
 

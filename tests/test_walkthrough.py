@@ -13,7 +13,7 @@ import time
 
 import pytest
 from conftest import ROOT, wait_until
-from test_app_actions import building, cell, running, until
+from test_app_actions import building, cell, running, traffic, until
 
 from aitui.app import WORKLOAD, AituiApp
 from aitui.config import Settings
@@ -105,8 +105,8 @@ async def test_the_walkthrough_loses_no_request(walkthrough, prometheus, recogni
             "all three replicas taking load")
         await until(pilot, lambda: len({s.name for s in charts["requests"].series if s.points} - {"all"}) == 3, 30,
                     "a line per replica in the requests chart")
-        assert app.traffic is not None and app.traffic.retries == 0  # what a client without retries sees
-        assert (app.traffic.stats.failed, app.traffic.stats.retried) == (0, 0), app.traffic.stats
+        assert traffic(app) is not None and traffic(app).retries == 0  # what a client without retries sees
+        assert (traffic(app).stats.failed, traffic(app).stats.retried) == (0, 0), traffic(app).stats
         marks["4 scaled to 3"] = time.monotonic() - t0
 
         # 5. p sends a sample and shows it with the top-5 labels
@@ -135,13 +135,13 @@ async def test_the_walkthrough_loses_no_request(walkthrough, prometheus, recogni
         await until(pilot, lambda: images_on(docker_client) == {new} and cell(app, "ready") == "3/3", 180,
                     "the rollout to the new image")
         assert said("rollout recognizer: 3/3")
-        assert (app.traffic.stats.failed, app.traffic.stats.retried) == (0, 0), app.traffic.stats
+        assert (traffic(app).stats.failed, traffic(app).stats.retried) == (0, 0), traffic(app).stats
         marks["6 rollout"] = time.monotonic() - t0
 
         # 7. - - back to 1 with no failed requests; q quits
         await pilot.press("minus", "minus")
         await until(pilot, lambda: cell(app, "ready") == "1/1" and running(docker_client) == 1, 90, "back to 1")
-        stats = app.traffic.stats
+        stats = traffic(app).stats
         assert (stats.failed, stats.retried) == (0, 0) and stats.ok > 500, stats
         await pilot.press("t")
         assert any(re.match(rf"traffic: stopped after {stats.sent} requests, {stats.ok} ok, 0 failed, 0 retried,", line)

@@ -1,0 +1,18 @@
+"""The Activity tab: one line per thing aitui did or saw, and what a background job is doing now (its
+tab label and the log's subtitle)."""
+
+from __future__ import annotations
+
+from textual.widgets import Log
+
+from aitui.ui.tabs import label_tab
+
+
+class ActivityLog(Log):
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(max_lines=2000, **kwargs)  # type: ignore[arg-type]
+
+    def progress(self, text: str) -> None:
+        """What runs in the background now ("" when nothing does)."""
+        self.border_subtitle = text
+        label_tab(self, f"Activity: {text}" if text else "Activity")

@@ -1,0 +1,128 @@
+"""Traffic (`t`) and predict (`p`): requests to the recognizer's replicas, from the current target's
+endpoints. Each is a small non-visual widget that owns its worker and state; what they say goes to
+Activity, what predict answers opens a screen."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.widget import Widget
+
+from aitui import messages as msg
+from aitui.config import Settings
+from aitui.ui.activity import ActivityLog
+from aitui.ui.dialogs import PredictionScreen
+
+if TYPE_CHECKING:
+    from aitui.services.targets import Target
+    from aitui.services.traffic import Traffic
+
+WORKLOAD = "recognizer"
+SECONDS = 600.0  # traffic stops after this long, this many requests, or this long with no ready replica
+CAP = 100_000
+IDLE = 30.0
+
+
+class TrafficControl(Widget):
+    DEFAULT_CSS = "TrafficControl { display: none; }"
+
+    def __init__(self, settings: Settings, target_of: Callable[[], Target], **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.settings = settings
+        self._target_of = target_of
+        self.traffic: Traffic | None = None
+        self._quit = threading.Event()
+
+    @property
+    def running(self) -> bool:
+        return self.traffic is not None and self.traffic.running
+
+    def stop(self) -> None:
+        if self.traffic is not None and self.traffic.running:
+            self.traffic.stop()
+            self.post_message(msg.Say(f"traffic: stopped after {self.traffic.totals()}"))
+        self.traffic = None
+
+    def on_unmount(self) -> None:
+        self._quit.set()
+        if self.traffic is not None:
+            self.traffic.stop()
+
+    @work(thread=True, group="traffic", exclusive=True, exit_on_error=False)
+    def start(self, concurrency: int) -> None:
+        from aitui.services.predict import samples
+        from aitui.services.traffic import Traffic
+
+        target = self._target_of()
+        retries = self.settings.traffic_retries
+        traffic = Traffic(lambda: target.endpoints(WORKLOAD), list(samples().values()), concurrency,
+                          duration=SECONDS, max_requests=CAP, idle_limit=IDLE, retries=retries).start()
+        self.post_message(msg.TrafficStarted(traffic))
+        self.post_message(msg.Say(f"traffic: {concurrency} concurrent requests {traffic.limits()} (t stops); "
+                                  + (f"a refused connection is resent up to {retries}x" if retries else "no retries")))
+        self.post_message(msg.Say(f"traffic: {target.reach(WORKLOAD)}"))
+        while traffic.running:
+            s = traffic.stats
+            self.post_message(msg.TrafficProgress(f"{s.rate():.0f} req/s · {s.failed} failed · {s.retried} retried"))
+            if self._quit.wait(1.0):
+                return
+        self.post_message(msg.TrafficProgress(""))
+        if traffic.reason != "stopped":  # it ended on its own: say when and why, with its totals
+            self.post_message(msg.TrafficEnded(traffic))
+
+    @on(msg.TrafficStarted)
+    def _started(self, m: msg.TrafficStarted) -> None:
+        m.stop()
+        self.traffic = m.traffic
+
+    @on(msg.TrafficProgress)
+    def _progress(self, m: msg.TrafficProgress) -> None:
+        m.stop()
+        if self.is_attached:
+            self.app.query_one(ActivityLog).progress(m.text)
+
+    @on(msg.TrafficEnded)
+    def _ended(self, m: msg.TrafficEnded) -> None:
+        m.stop()
+        if self.traffic is m.traffic:
+            self.traffic = None
+        self.post_message(msg.Say(f"traffic: {m.traffic.why_ended()}: {m.traffic.totals()}",
+                                  "warning" if m.traffic.reason == "idle" else "information", notify=True))
+
+
+class Predictor(Widget):
+    DEFAULT_CSS = "Predictor { display: none; }"
+
+    def __init__(self, target_of: Callable[[], Target], **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._target_of = target_of
+
+    @work(thread=True, group="predict", exclusive=True, exit_on_error=False)
+    def run(self) -> None:
+        from aitui.services.predict import pick_sample, predict
+
+        target = self._target_of()
+        endpoints = target.endpoints(WORKLOAD)
+        if not endpoints:
+            self.post_message(msg.Say(f"predict: no ready replica ({target.reach(WORKLOAD)})", "warning"))
+            return
+        sample, png = pick_sample()
+        result = predict(endpoints[0], png)
+        if result.error:
+            self.post_message(msg.Say(f"predict: {result.error}", "error"))
+            return
+        top, score = result.labels[0]
+        where = target.route(result.endpoint)
+        self.post_message(msg.Say(f"predict: a '{sample}' -> {top} ({score:.1%}) in "
+                                  f"{result.seconds * 1000:.0f} ms from {where}"))
+        detail = f"{where} answered in {result.seconds * 1000:.0f} ms · esc closes"
+        self.post_message(msg.Predicted(sample, png, result.labels, detail))
+
+    @on(msg.Predicted)
+    def _predicted(self, m: msg.Predicted) -> None:
+        m.stop()
+        if self.is_attached:
+            self.app.push_screen(PredictionScreen(m.sample, m.png, m.labels, m.detail))
