@@ -23,6 +23,17 @@ from dataclasses import dataclass, field
 PREDICT = "/v1/models/recognizer:predict"
 
 
+@dataclass(frozen=True)
+class Sent:
+    """One request as the client saw it (kept only with `Traffic(record=True)`): a load test's figures
+    are computed from these, not from the server's histograms."""
+
+    start: float  # time.perf_counter() when it was sent
+    seconds: float  # until the answer or the failure, resends included; 0.0 when no endpoint was ready
+    endpoint: str  # "" when no endpoint was ready
+    outcome: str  # "" when answered 200, else the status code or the exception, as in TrafficStats.errors
+
+
 @dataclass
 class TrafficStats:
     sent: int = 0
@@ -33,6 +44,7 @@ class TrafficStats:
     latencies: list[float] = field(default_factory=list)  # seconds, of successful requests
     started: float = field(default_factory=time.monotonic)
     ended: float = 0.0
+    records: list[Sent] = field(default_factory=list)  # every request, with Traffic(record=True)
 
     @property
     def failed(self) -> int:
@@ -62,7 +74,8 @@ class Traffic:
 
     def __init__(self, endpoints: Callable[[], list[str]], images: list[bytes], concurrency: int = 4,
                  rate: float | None = None, duration: float = 60.0, max_requests: int = 100_000,
-                 refresh: float = 0.25, timeout: float = 10.0, retries: int = 0, idle_limit: float = 30.0) -> None:
+                 refresh: float = 0.25, timeout: float = 10.0, retries: int = 0, idle_limit: float = 30.0,
+                 record: bool = False) -> None:
         if not images:
             raise ValueError("traffic needs at least one sample image")
         self._endpoints_fn = endpoints
@@ -75,6 +88,7 @@ class Traffic:
         self.timeout = timeout
         self.retries = max(0, retries)
         self.idle_limit = idle_limit
+        self.record = record  # keep a Sent per request in stats.records (bounded by max_requests)
         self.reason = ""  # why it ended: "stopped" (stop()), "duration", "cap" or "idle"; "" while it runs
         self._empty_since: float | None = None  # since when no endpoint is ready
         self.stats = TrafficStats()
@@ -172,6 +186,7 @@ class Traffic:
             body = rng.choice(self._bodies)
             tried: set[str] = set()
             outcome = "no ready endpoint"
+            sent_at, ep = time.perf_counter(), ""  # a resend counts in its request's time
             for attempt in range(1 + self.retries):
                 with self._lock:
                     choices = [e for e in self._endpoints if e not in tried]
@@ -205,6 +220,10 @@ class Traffic:
                     else:
                         outcome = str(r.status_code)
                 break
+            if self.record:
+                done = time.perf_counter()
+                with self._lock:
+                    self.stats.records.append(Sent(sent_at, done - sent_at if ep else 0.0, ep, outcome))
             if outcome:
                 with self._lock:
                     self.stats.errors[outcome] += 1
