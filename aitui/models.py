@@ -22,10 +22,36 @@ class Image:
     created: float  # unix time
     recognizer: bool  # built by aitui from serving/
     runtime: str = ""  # the recognizer's runtime (litert, tensorflow), from its image label
+    version: str = ""  # the recognizer's version-hash (org.opencontainers.image.version), from its image label
+    accuracy: float | None = None  # the model's held-out accuracy (its model.json), None: not known (yet)
 
     @property
     def name(self) -> str:
         return self.tags[0] if self.tags else f"<none>@{self.id[:12]}"
+
+
+BUILD_STAGES = ("base", "packages", "training", "export", "runtime image")  # what a recognizer build goes through
+
+
+@dataclass(frozen=True)
+class BuildEvent:
+    """One thing a build said. `kind`: "step" (the engine began step `step` of `steps`), "cached" (that step
+    came from the engine's cache), "stage" (the build entered `stage`, one of BUILD_STAGES), "epoch" (training
+    finished epoch `epoch` of `epochs`: `loss`, `accuracy` on the validation split), "result" (training ended:
+    `accuracy` on the held-out set), "log" (a raw line), and the last one: "done", "error" or "cancelled"."""
+
+    kind: str
+    text: str = ""
+    step: int = 0
+    steps: int = 0
+    image_id: str = ""
+    tag: str = ""
+    seconds: float = 0.0  # since the build began
+    stage: str = ""
+    epoch: int = 0
+    epochs: int = 0
+    loss: float | None = None
+    accuracy: float | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +80,19 @@ class Workload:
     up_to_date: int
     available: int
     image: str
+    created: float
+
+
+@dataclass(frozen=True)
+class Service:
+    """How clients reach a workload: a Kubernetes Service, or the local target's published ports."""
+
+    name: str
+    type: str  # ClusterIP, NodePort, LoadBalancer; "published" on the local engine
+    address: str  # the cluster IP (None for a headless Service); 127.0.0.1 on the local engine
+    ports: str  # "8501/TCP, 8500/TCP"; local: "8501 -> 32768, 32769"
+    ready: int  # endpoints that take traffic now
+    endpoints: int  # endpoints in all (ready or not)
     created: float
 
 

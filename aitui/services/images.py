@@ -5,18 +5,19 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import hashlib
+import json
 import re
 import socket
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aitui.config import Settings
-from aitui.models import Image
+from aitui.config import Settings, state_dir
+from aitui.models import BUILD_STAGES, BuildEvent, Image
 from aitui.services.errors import reason
 
 if TYPE_CHECKING:
@@ -25,6 +26,12 @@ if TYPE_CHECKING:
 REPOSITORY = "aitui/recognizer"
 COMPONENT_LABEL = "io.aitui.component"  # set by serving/Dockerfile; marks the recognizer's images
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)")
+_FROM = re.compile(r"^FROM\s+\S+(?:\s+AS\s+(\S+))?\s*$", re.I)
+# serving/Dockerfile's stages, as the user would name what they do; the final (unnamed) stage and any stage
+# not named here belong to the runtime image. The train stage is "packages" until its training step runs.
+DOCKER_STAGES = {"python-env": "base", "train": "packages"}
+TRAINING_STEP = "recognizer.train"  # the step whose RUN trains (its AITUI_RESULT line ends the training)
+_FIGURES = re.compile(r"^(AITUI_EPOCH|AITUI_RESULT) (\{.*\})\s*$")  # what serving/recognizer/train.py emits
 
 
 class DockerError(Exception):
@@ -49,7 +56,7 @@ def list_images(settings: Settings) -> list[Image]:
         raw = client(settings).api.images()
     except Exception as exc:
         raise DockerError(f"listing images failed: {reason(exc)}") from exc
-    images = [_image(r) for r in raw]
+    images = with_models([_image(r) for r in raw], known_models())
     return sorted(images, key=lambda i: (not i.recognizer, not i.tags, -i.created))  # dangling ones last
 
 
@@ -63,7 +70,100 @@ def _image(raw: dict) -> Image:
         created=float(raw.get("Created") or 0),
         recognizer=labels.get(COMPONENT_LABEL) == "recognizer" or any(t.startswith(REPOSITORY + ":") for t in tags),
         runtime=labels.get("io.aitui.runtime", ""),
+        version=labels.get("org.opencontainers.image.version", ""),
     )
+
+
+_MODELS_FILE = "models.json"  # image id -> what its model.json says ({} when it has none)
+
+
+def known_models() -> dict[str, dict]:
+    """What earlier reads of images' model.json found, by image id (an id names its content, so it never changes)."""
+    try:
+        found = json.loads((state_dir() / _MODELS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def with_models(found: list[Image], models: dict[str, dict]) -> list[Image]:
+    """The images, each recognizer with the accuracy its model.json states (when it is known)."""
+    return [replace(i, accuracy=_accuracy(models[i.id])) if i.recognizer and i.id in models else i for i in found]
+
+
+def _accuracy(model: dict) -> float | None:
+    value = model.get("accuracy")
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def read_models(settings: Settings, image_ids: list[str]) -> dict[str, dict]:
+    """Each image's /model/model.json (what training measured), read from a created, never started,
+    container and kept in the state dir by image id: the image's own word, for images built anywhere.
+    An image without one maps to {}. Images the engine cannot read are left out (asked again later)."""
+    import io
+    import tarfile
+
+    known = known_models()
+    c = client(settings)
+    for image_id in image_ids:
+        if image_id in known:
+            continue
+        container = None
+        try:
+            container = c.api.create_container(image_id, command=["true"], entrypoint=[], network_disabled=True)
+            try:
+                chunks, _stat = c.api.get_archive(container["Id"], "/model/model.json")
+                with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as tar:
+                    member = tar.next()
+                    raw = tar.extractfile(member).read() if member else b"{}"  # type: ignore[union-attr]
+                model = json.loads(raw)
+                known[image_id] = model if isinstance(model, dict) else {}
+            except Exception as exc:
+                if getattr(getattr(exc, "response", None), "status_code", 0) != 404:
+                    raise
+                known[image_id] = {}  # no model.json: not one of ours, or made by an older aitui
+        except Exception:
+            continue  # the engine is gone or the image too: the header says why, the next listing asks again
+        finally:
+            if container is not None:
+                with contextlib.suppress(Exception):
+                    c.api.remove_container(container["Id"], force=True)
+    _write_state(_MODELS_FILE, known)
+    return known
+
+
+def _write_state(name: str, data: dict) -> None:
+    """Replace a file in the state dir whole (a crash leaves the old one, not half a file)."""
+    path = state_dir() / name
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+        tmp.replace(path)
+    except OSError:
+        pass  # only an estimate or a cache is lost
+
+
+_TIMES_FILE = "build-times.json"  # build kind -> stage -> seconds it took when it last ran (not from the cache)
+
+
+def stage_times(kind: str) -> dict[str, float]:
+    """How long each stage took the last time a build of this kind ran it (for the estimate)."""
+    try:
+        found = json.loads((state_dir() / _TIMES_FILE).read_text()).get(kind, {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return {k: float(v) for k, v in found.items() if k in BUILD_STAGES and isinstance(v, (int, float))}
+
+
+def record_stage_times(kind: str, times: dict[str, float]) -> None:
+    try:
+        every = json.loads((state_dir() / _TIMES_FILE).read_text())
+        every = every if isinstance(every, dict) else {}
+    except (OSError, ValueError):
+        every = {}
+    every[kind] = {**every.get(kind, {}), **{k: round(v, 1) for k, v in times.items()}}
+    _write_state(_TIMES_FILE, every)
 
 
 def serving_dir(settings: Settings) -> Path:
@@ -108,17 +208,6 @@ def source_revision(context: Path) -> str:
     return head.stdout.strip() + ("-dirty" if dirty.returncode != 0 or dirty.stdout.strip() else "")
 
 
-@dataclass(frozen=True)
-class BuildEvent:
-    kind: str  # "step", "log", "error", "done", "cancelled"
-    text: str = ""
-    step: int = 0
-    steps: int = 0
-    image_id: str = ""
-    tag: str = ""
-    seconds: float = 0.0
-
-
 class Build:
     """One build of the recognizer. Iterate for events; cancel() from any thread stops it
     (closing the connection makes the engine abandon the build)."""
@@ -134,6 +223,13 @@ class Build:
         self._cancelled = threading.Event()
         self._api: docker.APIClient | None = None
         self._response: Any = None  # the build's streamed HTTP response, once the engine answers
+        self.estimate = stage_times(self.kind)  # seconds per stage, the last time a build of this kind ran it
+
+    @property
+    def kind(self) -> str:
+        """Builds of one kind take about as long: the runtime, and the training's arguments when not the default."""
+        runtime = self.buildargs.get("RUNTIME", "litert")
+        return runtime + (f" {self.buildargs['TRAIN_ARGS']}" if "TRAIN_ARGS" in self.buildargs else "")
 
     def cancel(self) -> None:
         """Stop now, even in a quiet step: the stream's socket is shut, which unblocks the read waiting
@@ -167,27 +263,31 @@ class Build:
             api._stream_helper = keep_response
             if self._cancelled.is_set():
                 raise RuntimeError("cancelled")
+            stages = _Stages(t0)
+            yield stages.enter("base")  # sending the context (the wheelhouse) is part of it
             # The tag is applied by the engine only when every step succeeds: a failed build
             # leaves no half-tagged image behind.
             stream = self._api.build(path=str(self.context), tag=self.tag, buildargs=self.buildargs,
                                      rm=True, forcerm=True, decode=True, labels={COMPONENT_LABEL: "recognizer"})
             image_id = ""
+            partial = ""
             for chunk in stream:
                 if self._cancelled.is_set():
                     break
                 if "error" in chunk:
                     detail = (chunk.get("errorDetail") or {}).get("message") or chunk["error"]
-                    yield BuildEvent("error", detail.strip(), seconds=time.monotonic() - t0)
+                    yield BuildEvent("error", detail.strip(), seconds=time.monotonic() - t0, stage=stages.now)
                     return
                 if "aux" in chunk and "ID" in chunk["aux"]:
                     image_id = chunk["aux"]["ID"].removeprefix("sha256:")[:12]
-                text = chunk.get("stream", "")
-                for line in text.splitlines():
-                    m = _STEP.match(line)
-                    if m:
-                        yield BuildEvent("step", m.group(3), int(m.group(1)), int(m.group(2)))
-                    elif line.strip():
-                        yield BuildEvent("log", line.rstrip())
+                # whole lines only: a figures line split across two chunks would be two broken lines
+                *whole, partial = (partial + chunk.get("stream", "")).split("\n")
+                for line in (part for text in whole for part in text.splitlines()):
+                    yield from stages.read(line)
+            for line in partial.splitlines():
+                yield from stages.read(line)
+            if not self._cancelled.is_set():
+                record_stage_times(self.kind, stages.ran())
         except Exception as exc:
             if self._cancelled.is_set():
                 yield BuildEvent("cancelled", "build cancelled", seconds=time.monotonic() - t0)
@@ -202,6 +302,97 @@ class Build:
             return
         yield BuildEvent("done", f"built {self.tag}", image_id=image_id, tag=self.tag,
                          seconds=time.monotonic() - t0)
+
+
+class _Stages:
+    """Which stage a build is in, from the lines it streams: a step's FROM names its Dockerfile stage, the
+    training step and its AITUI_RESULT line split the train stage. Times each stage, and whether it ran
+    (any of its steps not taken from the engine's cache)."""
+
+    def __init__(self, t0: float) -> None:
+        self.t0 = t0
+        self.now = ""
+        self.began: dict[str, float] = {}
+        self.ended: dict[str, float] = {}
+        self.ran_steps: set[str] = set()  # stages with a step that ran (not taken from the engine's cache)
+        self._open_step = ""  # the stage of the step in progress, until it says it was cached
+        self.staged = False  # past the first FROM
+        self.step = 0
+
+    def enter(self, stage: str) -> BuildEvent:
+        at = time.monotonic()
+        if self.now:
+            self.ended[self.now] = at
+        self.now = stage
+        self.began.setdefault(stage, at)
+        return BuildEvent("stage", stage, seconds=at - self.t0, stage=stage)
+
+    def read(self, line: str) -> Iterator[BuildEvent]:
+        m = _STEP.match(line)
+        if m:
+            self.step, steps, text = int(m.group(1)), int(m.group(2)), m.group(3)
+            self._settle()
+            f = _FROM.match(text)
+            stage = self.now
+            if f:
+                stage = self._stage_of(f.group(1) or "")
+            elif TRAINING_STEP in text and self.now == "packages":
+                stage = "training"
+            if stage != self.now:
+                yield self.enter(stage)
+            self._open_step = self.now if self.staged and not f else ""  # a FROM (or an ARG before one) runs nothing
+            self.staged = self.staged or bool(f)
+            yield BuildEvent("step", text, self.step, steps, seconds=time.monotonic() - self.t0, stage=self.now)
+            return
+        figures = _FIGURES.match(line.strip())
+        if figures:
+            yield from self._figures(figures.group(1), figures.group(2), line)
+            return
+        if line.strip() == "---> Using cache":
+            self._open_step = ""
+            yield BuildEvent("cached", step=self.step, seconds=time.monotonic() - self.t0, stage=self.now)
+        if line.strip():
+            yield BuildEvent("log", line.rstrip(), stage=self.now)
+
+    def _stage_of(self, name: str) -> str:
+        """A Dockerfile stage's part of the story: named ones by DOCKER_STAGES, the final one and any stage
+        after the training belong to the runtime image; an unknown stage before it, to the current part."""
+        if name in DOCKER_STAGES:
+            return DOCKER_STAGES[name]
+        if not name or BUILD_STAGES.index(self.now) >= BUILD_STAGES.index("training"):
+            return "runtime image"
+        return self.now
+
+    def _settle(self) -> None:
+        if self._open_step:
+            self.ran_steps.add(self._open_step)
+            self._open_step = ""
+
+    def _figures(self, kind: str, raw: str, line: str) -> Iterator[BuildEvent]:
+        try:
+            fields = json.loads(raw)
+            seconds = time.monotonic() - self.t0
+            if kind == "AITUI_EPOCH":
+                yield BuildEvent("epoch", stage=self.now, seconds=seconds, epoch=int(fields["epoch"]),
+                                 epochs=int(fields["epochs"]), loss=_number(fields.get("loss")),
+                                 accuracy=_number(fields.get("val_accuracy")))
+            else:
+                yield BuildEvent("result", stage=self.now, seconds=seconds, accuracy=_number(fields.get("accuracy")))
+                yield self.enter("export")
+                self.ran_steps.add("export")  # the rest of the training step: it runs, or no result is said
+        except (ValueError, KeyError, TypeError):
+            pass  # a malformed line is only a line
+        yield BuildEvent("log", line.rstrip(), stage=self.now)
+
+    def ran(self) -> dict[str, float]:
+        """Seconds of each stage that ran (not all from the cache): the next build's estimate."""
+        self._settle()
+        self.ended.setdefault(self.now, time.monotonic())
+        return {s: self.ended[s] - self.began[s] for s in self.began if s in self.ran_steps and s in self.ended}
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def tag_image(settings: Settings, ref: str, repository: str, tag: str) -> None:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 EVERY = 5.0  # seconds between polls; the next starts only after the last ends
 WINDOWS = {"5m": 300, "15m": 900, "1h": 3600}  # the windows `w` cycles through
-CHARTS = (("requests", "Requests/s"), ("latency", "Latency p50/p95/p99 (s)"), ("replicas", "Replicas up"),
+CHARTS = (("requests", "Requests/s"), ("latency", "Latency p50/p95/p99 (ms)"), ("replicas", "Replicas up"),
           ("errors", "Error ratio"))
 NARROW, SHORT = 100, 30  # columns and rows below which the layout tightens
 WORKLOAD = "recognizer"

@@ -69,6 +69,25 @@ def export(model, out: Path, labels: list[str], info: dict) -> None:
     (out / "model.json").write_text(json.dumps(info, indent=2) + "\n")
 
 
+def emit(kind: str, fields: dict) -> None:
+    """One machine-readable line for whoever watches the build (aitui charts these): KIND {json}.
+    Flushed: a build's stdout is a pipe, and the watcher wants each line as it happens."""
+    print(f"{kind} {json.dumps(fields)}", flush=True)
+
+
+def progress(keras, epochs: int):
+    """A callback that emits each epoch's loss and accuracy on the validation split (held out from training)."""
+
+    class Progress(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            logs = logs or {}
+            figures = {k: round(float(logs[k]), 4) for k in ("loss", "accuracy", "val_loss", "val_accuracy")
+                       if k in logs}
+            emit("AITUI_EPOCH", {"epoch": epoch + 1, "epochs": epochs, **figures})
+
+    return Progress()
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=Path("model"))
@@ -113,10 +132,11 @@ def main(argv: list[str] | None = None) -> int:
                   metrics=["accuracy"])
     t1 = time.monotonic()
     model.fit(x_train.astype("float32"), y_train, epochs=a.epochs, batch_size=64, verbose=2,
-              validation_split=0.05)
+              validation_split=0.05, callbacks=[progress(keras, a.epochs)])
     probs = model.predict(x_test.astype("float32"), batch_size=256, verbose=0)
     acc = float(np.mean(np.argmax(probs, axis=1) == y_test))
     print(f"held-out accuracy: {acc:.4f} on {len(y_test)} images; training took {time.monotonic() - t1:.0f}s")
+    emit("AITUI_RESULT", {"accuracy": round(acc, 4), "held_out": len(y_test), "seconds": round(time.monotonic() - t1)})
     export(model, a.out, labels, {"name": "recognizer", "arch": a.arch, "accuracy": round(acc, 4),
                                   "held_out": len(y_test), "seed": a.seed})
     if acc < a.min_accuracy:
