@@ -92,6 +92,12 @@ def refuse_if_readonly(settings: Settings, verb: str) -> None:
         raise CommandError(USAGE, f"read-only ({settings.context}): {verb} refused, nothing sent")
 
 
+def engine_hint(settings: Settings) -> str:
+    if settings.context != "local":
+        return f" (context {settings.context}; 'aitui doctor' checks it)"
+    return f" (Docker engine at {settings.docker_host or 'its default socket'}; 'aitui doctor' says how to fix it)"
+
+
 @contextmanager
 def target_of(settings: Settings) -> Iterator[Target]:
     """The context's target, once it has answered a list: an engine that cannot be reached is a usage
@@ -101,7 +107,7 @@ def target_of(settings: Settings) -> Iterator[Target]:
     try:
         target = open_target(settings, settings.context, settings.namespace)
     except TargetError as exc:
-        raise CommandError(USAGE, str(exc)) from None
+        raise CommandError(USAGE, f"{exc}{engine_hint(settings)}") from None
     try:
         synced = getattr(target, "synced", None)  # a cluster's caches list once first (the local target has none)
         if synced is not None and not synced(max(10.0, settings.timeout * 3)):
@@ -110,7 +116,7 @@ def target_of(settings: Settings) -> Iterator[Target]:
         try:
             target.workloads()
         except TargetError as exc:
-            raise CommandError(USAGE, str(exc)) from None
+            raise CommandError(USAGE, f"{exc}{engine_hint(settings)}") from None
         yield target
     finally:
         target.close()
@@ -166,7 +172,7 @@ def build(settings: Settings, o: dict[str, Any]) -> Outcome:
     try:
         images.client(settings).ping()
     except Exception as exc:
-        raise CommandError(USAGE, f"docker: {reason(exc)}") from None
+        raise CommandError(USAGE, f"docker: {reason(exc)}{engine_hint(settings)}") from None
     run = images.Build(settings, tag=o.get("tag"))
     say(f"build {run.tag} from {run.context}")
     last = None
@@ -187,7 +193,7 @@ def resolve_image(settings: Settings, wanted: str | None) -> str:
     try:
         found = images.list_images(settings)
     except images.DockerError as exc:
-        raise CommandError(USAGE, str(exc)) from None
+        raise CommandError(USAGE, f"{exc}{engine_hint(settings)}") from None
     recognizers = [i for i in found if i.recognizer and i.tags]
     if wanted is None:
         if not recognizers:

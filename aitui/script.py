@@ -90,6 +90,7 @@ def run(path: str, flags: dict[str, Any], as_json: bool) -> Outcome:
             print(outcome.text, flush=True)
         if outcome.code != OK:
             why = f"{name}:{step.number}: '{step.text}' exited {outcome.code}; stopped ({len(steps) - i} not run)"
-            return Outcome(outcome.code, {"steps": done, "stopped_at": step.number, "not_run": len(steps) - i},
-                           f"script: {why}")
+            say(f"aitui run: {why}")
+            return Outcome(outcome.code, {"steps": done, "stopped_at": step.number, "not_run": len(steps) - i,
+                                          "error": why})
     return Outcome(OK, {"steps": done}, f"script: {len(steps)} step{'s' if len(steps) != 1 else ''} done")
