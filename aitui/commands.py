@@ -180,6 +180,8 @@ def build(settings: Settings, o: dict[str, Any]) -> Outcome:
         last = ev
         if ev.kind == "step":
             say(f"build: step {ev.step}/{ev.steps}: {ev.text}")
+        elif ev.kind == "stage":
+            say(f"build: {ev.text} ({ev.seconds:.0f} s)")
     if last is None or last.kind != "done":
         raise CommandError(FAILED, last.text if last else "the build said nothing")
     return Outcome(OK, {"tag": last.tag, "image_id": last.image_id, "seconds": round(last.seconds, 1)},

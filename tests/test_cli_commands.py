@@ -302,3 +302,37 @@ def test_an_unreachable_engine_is_one_line_and_exit_2(state: Path, args: list[st
     assert run.out == ""
     run = aitui(state, *args, "--json", env={"DOCKER_HOST": "unix:///nonexistent"}, timeout=60)
     assert run.code == 2 and run.json["exit_code"] == 2 and "not found" in run.json["error"]
+
+
+def test_on_the_real_cluster_deploy_smoke_scale_and_loadtest(cluster, namespace: str, image: str, state: Path) -> None:
+    """The same commands on a Kubernetes context: the image is published into the node, each pod is smoked
+    through its own port-forward, and the load test's replicas are the pods."""
+    on = ["--context", "aitui-admin", "-n", namespace]
+    env = {"KUBECONFIG": str(cluster.kubeconfig)}
+    try:
+        on_the_cluster(cluster, namespace, image, state, on, env)
+    finally:  # the tag deploy loaded into the node is this module's (its content is shared with the image's)
+        subprocess.run(["ctr", "--address", str(cluster.dir / "containerd" / "containerd.sock"), "-n", "k8s.io",
+                        "images", "rm", f"docker.io/{image}"], capture_output=True, timeout=60)
+
+
+def on_the_cluster(cluster, namespace: str, image: str, state: Path, on: list[str], env: dict[str, str]) -> None:
+    run = aitui(state, *on, "deploy", "--image", image, "--replicas", "2", "--smoke", "--json", env=env, timeout=400)
+    assert run.code == 0, run.err
+    out = run.json
+    assert (out["context"], out["namespace"], out["ready"]) == ("aitui-admin", namespace, 2)
+    pods = {p["metadata"]["name"] for p in cluster.get("pods", "-n", namespace)["items"]}
+    smoked = {r["replica"].split()[0].removeprefix("pod/") for r in out["smoke"]["replicas"]}
+    assert out["smoke"]["passed"] and smoked == pods and len(pods) == 2
+    run = aitui(state, *on, "scale", "3", env=env, timeout=300)
+    assert run.code == 0 and run.out.strip() == "scaled recognizer to 3: 3 ready", run.err
+    run = aitui(state, *on, "scale", "1", env=env)  # below the autoscaler's minimum: refused, nothing sent
+    assert run.code == 1 and "keeps it between 2 and 10 replicas" in run.err and run.err.count("\n") == 1
+    assert cluster.get("deployment", "recognizer", "-n", namespace)["spec"]["replicas"] == 3
+    report = state / "reports" / "cluster.json"
+    run = aitui(state, *on, "loadtest", "--duration", "3", "-c", "3", "--report", str(report), "--json", env=env)
+    assert run.code == 0, run.err
+    out = run.json
+    assert out["deployed"]["context"] == "aitui-admin" and out["deployed"]["replicas"] == 3
+    assert len(out["figures"]["per_endpoint"]) == 3 and out["figures"]["failed"] == 0  # a forward per pod
+    assert json.loads(report.read_text())["figures"] == out["figures"]
