@@ -9,7 +9,14 @@ from typing import NoReturn
 from aitui import __version__, config
 
 
-def parser(cls: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> argparse.ArgumentParser:
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line, not the whole usage: CI logs and scripts show what was wrong at a glance."""
+        print(f"{self.prog}: {message} ('{self.prog} --help' lists the options)", file=sys.stderr)
+        sys.exit(2)
+
+
+def parser(cls: type[argparse.ArgumentParser] = Parser) -> argparse.ArgumentParser:
     p = cls(
         prog="aitui",
         description="Build, deploy, scale, watch and try a TensorFlow image recognizer from a terminal.",
