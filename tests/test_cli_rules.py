@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import math
 import shutil
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, free_port, wait_until
 
 from aitui.commands import CommandError
 from aitui.config import Settings
@@ -17,7 +20,7 @@ from aitui.script import parse
 from aitui.services import slo
 from aitui.services.capacity import Step, find_knee, suggest
 from aitui.services.measure import Figures, figures
-from aitui.services.traffic import Sent
+from aitui.services.traffic import Sent, Traffic
 
 
 def rules_with(tmp_path: Path, old: str, new: str) -> Settings:
@@ -103,3 +106,46 @@ def test_a_script_is_checked_whole_and_its_own_flags_win() -> None:
         with pytest.raises(CommandError) as bad:
             parse(text, {}, "s")
         assert bad.value.code == 2 and said in str(bad.value), str(bad.value)
+
+
+class Answer(BaseHTTPRequestHandler):
+    """Every third request is shed with a 429, as the recognizer does when its queue is full."""
+
+    count = 0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        Answer.count += 1
+        status, body = (429, b'{"error": "queue full"}') if Answer.count % 3 == 0 else (200, b'{"predictions": []}')
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_traffic_records_each_request_as_its_counters_do() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    live, closed = f"127.0.0.1:{server.server_address[1]}", f"127.0.0.1:{free_port()}"
+    try:
+        traffic = Traffic(lambda: [live, closed], [b"png"], concurrency=3, max_requests=300, record=True).start()
+        wait_until(lambda: not traffic.running, 30, "300 requests")
+        stats = traffic.stop()
+    finally:
+        server.shutdown()
+        server.server_close()
+    records = stats.records
+    assert len(records) == stats.sent == 300
+    assert Counter(r.outcome for r in records if r.outcome) == stats.errors
+    assert set(stats.errors) == {"429", "connection refused"}
+    assert sum(not r.outcome for r in records) == stats.ok == len(stats.latencies)
+    # the record's clock starts before the endpoint is chosen (a resend counts in it): a hair longer
+    pairs = zip(sorted(r.seconds for r in records if not r.outcome), sorted(stats.latencies), strict=True)
+    assert all(0 <= rec - lat < 0.05 for rec, lat in pairs)
+    assert all(r.endpoint == live for r in records if not r.outcome)
+    f = figures(records)
+    assert (f.ok, f.failed, f.per_endpoint) == (stats.ok, stats.failed, {live: stats.ok})
