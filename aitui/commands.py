@@ -132,7 +132,7 @@ def deployed(target: Target, workload: str, settle: float = 0.0) -> Any:
             where = target.name if target.name == "local" else f"{target.name}/{target.namespace}"
             raise CommandError(USAGE, f"nothing deployed: no workload {workload!r} on {where}; "
                                       "'aitui deploy' runs one")
-        if found.ready >= found.desired > 0 or time.monotonic() > deadline:
+        if found.ready >= found.desired or time.monotonic() > deadline:
             return found
         time.sleep(0.25)
 

@@ -115,10 +115,12 @@ def alert_threshold(alert: str) -> float:
     return float(rule["expr"].split(">")[1])
 
 
-def test_deploy_smokes_each_replica(deployed: dict, image: str) -> None:
+def test_deploy_smokes_each_replica(deployed: dict, image: str, docker_client) -> None:
     assert (deployed["image"], deployed["replicas"], deployed["ready"]) == (image, 2, 2)
     smoke = deployed["smoke"]
     assert smoke["passed"] and len(smoke["replicas"]) == 2
+    version = docker_client.images.get(image).labels["org.opencontainers.image.version"]
+    assert all(r["model"]["version"] == version and r["model"]["name"] == "recognizer" for r in smoke["replicas"])
     assert len({r["endpoint"] for r in smoke["replicas"]}) == 2  # each replica on its own, not one twice
     for r in smoke["replicas"]:
         assert r["correct"] == len(r["answers"]) == 10 and r["ok"]
@@ -233,6 +235,7 @@ def test_smoke_flags_the_replica_that_answers_wrong(mixed: str, state: Path) -> 
     assert flagged[0]["correct"] == 0 and flagged[0]["accuracy"] == 0  # reversed labels: none right
     [good] = [r for r in out["replicas"] if r["ok"]]
     assert good["correct"] == 10 and good["failed"] == 0
+    assert flagged[0]["model"] == good["model"]  # the same model by its metadata: only its answers tell
     text = aitui(state, "smoke", "-w", f"cli-test-{SUFFIX}-mixed")
     assert text.code == 1 and "FLAG" in text.out and text.out.count("ok  ") == 1
 

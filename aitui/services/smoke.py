@@ -5,7 +5,7 @@ answers wrong, or not at all, is flagged."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from aitui.services.targets import Target
@@ -40,6 +40,7 @@ class ReplicaResult:
     replica: str  # which replica the endpoint reaches (a pod through its port-forward, or the endpoint)
     answers: tuple[Answer, ...]
     min_accuracy: float
+    model: dict[str, str] = field(default_factory=dict)  # its recognizer_model_info labels: name, version, runtime…
 
     @property
     def correct(self) -> int:
@@ -59,7 +60,9 @@ class ReplicaResult:
 
     def line(self) -> str:
         wrong = [f"{a.expected}->{a.got or 'error: ' + a.error}" for a in self.answers if not a.ok]
-        return (f"{'ok  ' if self.ok else 'FLAG'} {self.replica}: {self.correct}/{len(self.answers)} correct "
+        model = f" ({self.model.get('version', '?')}, {self.model.get('runtime', '?')})" if self.model else \
+            " (no recognizer_model_info)"
+        return (f"{'ok  ' if self.ok else 'FLAG'} {self.replica}{model}: {self.correct}/{len(self.answers)} correct "
                 f"({self.accuracy:.0%})" + (f"; wrong: {', '.join(wrong)}" if wrong else ""))
 
     def as_dict(self) -> dict[str, Any]:
@@ -92,6 +95,20 @@ class SmokeResult:
         return "\n".join([head, *(r.line() for r in self.replicas)])
 
 
+def model_info(endpoint: str, timeout: float = 5.0) -> dict[str, str]:
+    """What the replica says it serves: the labels of its recognizer_model_info on /metrics ({} if none)."""
+    import re
+
+    import requests
+
+    try:
+        text = requests.get(f"http://{endpoint}/metrics", timeout=timeout).text
+    except requests.RequestException:
+        return {}
+    line = next((x for x in text.splitlines() if x.startswith("recognizer_model_info{")), "")
+    return dict(re.findall(r'(\w+)="([^"]*)"', line.split("}", 1)[0]))
+
+
 def check_replica(endpoint: str, replica: str, images: dict[str, bytes], min_accuracy: float,
                   timeout: float = 10.0) -> ReplicaResult:
     from aitui.services.predict import predict
@@ -101,7 +118,7 @@ def check_replica(endpoint: str, replica: str, images: dict[str, bytes], min_acc
         p = predict(endpoint, png, timeout)
         top, score = p.labels[0] if p.labels else ("", 0.0)
         answers.append(Answer(label, top, round(score, 4), round(p.seconds, 4), p.error))
-    return ReplicaResult(endpoint, replica, tuple(answers), min_accuracy)
+    return ReplicaResult(endpoint, replica, tuple(answers), min_accuracy, model_info(endpoint))
 
 
 def run(target: Target, workload: str, min_accuracy: float = 1.0, images: dict[str, bytes] | None = None,
