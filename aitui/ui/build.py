@@ -36,7 +36,8 @@ _PENDING = object()  # a build asked for, before its worker has made the Build
 # how a first build of a kind divides its time (measured here, a litert build with training): the bar's
 # proportions until a build of that kind has been timed; no time is promised from these
 FIRST_WEIGHTS = {"base": 10.0, "packages": 60.0, "training": 120.0, "export": 25.0, "runtime image": 60.0}
-SMALL = 12  # rows below which the panel shows the story in lines (no chart)
+SMALL = 8  # rows below which the stage bar drops its title line
+CHART_ROWS = 20  # rows below which the training is told in a line, not a chart (one would have no room)
 LOG_EVERY = 0.25  # seconds: log lines reach the screen in batches at most this old (when the build speaks)
 
 
@@ -266,10 +267,10 @@ class BuildPanel(Vertical, can_focus=True):
     BuildPanel #build-log { height: 1fr; min-height: 1; scrollbar-size-horizontal: 0; }
     BuildPanel TrainingChart { display: none; }
     BuildPanel.-training TrainingChart { display: block; }
-    BuildPanel.-small TrainingChart { display: none; }
+    BuildPanel.-small TrainingChart, BuildPanel.-nochart TrainingChart { display: none; }
     BuildPanel.-raw TrainingChart, BuildPanel.-raw EpochLine { display: none; }
     BuildPanel.-training #build-log { height: 5; }
-    BuildPanel.-raw #build-log, BuildPanel.-small #build-log { height: 1fr; }
+    BuildPanel.-raw #build-log, BuildPanel.-nochart #build-log { height: 1fr; }
     """
     ALLOW_MAXIMIZE = True
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -294,10 +295,21 @@ class BuildPanel(Vertical, can_focus=True):
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self._tick)  # the clock and the estimate move between events too
+        # maximized and back, the panel is not always sent a Resize (a quick esc): fit once laid out again
+        self.watch(self.screen, "maximized", self._refit, init=False)
+
+    def _refit(self) -> None:
+        self.call_after_refresh(self._fit)
 
     def on_resize(self, event: events.Resize) -> None:
-        small = event.size.height < SMALL
+        self._fit()
+
+    def _fit(self) -> None:
+        """The story at this height: a chart when there is room for one, the stage bar's title when not tiny."""
+        height = self.size.height
+        small = height < SMALL
         self.set_class(small, "-small")
+        self.set_class(height < CHART_ROWS, "-nochart")
         self.query_one(StageBar).compact = small
         self.query_one(StageBar).refresh()
         self.query_one(Log).scroll_end(animate=False)  # its last lines, at any height

@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 
 
-def size(n: float) -> str:
+def size(n: float, short: bool = False) -> str:
+    """290MB, 1.7GB; short: 290M, 1.7G (four characters at most, for narrow columns)."""
     for unit in ("B", "kB", "MB", "GB"):
         if n < 1000 or unit == "GB":
-            return f"{n:.0f}{unit}" if unit in ("B", "kB", "MB") else f"{n:.1f}{unit}"
+            text = f"{n:.0f}{unit}" if unit in ("B", "kB", "MB") or (short and n >= 9.95) else f"{n:.1f}{unit}"
+            return text.replace("kB", "k").replace("MB", "M").replace("GB", "G") if short else text
         n /= 1000
     return f"{n:.1f}TB"
 
