@@ -20,10 +20,16 @@ from aitui.ui.traffic import Predictor
 
 def images(now: float) -> list[Image]:
     return [
-        Image("3f2c1a9b7d10", ("aitui/recognizer:0.1.0-3f2c1a9",), 270_000_000, now - 600, True, "litert"),
-        Image("9ab01c44e2f3", ("aitui/recognizer:0.1.0-9ab01c4",), 1_690_000_000, now - 7200, True, "tensorflow"),
+        Image("3f2c1a9b7d10", ("aitui/recognizer:0.1.0-3f2c1a9",), 270_000_000, now - 600, True, "litert",
+              "0.1.0-3f2c1a9", 0.9893),
+        Image("9ab01c44e2f3", ("aitui/recognizer:0.1.0-9ab01c4",), 1_690_000_000, now - 7200, True, "tensorflow",
+              "0.1.0-9ab01c4", 0.9871),
+        Image("c0ffee123456", ("aitui/recognizer:0.1.0-c0ffee1",), 290_000_000, now - 10800, True, "litert",
+              "0.1.0-c0ffee1", 0.9412),
         Image("5d2e8f0a1b22", ("aitui/base:bookworm",), 123_000_000, now - 86400, False),
         Image("77aa9911cc00", ("prom/prometheus:v2.42.0",), 201_000_000, now - 3 * 86400, False),
+        Image("865be2254ec7", (), 290_000_000, now - 1900, True),  # dangling: folded under a count
+        Image("86931e2b3428", (), 290_000_000, now - 2300, True),
     ]
 
 
