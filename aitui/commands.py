@@ -350,13 +350,13 @@ def capacity(settings: Settings, o: dict[str, Any]) -> Outcome:
         say(f"capacity {o['workload']} on {target.name}: steps {','.join(map(str, steps))}, "
             f"{o['step_seconds']:g} s each; SLO p99 <= {limits.p99_ms:g} ms, errors <= {limits.error_ratio:g}")
 
-        def step_done(t: Any) -> None:
-            if t.elapsed >= t.duration:
-                say(t.text)
+        def step_done(s: cap.Step) -> None:
+            say(f"capacity: concurrency {s.concurrency}: {s.figures.rate:.1f} req/s, p99 {s.figures.p99_ms:.1f} ms, "
+                f"{s.figures.failed} failed")
 
         try:
             result = cap.run(target, o["workload"], limits, steps, o["step_seconds"], o["growth"] / 100,
-                             o.get("rate"), o["headroom"] / 100, cap.cpu_request(settings), progress=step_done)
+                             o.get("rate"), o["headroom"] / 100, cap.cpu_request(settings), on_step=step_done)
         except lt.LoadTestError as exc:
             raise CommandError(USAGE, str(exc)) from None
     text = result.text()

@@ -193,9 +193,10 @@ def cpu_request(settings: Settings) -> float | None:
 def run(target: Target, workload: str, thresholds: Thresholds, steps: tuple[int, ...] = DEFAULT_STEPS,
         step_seconds: float = 5.0, growth: float = 0.10, wanted_rate: float | None = None, headroom: float = 0.3,
         cpu_request: float | None = None, progress: Progress = quiet,
-        stop: Callable[[], bool] = lambda: False) -> CapacityResult:
-    """Measure each concurrency in `steps` for `step_seconds`, stopping once the knee is found.
-    Raises LoadTestError when it cannot start or the ramp is out of bounds."""
+        stop: Callable[[], bool] = lambda: False, on_step: Callable[[Step], None] = lambda _: None) -> CapacityResult:
+    """Measure each concurrency in `steps` for `step_seconds`, stopping once the knee is found; `progress`
+    gets a Tick about once a second, `on_step` each measured Step (a chart of throughput against p99 grows
+    with it). Raises LoadTestError when it cannot start or the ramp is out of bounds."""
     from datetime import UTC, datetime
 
     from aitui.services.predict import samples
@@ -222,6 +223,7 @@ def run(target: Target, workload: str, thresholds: Thresholds, steps: tuple[int,
         except MeasureError as exc:
             raise LoadTestError(f"capacity at concurrency {c}: {exc}") from exc
         done.append(Step(c, f))
+        on_step(done[-1])
         knee = find_knee(done, growth, thresholds)
         if knee.found:
             break
