@@ -47,7 +47,7 @@ class Recognizer(kserve.Model):
             if datatype == "BYTES":
                 out.data = value
             else:
-                out.set_data_from_numpy(value, binary_data=False)
+                out.set_data_from_numpy(np.asarray(value, np.float32).reshape(shape), binary_data=False)
             outputs.append(out)
         return InferResponse(response_id=payload.id or "", model_name=self.name, model_version="1",
                              infer_outputs=outputs)

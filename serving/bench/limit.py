@@ -1,7 +1,8 @@
 """The work one image costs on one core, measured in-process: decode (the recognizer's codec.decode_image of
-the bench's 64x64 PNG: open, convert, resize to the model's input, to float32) and inference (its LiteRT
-runtime, one thread) at batch 1 and per image at batch 32. Prints one JSON line, in microseconds (the median
-of 7 timed rounds). serving/bench/peers.py runs it pinned to the core the servers get:
+the bench's 64x64 PNG: open, reduce to the model's 32x32 input, uint8) and inference (its LiteRT runtime, one
+thread, the model that ships: model.tflite) at batch 1 and per image at batch 32; the same for the float model
+(model_float.tflite) when the build shipped int8. Prints one JSON line, in microseconds (the median of 7
+timed rounds). serving/bench/peers.py runs it pinned to the core the servers get:
 
     taskset -c 1 PYTHON serving/bench/limit.py MODEL_DIR     (PYTHONPATH: the recognizer package)
 """
@@ -48,7 +49,13 @@ def main() -> None:
         "infer_batch32_us_per_image": per_call_us(lambda: rt.predict(many), 20) / 32,
         "top_label": codec.top_k(rt.predict(one), files.labels, 1)[0][0][0],
         "model_bytes": (files.directory / "model.tflite").stat().st_size,
+        "model": files.info.get("tflite", "float"),
     }
+    if (files.directory / "model_float.tflite").exists():
+        fl = LiteRT(files, threads=1, max_batch=32, model_file="model_float.tflite")
+        fl.predict(many)
+        out["float_infer_batch1_us"] = per_call_us(lambda: fl.predict(one), 500)
+        out["float_infer_batch32_us_per_image"] = per_call_us(lambda: fl.predict(many), 20) / 32
     print(json.dumps({k: round(v, 1) if isinstance(v, float) else v for k, v in out.items()}))
 
 

@@ -39,6 +39,6 @@ class Recognizer(MLModel):
         batch = np.stack([codec.decode_image(data, size, MAX_PIXELS) for data in items])
         probs = self.runtime.predict(batch)
         outputs = [ResponseOutput(name=name, shape=shape, datatype=datatype,
-                                  data=value if datatype == "BYTES" else value.reshape(-1).tolist())
+                                  data=value)
                    for name, datatype, shape, value in codec.v2_outputs(probs, self.files.labels, None)]
         return InferenceResponse(model_name=self.name, model_version="1", id=payload.id, outputs=outputs)

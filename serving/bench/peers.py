@@ -87,6 +87,7 @@ CONCURRENCY = (1, 8, 32)
 INFER = "/v2/models/recognizer/infer"
 PATH_HOST = "127.0.0.1, host process"
 PATH_CONTAINER = "127.0.0.1, container --network host"
+PATH_2CORES = "127.0.0.1, host process, cores 0+1"
 
 
 def venv(name: str) -> Path:
@@ -169,10 +170,10 @@ def wait_ready(url: str, pid_alive: Callable[[], bool], log: Path | None) -> Non
     raise RuntimeError(f"{url} never became ready\n{tail}")
 
 
-def popen(cmd: list[str], env: dict[str, str], log: Path,
-          cwd: Path) -> tuple[int, Callable[[], None], Callable[[], bool]]:
+def popen(cmd: list[str], env: dict[str, str], log: Path, cwd: Path,
+          cores: str = str(SERVER_CORE)) -> tuple[int, Callable[[], None], Callable[[], bool]]:
     with log.open("wb") as out:
-        proc = subprocess.Popen(["taskset", "-c", str(SERVER_CORE), *cmd], env={**os.environ, **env}, cwd=cwd,
+        proc = subprocess.Popen(["taskset", "-c", cores, *cmd], env={**os.environ, **env}, cwd=cwd,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
     def stop() -> None:
@@ -286,11 +287,12 @@ def make_servers(image: str, py: dict[str, Path], work: Path, model: Path,
                  pythonpath: dict[str, str]) -> list[Server]:
     out: list[Server] = []
 
-    def host_server(name: str, cmd: list[str], env: dict[str, str], port: int, cwd: Path) -> Server:
+    def host_server(name: str, cmd: list[str], env: dict[str, str], port: int, cwd: Path,
+                    cores: str = str(SERVER_CORE), path: str = PATH_HOST) -> Server:
         log = work / f"{name.split()[0].lower()}-{port}.log"
 
         def start() -> tuple[int, Callable[[], None]]:
-            pid, stop, alive = popen(cmd, {**pythonpath, **env}, log, cwd)
+            pid, stop, alive = popen(cmd, {**pythonpath, **env}, log, cwd, cores)
             try:
                 wait_ready(f"http://127.0.0.1:{port}", alive, log)
             except BaseException:
@@ -298,12 +300,23 @@ def make_servers(image: str, py: dict[str, Path], work: Path, model: Path,
                 raise
             return pid, stop
 
-        return Server(name, PATH_HOST, start, f"http://127.0.0.1:{port}")
+        return Server(name, path, start, f"http://127.0.0.1:{port}")
 
     port = free_port()
     out.append(host_server("recognizer", [str(py["recognizer"]), "-m", "recognizer"], {
         "RECOGNIZER_MODEL_DIR": str(model), "RECOGNIZER_HOST": "127.0.0.1", "RECOGNIZER_PORT": str(port),
         "RECOGNIZER_GRPC_PORT": str(free_port())}, port, work))
+    port = free_port()
+    out.append(host_server("recognizer, float model", [str(py["recognizer"]), "-m", "recognizer"], {
+        "RECOGNIZER_MODEL_DIR": str(model), "RECOGNIZER_HOST": "127.0.0.1", "RECOGNIZER_PORT": str(port),
+        "RECOGNIZER_GRPC_PORT": str(free_port()), "RECOGNIZER_MODEL_FILE": "model_float.tflite"}, port, work))
+    # RECOGNIZER_WORKERS=2 on both cores: not comparable with the one-core rows (and it shares core 0 with
+    # the load generator); it shows what a second process adds on this machine.
+    port = free_port()
+    out.append(host_server("recognizer, 2 workers", [str(py["recognizer"]), "-m", "recognizer"], {
+        "RECOGNIZER_MODEL_DIR": str(model), "RECOGNIZER_HOST": "127.0.0.1", "RECOGNIZER_PORT": str(port),
+        "RECOGNIZER_GRPC_PORT": str(free_port()), "RECOGNIZER_WORKERS": "2"}, port, work,
+        f"{LOAD_CORE},{SERVER_CORE}", PATH_2CORES))
 
     cport = free_port()
 
@@ -372,6 +385,11 @@ def header(image: str, lim: dict, limit_rps: float, seconds: float, rounds: int)
           f"{lim['infer_batch1_us']:.0f} µs (batch 1; {lim['infer_batch32_us_per_image']:.0f} µs an image at "
           f"batch 32) = {lim['decode_us'] + lim['infer_batch1_us']:.0f} µs: limit {limit_rps:,.0f} req/s a core; "
           f"base64 of the PNG {lim['base64_us']:.1f} µs")
+    if "float_infer_batch1_us" in lim:
+        print(f"# the model that ships is {lim['model']}; the float model: inference "
+              f"{lim['float_infer_batch1_us']:.0f} µs (batch 1; {lim['float_infer_batch32_us_per_image']:.0f} µs an "
+              "image at batch 32), limit "
+              f"{1e6 / (lim['decode_us'] + lim['float_infer_batch1_us']):,.0f} req/s a core")
     print()
     print(f"{'server':30} {'path':36} {'conc':>4} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
           f"{'CPU µs/req':>10} {'of limit':>8} {'work/CPU':>8}")

@@ -38,7 +38,8 @@ def main() -> None:
         images = np.stack([codec.decode_image(codec.b64decode(bytes(b).decode("ascii")), size, MAX_PIXELS)
                            for b in image.reshape(-1)])
         probs = runtime.predict(images)
-        out = {name: (np.array(value, dtype=np.bytes_).reshape(shape) if datatype == "BYTES" else value)
+        out = {name: (np.array(value, dtype=np.bytes_).reshape(shape) if datatype == "BYTES"
+                     else np.asarray(value, np.float32).reshape(shape))
                for name, datatype, shape, value in codec.v2_outputs(probs, files.labels, None)}
         return out
 

@@ -26,7 +26,7 @@ class Overloaded(Exception):
 
 class Batcher:
     def __init__(self, runtime: Runtime, max_batch: int = 32, max_delay: float = 0.001,
-                 max_queue: int = 256) -> None:
+                 max_queue: int = 256, inline: bool = False) -> None:
         self.runtime = runtime
         self.max_batch = max_batch
         self.max_delay = max_delay
@@ -37,6 +37,7 @@ class Batcher:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="inference")
         self._task: asyncio.Task[None] | None = None
         self._last_requests = 0
+        self.inline = inline
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -91,7 +92,10 @@ class Batcher:
             batch = np.concatenate([x for x, _ in live]) if len(live) > 1 else live[0][0]
             t0 = time.perf_counter()
             try:
-                probs = await loop.run_in_executor(self._pool, self.runtime.predict, batch)
+                if self.inline:
+                    probs = self.runtime.predict(batch)
+                else:
+                    probs = await loop.run_in_executor(self._pool, self.runtime.predict, batch)
             except Exception as exc:  # a model failure fails this batch, not the server
                 for _, f in live:
                     if not f.done():

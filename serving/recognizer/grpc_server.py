@@ -181,7 +181,9 @@ async def start(state: State, host: str, port: int) -> grpc.aio.Server:
     limit = state.settings.max_body_bytes
     server = grpc.aio.server(options=[("grpc.max_receive_message_length", limit),
                                       ("grpc.max_send_message_length", limit),
-                                      ("grpc.so_reuseport", 0)])
+                                      # on only when workers share the port: otherwise a second
+                                      # server on the same port must fail, not split the traffic
+                                      ("grpc.so_reuseport", int(state.settings.workers > 1))])
     server.add_generic_rpc_handlers((Servicer(state).handler(),))
     address = f"{host}:{port}"
     if not server.add_insecure_port(address):

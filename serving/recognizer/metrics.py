@@ -1,9 +1,23 @@
 """The server's Prometheus metrics. These names are the contract with aitui's queries
-(aitui/services/metrics.py); tests/test_metrics_service.py checks the two agree."""
+(aitui/services/metrics.py); tests/test_metrics_service.py checks the two agree.
+
+With several worker processes (RECOGNIZER_WORKERS, recognizer/workers.py) the supervisor sets
+PROMETHEUS_MULTIPROC_DIR before any worker starts: prometheus_client then keeps every value in a file per
+process there, and whichever worker answers /metrics adds them up (counters and histograms summed, the
+in-flight and queue gauges summed over the live workers), with the process_* figures of the whole process
+tree. The names and labels a scraper sees are the same with one worker or many.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram, Info
+import os
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+
+MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
 # 0.5 ms .. 10 s: resolves a sub-millisecond cache-warm request and a stalled one alike.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.0,
@@ -18,9 +32,11 @@ INFERENCE = Histogram("recognizer_inference_duration_seconds", "Time the model t
 BATCH = Histogram("recognizer_batch_size", "Images per model invocation",
                   buckets=(1, 2, 4, 8, 16, 32, 64, 128))
 IMAGES = Counter("recognizer_images", "Images classified")
-IN_FLIGHT = Gauge("recognizer_requests_in_flight", "Inference requests being handled")
-QUEUED = Gauge("recognizer_queue_images", "Images waiting for the model")
-MODEL = Info("recognizer_model", "The model being served")
+IN_FLIGHT = Gauge("recognizer_requests_in_flight", "Inference requests being handled", multiprocess_mode="livesum")
+QUEUED = Gauge("recognizer_queue_images", "Images waiting for the model", multiprocess_mode="livesum")
+# An info metric as a gauge of 1 (what an Info is on the wire): Info has no multiprocess mode.
+MODEL = Gauge("recognizer_model_info", "The model being served", ["name", "version", "runtime", "accuracy"],
+              multiprocess_mode="max")
 
 # The names a scraper sees (Counter adds _total, Info adds _info); aitui queries these.
 EXPORTED = {
@@ -33,3 +49,50 @@ EXPORTED = {
     "queued": "recognizer_queue_images",
     "model": "recognizer_model_info",
 }
+
+
+def model_info(**labels: str) -> None:
+    MODEL.labels(**labels).set(1)
+
+
+class ProcessTree:
+    """process_* of the supervisor and all its workers, added up: CPU seconds, memory and open files are the
+    pod's, as they are with one process; the start time is the supervisor's."""
+
+    def __init__(self, root: int) -> None:
+        self.root = root
+
+    def pids(self) -> list[int]:
+        kids = []
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open(f"/proc/{d}/stat") as f:
+                        if int(f.read().rsplit(")", 1)[1].split()[1]) == self.root:
+                            kids.append(int(d))
+                except (OSError, IndexError, ValueError):
+                    continue
+        return [self.root, *kids]
+
+    def collect(self) -> Iterable[Metric]:
+        total: dict[str, Metric] = {}
+        for pid in self.pids():
+            for m in ProcessCollector(pid=lambda p=pid: p, registry=None).collect():
+                if m.name not in total:
+                    total[m.name] = m
+                elif m.name not in ("process_start_time_seconds", "process_max_fds"):
+                    total[m.name].samples[0] = total[m.name].samples[0]._replace(
+                        value=total[m.name].samples[0].value + m.samples[0].value)
+        yield from total.values()
+        yield GaugeMetricFamily("recognizer_worker_processes", "Worker processes serving this port",
+                              value=len(self.pids()) - 1)
+
+
+def exposition() -> bytes:
+    """The text for /metrics: this process's registry, or every worker's added up."""
+    if not MULTIPROCESS:
+        return generate_latest()
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    registry.register(ProcessTree(os.getppid()))
+    return generate_latest(registry)

@@ -1,6 +1,6 @@
 """Model runtimes: LiteRT (a .tflite file, the default) or TensorFlow (a SavedModel).
 
-Both take float32 [N, H, W, 3] pixel values in 0..255 and return probabilities [N, classes].
+Both take [N, H, W, 3] pixel values in 0..255 (uint8 or float32) and return probabilities [N, classes].
 """
 
 from __future__ import annotations
@@ -34,6 +34,13 @@ class ModelFiles:
         info = json.loads((d / "model.json").read_text())
         return cls(d, labels, int(info["input_size"]), info)
 
+    def accuracy(self, model_file: str = "model.tflite") -> float | None:
+        """Held-out accuracy of the model that serves: model.json has both .tflite models' when the build
+        quantized (recognizer/quantize.py)."""
+        if model_file == "model_float.tflite":
+            return self.info.get("tflite_accuracy", {}).get("float", self.info.get("accuracy"))
+        return self.info.get("accuracy")
+
 
 class LiteRT:
     """One interpreter per batch-size bucket (1, 2, 4, … max): resizing an interpreter's
@@ -41,13 +48,16 @@ class LiteRT:
 
     name = "litert"
 
-    def __init__(self, files: ModelFiles, threads: int = 1, max_batch: int = 32) -> None:
-        self._path = str(files.directory / "model.tflite")
+    def __init__(self, files: ModelFiles, threads: int = 1, max_batch: int = 32,
+                 model_file: str = "model.tflite") -> None:
+        self._path = str(files.directory / model_file)
         self._threads = threads
         self.input_size = files.input_size
         self._buckets: dict[int, tuple[object, int, int]] = {}
         self._max_batch = max_batch
-        self._interpreter(1)  # fail at start-up, not on the first request
+        it = self._interpreter(1)[0]  # fail at start-up, not on the first request
+        # The int8 model takes uint8 pixels (quantized with scale 1, zero point 0), the float model float32.
+        self.input_dtype = np.dtype(it.get_input_details()[0]["dtype"])  # type: ignore[attr-defined]
 
     def _interpreter(self, n: int) -> tuple[object, int, int]:
         if n not in self._buckets:
@@ -62,11 +72,14 @@ class LiteRT:
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         n = len(batch)
+        if batch.dtype != self.input_dtype:
+            # Float pixels for a uint8 model: rounded, as the model's own quantization would round them.
+            batch = (np.rint(batch) if self.input_dtype.kind == "u" else batch).astype(self.input_dtype)
         bucket = 1
         while bucket < n:
             bucket *= 2
         if bucket > n:  # pad to the bucket; the padding rows are dropped below
-            pad = np.zeros((bucket - n, *batch.shape[1:]), dtype=np.float32)
+            pad = np.zeros((bucket - n, *batch.shape[1:]), dtype=self.input_dtype)
             batch = np.concatenate([batch, pad])
         it, inp, out = self._interpreter(bucket)
         it.set_tensor(inp, batch)  # type: ignore[attr-defined]
@@ -88,13 +101,14 @@ class TensorFlow:
         self.input_size = files.input_size
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
-        out = self._fn(**{self._arg: self._tf.constant(batch)})
+        out = self._fn(**{self._arg: self._tf.constant(batch, dtype=self._tf.float32)})
         return np.array(next(iter(out.values())))
 
 
-def load(files: ModelFiles, runtime: str, threads: int, max_batch: int) -> Runtime:
+def load(files: ModelFiles, runtime: str, threads: int, max_batch: int,
+         model_file: str = "model.tflite") -> Runtime:
     if runtime == "litert":
-        return LiteRT(files, threads, max_batch)
+        return LiteRT(files, threads, max_batch, model_file)
     if runtime == "tensorflow":
         return TensorFlow(files, threads)
     raise ValueError(f"unknown runtime {runtime!r}: use litert or tensorflow")

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from recognizer import codec, metrics
 from recognizer.batcher import Batcher, Overloaded
@@ -43,6 +43,9 @@ class Settings:
     max_pixels: int = 40_000_000
     drain_seconds: float = 3.0
     version: str = "dev"
+    model_file: str = "model.tflite"  # in the model directory; model_float.tflite: the float model
+    inference_thread: int = 0  # 1: run the model in a thread of its own (see recognizer/batcher.py)
+    workers: int = 1  # processes sharing the ports (recognizer/workers.py)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -144,7 +147,7 @@ def model_metadata(state: State) -> dict[str, Any]:
         "outputs": [{"name": "probabilities", "datatype": "FP32", "shape": [-1, len(labels)]},
                     {"name": "labels", "datatype": "BYTES", "shape": [-1, 5]},
                     {"name": "scores", "datatype": "FP32", "shape": [-1, 5]}],
-        "parameters": {"labels": list(labels), "accuracy": state.files.info.get("accuracy")}}
+        "parameters": {"labels": list(labels), "accuracy": state.files.accuracy(state.settings.model_file)}}
 
 
 SERVER_NAME = "aitui-recognizer"
@@ -262,7 +265,7 @@ def routes(state: State) -> web.RouteTableDef:
     r.post("/v2/models/{model}/versions/{version}/infer")(infer)
 
     async def prometheus(_: web.Request) -> web.Response:
-        resp = web.Response(body=generate_latest())
+        resp = web.Response(body=metrics.exposition())
         resp.content_type = CONTENT_TYPE_LATEST.split(";")[0]
         return resp
 
@@ -274,14 +277,15 @@ def build_app(settings: Settings, runtime: Runtime | None = None) -> web.Applica
     from recognizer import runtime as runtimes
 
     files = ModelFiles.load(settings.model_dir)
-    rt = runtime or runtimes.load(files, settings.runtime, settings.threads, settings.max_batch)
-    batcher = Batcher(rt, settings.max_batch, settings.batch_delay_ms / 1000, settings.max_queue)
+    rt = runtime or runtimes.load(files, settings.runtime, settings.threads, settings.max_batch, settings.model_file)
+    batcher = Batcher(rt, settings.max_batch, settings.batch_delay_ms / 1000, settings.max_queue,
+                      inline=not settings.inference_thread)
     state = State(settings, files, rt, batcher)
     app = web.Application(middlewares=[errors_and_metrics], client_max_size=settings.max_body_bytes)
     app["state"] = state
     app.add_routes(routes(state))
-    metrics.MODEL.info({"name": MODEL, "version": settings.version, "runtime": rt.name,
-                        "accuracy": str(files.info.get("accuracy"))})
+    metrics.model_info(name=MODEL, version=settings.version, runtime=rt.name,
+                       accuracy=str(files.accuracy(settings.model_file)))
 
     async def lifecycle(app: web.Application) -> Any:
         batcher.start()
@@ -300,7 +304,9 @@ async def serve(settings: Settings) -> None:
     app = build_app(settings)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
-    await web.TCPSite(runner, settings.host, settings.port, backlog=1024).start()
+    # Workers share the port: the kernel spreads new connections over their sockets (SO_REUSEPORT).
+    await web.TCPSite(runner, settings.host, settings.port, backlog=1024,
+                      reuse_port=settings.workers > 1 or None).start()
     state: State = app["state"]
     grpc_server = None
     if settings.grpc_port:
@@ -308,7 +314,7 @@ async def serve(settings: Settings) -> None:
 
         grpc_server = await grpc_oip.start(state, settings.host, settings.grpc_port)
     log.info("serving %s (%s runtime, accuracy %s) on %s:%d%s", MODEL, state.runtime.name,
-             state.files.info.get("accuracy"), settings.host, settings.port,
+             state.files.accuracy(settings.model_file), settings.host, settings.port,
              f" (gRPC on {settings.grpc_port})" if grpc_server else "")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

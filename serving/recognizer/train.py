@@ -101,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epochs", type=int, default=14)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--min-accuracy", type=float, default=0.0, help="fail if held-out accuracy is lower")
+    p.add_argument("--int8", action=argparse.BooleanOptionalAction, default=True,
+                   help="also quantize to int8 (recognizer/quantize.py) and ship it if it keeps --min-accuracy")
     a = p.parse_args(argv)
 
     import keras
@@ -139,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     emit("AITUI_RESULT", {"accuracy": round(acc, 4), "held_out": len(y_test), "seconds": round(time.monotonic() - t1)})
     export(model, a.out, labels, {"name": "recognizer", "arch": a.arch, "accuracy": round(acc, 4),
                                   "held_out": len(y_test), "seed": a.seed})
+    if a.int8:  # ships the int8 model only if it passes the gate; model.json's accuracy is what ships
+        from recognizer import quantize
+
+        acc = quantize.ship(a.out, x_train, x_test, y_test, a.min_accuracy)["accuracy"]
     if acc < a.min_accuracy:
         print(f"accuracy {acc:.4f} is below --min-accuracy {a.min_accuracy}", file=sys.stderr)
         return 1
