@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on, work
@@ -11,13 +12,15 @@ from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.suggester import SuggestFromList
-from textual.widgets import DataTable, Footer, Input, TabbedContent, TabPane
+from textual.widgets import Footer, Input, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from aitui import messages as msg
 from aitui.config import Settings
 from aitui.models import Health, Image, Workload
+from aitui.services.targets.places import LOCAL, has_namespaces, where
 from aitui.ui.activity import ActivityLog
+from aitui.ui.browser import HOME, Frame, ResourceBrowser, ResourceTable
 from aitui.ui.build import BuildPanel
 from aitui.ui.chart_grid import ChartGrid
 from aitui.ui.commands import COMMANDS as COMMAND_TABLE
@@ -28,12 +31,10 @@ from aitui.ui.header import StatusBar
 from aitui.ui.images import ImagesTable
 from aitui.ui.keys import BY_ACTION, KEYS, bindings
 from aitui.ui.logs import PodLog
-from aitui.ui.pods import PodsTable
+from aitui.ui.resources import REGISTRY
 from aitui.ui.traffic import Predictor, TrafficControl
-from aitui.ui.workloads import WorkloadsTable
 
 if TYPE_CHECKING:
-    from aitui.models import Pod
     from aitui.services.targets import Target
     from aitui.ui.chart_grid import Fetch
 
@@ -47,9 +48,7 @@ class AituiApp(App[None]):
     #top { height: 2fr; }
     #top > DataTable { height: 100%; scrollbar-size-horizontal: 0; }  /* rows, not a scrollbar: ← → still scroll */
     #images { border: round $primary; width: 2fr; }
-    #workloads { border: round $primary; width: 3fr; }
-    #pods { border: round $primary; width: 3fr; display: none; }
-    #images:focus-within, #workloads:focus, #pods:focus { border: round $accent; }
+    #images:focus-within { border: round $accent; }
     #bottom { height: 2fr; }
     #filter, #command { dock: top; display: none; }
     Log { scrollbar-size-vertical: 1; }
@@ -68,9 +67,8 @@ class AituiApp(App[None]):
         self._scale_running: set[str] = set()
         self.target: Target | None = None
         self._target_lock = threading.Lock()
-        self.contexts: list[str] = ["local"]
+        self.contexts: list[str] = [LOCAL]
         self.namespaces: list[str] = []
-        self.drilled: str | None = None  # the workload whose pods are shown (enter), None: the workloads
         self._events_stop = threading.Event()
         self._refresh_pending = False
         self._images_stale = True  # the next refresh lists the images too
@@ -80,8 +78,7 @@ class AituiApp(App[None]):
         yield StatusBar(id="status")
         with Horizontal(id="top"):
             yield ImagesTable(id="images")
-            yield WorkloadsTable(id="workloads")
-            yield PodsTable(id="pods")
+            yield ResourceBrowser(id="browser")
         yield ChartGrid(self.settings, self._target, self.chart_source, id="charts")
         with TabbedContent(id="bottom", initial="activity"):
             with TabPane("Activity", id="activity"):
@@ -108,7 +105,7 @@ class AituiApp(App[None]):
         status.readonly = self.settings.is_readonly()
         self.query_one("#images").border_title = "Images"
         self._titles()
-        self.query_one(WorkloadsTable).focus()
+        self.query_one(ResourceBrowser).focus_top()
         # the engines after the first frame: their SDK imports in worker threads would hold the GIL
         # while it is drawn (and the charts have their sizes only after the first layout)
         self.call_after_refresh(self._start_engines)
@@ -134,10 +131,7 @@ class AituiApp(App[None]):
             self.target.close()
 
     def _titles(self) -> None:
-        where = self.settings.context if self.settings.context == "local" \
-            else f"{self.settings.context}/{self.settings.namespace}"
-        self.query_one("#workloads").border_title = f"Workloads ({where})"
-        self.query_one("#pods").border_title = f"Pods of {self.drilled} ({where}) · esc back"
+        self.query_one(ResourceBrowser).retitle(where(self.settings.context, self.settings.namespace))
         status = self.query_one(StatusBar)
         status.context, status.namespace = self.settings.context, self.settings.namespace
         status.readonly = self.settings.is_readonly()
@@ -152,12 +146,17 @@ class AituiApp(App[None]):
             self.notify(text, severity=severity)  # type: ignore[arg-type]
 
     def _selected_workload(self) -> str:
-        return self.drilled or self.query_one(WorkloadsTable).selected or WORKLOAD
+        return self.query_one(ResourceBrowser).selected_workload() or WORKLOAD
 
     def may(self, action: str, workload: str | None = None) -> bool:
         """The one guard, from the key table: an action that changes the target is refused in read-only,
         one that needs a workload while it is not deployed; each says why."""
         key = BY_ACTION[action]
+        view = self.query_one(ResourceBrowser).view
+        if key.scoped and action not in view.verbs:
+            self.notify(f"{key.display or key.key} ({key.label or action}) does not apply to {view.kind}",
+                        severity="warning")
+            return False
         if key.changes and self.settings.is_readonly():
             self.notify(f"read-only: '{self.settings.context}' is not changed by aitui", severity="warning")
             return False
@@ -320,30 +319,29 @@ class AituiApp(App[None]):
         self.query_one(ImagesTable).border_subtitle = f"{why} · :doctor says how to fix it"
 
     @work(thread=True, group="workloads", exclusive=True, exit_on_error=False)
-    def load_workloads(self) -> None:
+    def load_workloads(self, frame: Frame | None = None) -> None:
+        """The workloads (the guard and the scale keys need them), and the rows of the view on top."""
         from aitui.services.targets import TargetError
 
-        drilled = self.drilled
         try:
             target = self._target()
             found = target.workloads()
-            pods = target.pods(drilled) if drilled else []
+            rows = None if frame is None or frame == HOME else REGISTRY[frame[0]].fetch(target, frame[1])
         except TargetError as exc:
             self.post_message(msg.WorkloadsListed(None, why=str(exc)))
             return
-        trouble = "; ".join(target.errors.values())
-        self.post_message(msg.WorkloadsListed(found, pods if drilled else None, trouble))
+        self.post_message(msg.WorkloadsListed(found, rows, "; ".join(target.errors.values()), frame))
 
     @on(msg.WorkloadsListed)
     def _workloads_listed(self, m: msg.WorkloadsListed) -> None:
         if not self._open():
             return
         if m.workloads is None:
-            self._workloads_failed(m.why)
+            self.query_one(ResourceBrowser).trouble(m.why)
             return
         self._show_workloads(m.workloads, m.why)
-        if m.pods is not None and self.drilled:
-            self._show_pods(m.pods)
+        if m.rows is not None and m.frame is not None:
+            self.query_one(ResourceBrowser).show(m.frame, m.rows)
 
     def _show_workloads(self, found: list[Workload], trouble: str = "") -> None:
         self.workloads = {w.name: w for w in found}
@@ -351,18 +349,9 @@ class AituiApp(App[None]):
             # a finished scale's wish goes once the list shows it (or the workload is gone)
             if name not in self.workloads or self.workloads[name].desired == self.scaling[name]:
                 del self.scaling[name]
-        flt = self.query_one("#filter", Input).value.lower()
-        table = self.query_one(WorkloadsTable)
-        table.show([w for w in found if flt in w.name.lower()], self.scaling)
-        table.border_subtitle = trouble or (f"{len(found)}" if found else "none yet: b builds, d deploys")
-
-    def _show_pods(self, pods: list[Pod]) -> None:
-        table = self.query_one(PodsTable)
-        table.show(pods)
-        table.border_subtitle = f"{sum(p.ready for p in pods)}/{len(pods)} ready"
-
-    def _workloads_failed(self, why: str) -> None:
-        self.query_one(WorkloadsTable).border_subtitle = why
+        # a scale in progress shows its wish as the desired count
+        wished = [replace(w, desired=self.scaling[w.name]) if w.name in self.scaling else w for w in found]
+        self.query_one(ResourceBrowser).show(HOME, wished, trouble)
 
     # -- charts ------------------------------------------------------------------------------
     def action_window(self) -> None:
@@ -505,7 +494,8 @@ class AituiApp(App[None]):
     def action_logs(self) -> None:
         """The selected pod's log in the pods view; every replica's, merged, in the workloads view."""
         name = self._selected_workload()
-        pod = self.query_one(PodsTable).selected if self.drilled else None
+        browser = self.query_one(ResourceBrowser)
+        pod = browser.table().selected if browser.view.kind == "pods" else None
         self.query_one(TabbedContent).active = "logs"
         self.query_one(TabbedContent).get_tab("logs").label = f"Logs: {pod or name + ' (all replicas)'}"
         self.query_one(PodLog).follow(self._target, name, pod)
@@ -543,14 +533,8 @@ class AituiApp(App[None]):
         line.value = ""
         line.display = False
 
-    def _show_pods_view(self, shown: bool) -> None:
-        """The pods in place of the workloads, or back (inline display: focusable at once)."""
-        self.query_one(WorkloadsTable).display = not shown
-        self.query_one(PodsTable).display = shown
-
     def _focus_list(self) -> None:
-        """Back to the list (pods when drilled in): at once, so the next key of a burst acts on it."""
-        self.screen.set_focus(self.query_one(PodsTable if self.drilled else WorkloadsTable))
+        self.query_one(ResourceBrowser).focus_top()
 
     def action_filter(self) -> None:
         self._open_line(self.query_one("#filter", Input))
@@ -558,7 +542,11 @@ class AituiApp(App[None]):
     @on(Input.Changed, "#filter")
     def _filter_changed(self) -> None:
         self._show_images(self.images)
+        browser = self.query_one(ResourceBrowser)
+        browser.filter_text = self.query_one("#filter", Input).value
         self._show_workloads(list(self.workloads.values()))
+        if browser.top != HOME:
+            self.load_workloads(browser.top)
         self.query_one(PodLog).search(self.query_one("#filter", Input).value)
 
     @on(Input.Submitted, "#filter")
@@ -566,7 +554,7 @@ class AituiApp(App[None]):
         self._focus_list()
 
     def action_go_back(self) -> None:
-        """esc: close the filter or the command line; else leave the pods view."""
+        """esc: close the filter or the command line; else leave the view on top."""
         f = self.query_one("#filter", Input)
         cmd = self.query_one("#command", Input)
         if f.display:
@@ -574,23 +562,13 @@ class AituiApp(App[None]):
             self._filter_changed()
         elif cmd.display:
             self._close_line(cmd)
-        elif self.drilled:
-            self.drilled = None
-            self._show_pods_view(False)
-        else:
+        elif not self.query_one(ResourceBrowser).back():
             return
         self._focus_list()
 
-    @on(DataTable.RowSelected, "#workloads")
-    def _drill(self, event: DataTable.RowSelected) -> None:
-        """enter on a workload: its pods, live, in place of the workloads (k9s's drill-down)."""
-        self.drilled = str(event.row_key.value)
-        pods = self.query_one(PodsTable)
-        pods.clear()
-        self._titles()
-        self._show_pods_view(True)
-        self._focus_list()
-        self.load_workloads()
+    @on(ResourceBrowser.Opened)
+    def _view_opened(self) -> None:
+        self.load_workloads(self.query_one(ResourceBrowser).top)
 
     # -- contexts and the command line ------------------------------------------------------------
     @work(thread=True, group="contexts", exclusive=True, exit_on_error=False)
@@ -601,7 +579,7 @@ class AituiApp(App[None]):
             names, _current = contexts(self.settings.kubeconfig)
         except Exception:
             names = []  # the header says why there is no kubeconfig
-        self.post_message(msg.ContextsListed(["local", *names]))
+        self.post_message(msg.ContextsListed([LOCAL, *names]))
 
     @on(msg.ContextsListed)
     def _contexts_listed(self, m: msg.ContextsListed) -> None:
@@ -641,8 +619,9 @@ class AituiApp(App[None]):
             else:
                 self.switch_to(arg)
         elif name == "ns":
-            if self.settings.context == "local":
-                self.notify("the local context has no namespaces; :ctx <kubeconfig context> first", severity="warning")
+            if not has_namespaces(self.settings.context):
+                self.notify(f"{self.settings.context} has no namespaces; :ctx <kubeconfig context> first",
+                            severity="warning")
             elif not arg:
                 self.notify("namespaces: " + (", ".join(self.namespaces) or "(listing…)"))
             else:
@@ -655,6 +634,8 @@ class AituiApp(App[None]):
             self.query_one(ChartGrid).set_window(arg)
         elif name == "quit":
             self.exit()
+        elif name in REGISTRY:
+            self.query_one(ResourceBrowser).open(name)
         else:
             key = next(k for k in KEYS if k.command == name)  # build, deploy, restart, logs, events, help
             getattr(self, f"action_{key.action}")()
@@ -664,7 +645,7 @@ class AituiApp(App[None]):
         """A context switch lands in the context's own namespace (read from the kubeconfig here)."""
         from aitui.services.kubeconfig import namespace_of
 
-        namespace = "default" if context == "local" else namespace_of(self.settings.kubeconfig, context)
+        namespace = namespace_of(self.settings.kubeconfig, context) if has_namespaces(context) else "default"
         self.post_message(msg.ContextChosen(context, namespace))
 
     @on(msg.ContextChosen)
@@ -681,16 +662,15 @@ class AituiApp(App[None]):
         if old is not None:
             old.close()
         self.settings.context, self.settings.namespace = context, namespace
-        self.workloads, self.namespaces, self.drilled = {}, [], None
-        self._show_pods_view(False)
-        self.query_one(WorkloadsTable).clear()
+        self.workloads, self.namespaces = {}, []
+        browser = self.query_one(ResourceBrowser)
+        browser.home()
         self._titles()
-        self.query_one(WorkloadsTable).border_subtitle = "connecting…"
-        self.say(f"context: {context}" + ("" if context == "local" else f", namespace {namespace}"))
-        self._focus_list()
+        browser.trouble("connecting…")
+        self.say(f"context: {context}" + (f", namespace {namespace}" if has_namespaces(context) else ""))
         self.refresh_lists()
         self.query_one(ChartGrid).poll()
-        if context != "local":
+        if has_namespaces(context):
             self.load_namespaces()
 
     @work(thread=True, group="namespaces", exclusive=True, exit_on_error=False)
@@ -723,5 +703,5 @@ class AituiApp(App[None]):
 
     def action_cursor(self, direction: str) -> None:
         focused = self.focused
-        if isinstance(focused, (ImagesTable, WorkloadsTable)):
+        if isinstance(focused, (ImagesTable, ResourceTable)):
             (focused.action_cursor_down if direction == "down" else focused.action_cursor_up)()

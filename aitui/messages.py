@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from aitui.models import Health, Image, Pod, Series, Workload
+    from aitui.models import Health, Image, Series, Workload
     from aitui.services.doctor import Check
     from aitui.ui.charts import Chart
 
@@ -55,8 +55,9 @@ class ImagesListed(Message):
 @dataclass
 class WorkloadsListed(Message):
     workloads: list[Workload] | None  # None: the target did not answer, `why` says why
-    pods: list[Pod] | None = None  # the drilled-into workload's pods, when one is
+    rows: list[Any] | None = None  # the objects of the view on top (pods, services…), when it is not the workloads
     why: str = ""  # the target's trouble (a cache that is not current), or why there is no list
+    frame: Any = None  # ui.browser.Frame: the view `rows` belong to
 
 
 @dataclass

@@ -9,7 +9,7 @@ import time
 from aitui import messages as msg
 from aitui.app import WORKLOAD, AituiApp
 from aitui.config import Settings
-from aitui.models import Health, Image, Pod, Series, Workload
+from aitui.models import Health, Image, Pod, Series, Service, Workload
 from aitui.services.doctor import Check
 from aitui.services.predict import samples
 from aitui.services.targets.local import LocalTarget
@@ -64,6 +64,18 @@ class CannedTarget:
     name = namespace = "local"
     errors: dict[str, str] = {}  # noqa: RUF012
 
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def workloads(self) -> list[Workload]:
+        return workloads(self.now)
+
+    def pods(self, workload: str | None = None) -> list[Pod]:
+        return pods(self.now)
+
+    def services(self) -> list[Service]:
+        return [Service(WORKLOAD, "published", "127.0.0.1", "8501->32768,32769,32770", 3, 3, self.now - 900)]
+
     def metrics_selector(self, workload: str = "") -> str:
         return 'job="recognizer"'
 
@@ -98,7 +110,7 @@ class SnapshotApp(AituiApp):
     def __init__(self) -> None:
         super().__init__(Settings(kubeconfig="/nonexistent"))
         self.now = time.time()  # ages and chart times relative to the app's start: "10m" whenever it runs
-        self.target = CannedTarget()  # type: ignore[assignment]
+        self.target = CannedTarget(self.now)  # type: ignore[assignment]
         self.chart_source = lambda _settings, query, _window, _width, _selector, now: series(query, now)
 
     def probe_health(self) -> None:  # type: ignore[override]
@@ -116,11 +128,6 @@ class SnapshotApp(AituiApp):
 
     def load_images(self) -> None:  # type: ignore[override]
         self._show_images(images(self.now))
-
-    def load_workloads(self) -> None:  # type: ignore[override]
-        self._show_workloads(workloads(self.now))
-        if self.drilled:
-            self._show_pods(pods(self.now))
 
     def action_doctor(self) -> None:
         self.push_screen(CannedDoctor(self.settings))

@@ -13,11 +13,11 @@ import pytest
 
 from aitui.app import WORKLOAD, AituiApp
 from aitui.config import Settings
+from aitui.ui.browser import ResourceTable
 from aitui.ui.build import BuildPanel
 from aitui.ui.dialogs import ConfirmScreen, NumberScreen, PredictionScreen
 from aitui.ui.images import ImagesTable
 from aitui.ui.traffic import TrafficControl
-from aitui.ui.workloads import WorkloadsTable
 
 pytestmark = pytest.mark.docker
 
@@ -45,7 +45,7 @@ def building(app: AituiApp) -> Any:
 
 
 def cell(app: AituiApp, col: str) -> str:
-    return str(app.query_one(WorkloadsTable).get_cell(WORKLOAD, col))
+    return str(app.query_one("#workloads", ResourceTable).get_cell(WORKLOAD, col))
 
 
 def running(docker_client) -> int:
@@ -80,7 +80,7 @@ async def test_deploy_scale_predict_traffic_and_delete_by_keystroke(app_settings
         await until(pilot, lambda: WORKLOAD in app.workloads and cell(app, "ready") == "1/1", 60, "1/1 ready")
         assert running(docker_client) == 1
 
-        app.query_one(WorkloadsTable).focus()
+        app.query_one("#workloads", ResourceTable).focus()
         await pilot.press("plus")
         await pilot.pause()
         assert cell(app, "ready").endswith("/2")  # the new desired count shows at once

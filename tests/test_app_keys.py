@@ -21,12 +21,12 @@ from aitui.config import Settings
 from aitui.services import manifests
 from aitui.services.targets.kubernetes import PATHS, KubeTarget
 from aitui.services.targets.local import LocalTarget
+from aitui.ui.browser import ResourceTable
 from aitui.ui.chart_grid import ChartGrid
 from aitui.ui.charts import Chart
 from aitui.ui.dialogs import ConfirmScreen, NumberScreen
 from aitui.ui.header import StatusBar
 from aitui.ui.images import ImagesTable
-from aitui.ui.workloads import WorkloadsTable
 
 OTHER = "recognizer-keys"  # a second local workload, so j/k and / have rows to move over and hide
 
@@ -76,7 +76,7 @@ async def test_list_keys_logs_events_and_restart_on_local(app_settings, recogniz
     app = AituiApp(app_settings)
     try:
         async with app.run_test(size=(120, 36), notifications=True) as pilot:
-            table = app.query_one(WorkloadsTable)
+            table = app.query_one("#workloads", ResourceTable)
             images = app.query_one(ImagesTable)
             await until(pilot, lambda: {WORKLOAD, OTHER} <= set(table.rows) and cell(app, "ready") == "2/2"
                         and images.row_count >= 2, 30, "both workloads ready and the images listed")
@@ -128,6 +128,24 @@ async def test_list_keys_logs_events_and_restart_on_local(app_settings, recogniz
             await until(pilot, lambda: sum(" start " in f" {line} " for line in events.lines) >= 2, 20,
                         "the replicas' start events")
             assert all(WORKLOAD in line for line in events.lines) and not any(OTHER in line for line in events.lines)
+
+            # :svc, from the registry: each workload's published ports, its endpoints ready; enter: its pods;
+            # a verb of another view is refused and says why; esc esc: back to the workloads
+            await command(pilot, "svc")
+            services = app.query_one("#services", ResourceTable)
+            ports = sorted(e.rsplit(":", 1)[1] for e in target.endpoints(WORKLOAD))
+            await until(pilot, lambda: WORKLOAD in services.rows and str(services.get_cell(WORKLOAD, "endpoints"))
+                        == "2/2", 10, "the services view")
+            assert str(services.get_cell(WORKLOAD, "ports")) == "8501->" + ",".join(ports)
+            assert str(services.get_cell(OTHER, "type")) == "published" and services.border_title.startswith("Services")
+            await pilot.press("plus")
+            assert "+ (More) does not apply to services" in notices(app)
+            services.move_cursor(row=services.get_row_index(WORKLOAD))
+            await pilot.press("enter")
+            pods = app.query_one("#pods", ResourceTable)
+            await until(pilot, lambda: pods.display and set(pods.rows) == before, 10, "the service's pods")
+            await pilot.press("escape", "escape")
+            await until(pilot, lambda: table.display and app.focused is table, 5, "back to the workloads")
 
             # r: a rollout restart, confirmed; every replica replaced, one at a time, and the count kept
             await pilot.press("r")
@@ -194,7 +212,7 @@ async def test_cluster_keys_scale_bounds_delete_and_the_contexts_namespace(stand
     app = AituiApp(kube_settings)
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         await switch(app, pilot, "standin")
-        table = app.query_one(WorkloadsTable)
+        table = app.query_one("#workloads", ResourceTable)
         await until(pilot, lambda: WORKLOAD in table.rows and re.fullmatch(r"(\d+)/\1", cell(app, "ready")), 10,
                     "the recognizer listed, ready")
         table.move_cursor(row=table.get_row_index(WORKLOAD))

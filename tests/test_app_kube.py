@@ -10,11 +10,10 @@ from test_app_actions import until
 
 from aitui.app import AituiApp
 from aitui.config import Settings
+from aitui.ui.browser import ResourceTable
 from aitui.ui.dialogs import ConfirmScreen, NumberScreen
 from aitui.ui.header import StatusBar
 from aitui.ui.images import ImagesTable
-from aitui.ui.pods import PodsTable
-from aitui.ui.workloads import WorkloadsTable
 
 
 @pytest.fixture
@@ -53,7 +52,7 @@ async def test_context_switch_drill_down_logs_and_scale(standin, kube_settings) 
     app = AituiApp(kube_settings)
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         await switch(app, pilot, "standin")
-        table = app.query_one(WorkloadsTable)
+        table = app.query_one("#workloads", ResourceTable)
         await until(pilot, lambda: "web" in table.rows and str(table.get_cell("web", "ready")) == "2/2", 10,
                     "web ready in the workloads")
         status = app.query_one(StatusBar)
@@ -61,7 +60,7 @@ async def test_context_switch_drill_down_logs_and_scale(standin, kube_settings) 
         assert "standin/default" in str(table.border_title)
 
         await pilot.press("enter")  # drill into the pods
-        pods = app.query_one(PodsTable)
+        pods = app.query_one("#pods", ResourceTable)
         await until(pilot, lambda: pods.row_count == 2, 10, "two pods listed")
         assert pods.display and not table.display
         first = pods.selected
@@ -131,7 +130,8 @@ async def test_deploy_to_a_cluster_is_server_side_apply(standin, kube_settings, 
         dep = apps.read_namespaced_deployment("recognizer", "default")
         assert dep.spec.template.spec.containers[0].image == recognizer_image
         assert "aitui" in {m.manager for m in dep.metadata.managed_fields}
-        await until(pilot, lambda: "recognizer" in app.query_one(WorkloadsTable).rows, 10, "the workload listed")
+        table = app.query_one("#workloads", ResourceTable)
+        await until(pilot, lambda: "recognizer" in table.rows, 10, "the workload listed")
 
 
 async def test_cluster_failures_are_messages_and_the_app_keeps_working(standin, kube_settings, tmp_path) -> None:
@@ -144,7 +144,7 @@ async def test_cluster_failures_are_messages_and_the_app_keeps_working(standin, 
         await until(pilot, lambda: "no context 'nope'" in notices(app), 5, "unknown context refused")
         assert app.settings.context == "local"
         await switch(app, pilot, "standin")
-        table = app.query_one(WorkloadsTable)
+        table = app.query_one("#workloads", ResourceTable)
         await until(pilot, lambda: "web" in table.rows, 10, "web listed")
         await pilot.press("plus")
         await until(pilot, lambda: "forbidden (RBAC)" in notices(app), 10, "the 403 as a message")
@@ -166,7 +166,7 @@ async def test_read_only_context_refuses_changes(standin, kube_settings) -> None
     app = AituiApp(kube_settings)
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         await switch(app, pilot, "standin")
-        table = app.query_one(WorkloadsTable)
+        table = app.query_one("#workloads", ResourceTable)
         await until(pilot, lambda: "web" in table.rows, 10, "web listed")
         assert app.query_one(StatusBar).readonly
         for key in ("plus", "minus", "r", "ctrl+d", "d", "b"):

@@ -20,9 +20,9 @@ from test_walkthrough import link_or_copy
 from aitui.app import WORKLOAD, AituiApp
 from aitui.config import Settings
 from aitui.services.images import recognizer_tag
+from aitui.ui.browser import ResourceTable
 from aitui.ui.charts import Chart
 from aitui.ui.dialogs import ConfirmScreen, NumberScreen, PredictionScreen
-from aitui.ui.pods import PodsTable
 
 pytestmark = pytest.mark.docker
 
@@ -135,7 +135,7 @@ async def test_the_cluster_walkthrough_loses_no_request(cluster, namespace, clus
 
         # enter: the pods; l: that pod's log, followed through the kubelet; e: the real Events
         await pilot.press("enter")
-        pods = app.query_one(PodsTable)
+        pods = app.query_one("#pods", ResourceTable)
         await until(pilot, lambda: pods.display and pods.row_count == 2, 30, "the pods view")
         await pilot.press("l")
         log = app.query_one("#pod-log")
@@ -144,6 +144,17 @@ async def test_the_cluster_walkthrough_loses_no_request(cluster, namespace, clus
         events = app.query_one("#events-log")
         await until(pilot, lambda: any("Scheduled" in line for line in events.lines)
                     and any("ScalingReplicaSet" in line for line in events.lines), 30, "the cluster's events")
+
+        # :svc: the real Service, its cluster IP and endpoints counted from the pods; esc esc: the workloads
+        await pilot.press("escape")
+        await command(pilot, "svc")
+        services = app.query_one("#services", ResourceTable)
+        await until(pilot, lambda: WORKLOAD in services.rows and str(services.get_cell(WORKLOAD, "endpoints")) == "2/2",
+                    30, "the Service with 2 ready endpoints")
+        assert str(services.get_cell(WORKLOAD, "type")) == "ClusterIP"
+        assert str(services.get_cell(WORKLOAD, "address")).count(".") == 3
+        assert "8501/TCP" in str(services.get_cell(WORKLOAD, "ports"))
+        await pilot.press("escape", "escape")
 
         # r: a rollout restart, the pod replaced
         before = {p.name for p in app.target.pods(WORKLOAD)}  # type: ignore[union-attr]

@@ -25,10 +25,10 @@ from aitui.app import AituiApp
 from aitui.config import Settings
 from aitui.services.images import recognizer_tag
 from aitui.services.targets.local import WORKLOAD_LABEL
+from aitui.ui.browser import ResourceTable
 from aitui.ui.chart_grid import NARROW, SHORT, ChartGrid
 from aitui.ui.header import StatusBar
 from aitui.ui.help import HelpScreen
-from aitui.ui.workloads import WorkloadsTable
 
 
 def screen_text(app: AituiApp) -> str:
@@ -150,7 +150,7 @@ async def test_a_replica_that_fails_to_stop_is_said_not_hidden(docker_client, se
         app = AituiApp(Settings(docker_host=f"unix://{proxy.path}", timeout=2, kubeconfig=str(tmp_path / "none"),
                                 prometheus_url=f"http://127.0.0.1:{free_port()}"))
         async with app.run_test(size=(120, 36), notifications=True) as pilot:
-            table = app.query_one(WorkloadsTable)
+            table = app.query_one("#workloads", ResourceTable)
             await until(pilot, lambda: workload in table.rows, 20, "the workload listed")
             table.focus()
             table.move_cursor(row=table.get_row_index(workload))
@@ -225,7 +225,7 @@ async def test_api_server_failures_hangs_and_recovery(standin, tmp_path, monkeyp
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         standin.cluster.fail("list", "deployments", 500)
         await switch(app, pilot, "standin")
-        table = app.query_one(WorkloadsTable)
+        table = app.query_one("#workloads", ResourceTable)
         await until(pilot, lambda: "500" in str(table.border_subtitle), 10, "the 500 shown")
         assert "Internal Server Error" in str(table.border_subtitle)
         standin.cluster.clear_faults()
@@ -264,7 +264,7 @@ async def test_bad_kubeconfigs_and_a_switch_to_an_unreachable_cluster(standin, t
                             prometheus_url=f"http://127.0.0.1:{free_port()}"))
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         await switch(app, pilot, "standin")
-        table = app.query_one(WorkloadsTable)
+        table = app.query_one("#workloads", ResourceTable)
         await until(pilot, lambda: "cluster unreachable: connection refused" in str(table.border_subtitle), 15,
                     "unreachable shown")
         await command(pilot, "ctx local")
@@ -284,7 +284,7 @@ async def test_credentials_never_reach_the_screen(standin, tmp_path, monkeypatch
     app = AituiApp(Settings(kubeconfig=str(wrong), timeout=1, prometheus_url=f"http://127.0.0.1:{free_port()}"))
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         await switch(app, pilot, "standin")
-        table = app.query_one(WorkloadsTable)
+        table = app.query_one("#workloads", ResourceTable)
         await until(pilot, lambda: "unauthorized" in str(table.border_subtitle), 10, "the 401 explained")
         assert secret not in screen_text(app) and standin.token not in screen_text(app)
         no_traceback(app)
@@ -297,7 +297,7 @@ async def test_credentials_never_reach_the_screen(standin, tmp_path, monkeypatch
                             prometheus_url=f"http://127.0.0.1:{free_port()}"))
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         await switch(app, pilot, "standin")
-        table = app.query_one(WorkloadsTable)
+        table = app.query_one("#workloads", ResourceTable)
         await until(pilot, lambda: "web" in table.rows, 10, "web listed with the token")
         await pilot.press("plus")
         await until(pilot, lambda: notices(app).count(refused) == 1, 10, "the verb's 401 on screen")

@@ -6,12 +6,13 @@ from __future__ import annotations
 from aitui.app import AituiApp
 from aitui.ui.commands import COMMANDS, parse
 from aitui.ui.keys import BY_ACTION, KEYS, help_rows
+from aitui.ui.resources import ALIASES, REGISTRY
 
 
 def test_every_binding_and_command_comes_from_the_table() -> None:
     bound = [(b.key, b.action) for b in AituiApp.BINDINGS]  # type: ignore[union-attr]
     assert bound == [(k.key, k.action) for k in KEYS if k.key and k.action]
-    assert [c.name for c in COMMANDS] == [k.command for k in KEYS if k.command]
+    assert [c.name for c in COMMANDS] == [k.command for k in KEYS if k.command] + list(REGISTRY)
     assert len(help_rows()) == sum(bool(k.help) for k in KEYS)
     assert len({b.id for b in AituiApp.BINDINGS}) == len(bound)  # type: ignore[union-attr]  # ids to remap by
 
@@ -29,3 +30,13 @@ def test_the_guard_says_which_actions_change_and_which_need_a_workload() -> None
     assert changes == {"build", "deploy", "scale_by", "scale_to", "restart", "delete", "traffic"}
     assert {a for a, k in BY_ACTION.items() if k.needs_workload} == \
         {"scale_by", "scale_to", "restart", "delete", "traffic", "predict"}
+
+
+def test_every_view_verb_is_a_scoped_key_and_every_alias_opens_its_view() -> None:
+    scoped = {a for a, k in BY_ACTION.items() if k.scoped}
+    for view in REGISTRY.values():
+        assert view.verbs <= scoped, view.kind
+        assert not view.enter or view.enter in REGISTRY
+        assert parse(f":{view.kind}") == (view.kind, "")
+    for alias, kind in ALIASES.items():
+        assert parse(f":{alias}") == (kind, "")

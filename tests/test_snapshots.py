@@ -21,6 +21,7 @@ SCREENS = {
     "filter": ["slash", "r", "e", "c"],
     "predict": ["p"],
     "other-charts": [],  # c, pressed in settle: the pair it shows is drawn by the next poll
+    "services": ["colon", "s", "v", "c", "enter"],
     "doctor": ["colon", "d", "o", "c", "t", "o", "r", "enter"],
 }
 

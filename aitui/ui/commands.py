@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from aitui.ui.keys import KEYS
+from aitui.ui.resources import ALIASES as VIEW_ALIASES
+from aitui.ui.resources import REGISTRY
 
 
 @dataclass(frozen=True)
@@ -17,8 +19,10 @@ class Command:
     help: str
 
 
-COMMANDS = tuple(Command(k.command, k.args, k.command_help) for k in KEYS if k.command)  # from the key table
-ALIASES = {"context": "ctx", "namespace": "ns", "q": "quit", "q!": "quit", "?": "help"}
+# from the key table, and one per resource view of the registry (k9s's `:pods`, `:svc`…)
+COMMANDS = tuple(Command(k.command, k.args, k.command_help) for k in KEYS if k.command) + \
+    tuple(Command(v.kind, "", f"list {v.help}") for v in REGISTRY.values())
+ALIASES = {"context": "ctx", "namespace": "ns", "q": "quit", "q!": "quit", "?": "help", **VIEW_ALIASES}
 
 
 class CommandError(ValueError):

@@ -19,6 +19,7 @@ class Key:
     show: bool = True  # in the footer
     changes: bool = False  # changes the target: refused in read-only
     needs_workload: bool = False  # refused while nothing is deployed
+    scoped: bool = False  # acts on the selected row: only in the views whose verbs name it (ui/resources)
     command: str = ""  # its `:` command (and palette entry)
     args: str = ""  # the command's argument, "" for none
     command_help: str = ""
@@ -38,18 +39,19 @@ KEYS: tuple[Key, ...] = (
     Key("d", "deploy", "Deploy", "deploy the selected or newest image", changes=True,
         command="deploy", command_help="deploy the newest recognizer image"),
     Key("plus", "scale_by(1)", "More", "scale the workload by one", display="+", help_key="+ / -",
-        changes=True, needs_workload=True),
-    Key("minus", "scale_by(-1)", "Less", display="-", changes=True, needs_workload=True),
+        changes=True, needs_workload=True, scoped=True),
+    Key("minus", "scale_by(-1)", "Less", display="-", changes=True, needs_workload=True, scoped=True),
     Key("s", "scale_to", "Scale to", "scale to N (prefilled)", changes=True, needs_workload=True,
-        command="scale", args="<replicas>", command_help="scale the selected workload"),
+        command="scale", args="<replicas>", command_help="scale the selected workload", scoped=True),
     Key("r", "restart", "Restart", "rollout restart", changes=True, needs_workload=True,
-        command="restart", command_help="rollout restart the selected workload"),
-    Key("ctrl+d", "delete", "Delete", "delete the workload", show=False, changes=True, needs_workload=True),
-    Key("enter", "", help="its pods; esc goes back"),  # the workloads table's own key
+        command="restart", command_help="rollout restart the selected workload", scoped=True),
+    Key("ctrl+d", "delete", "Delete", "delete the workload", show=False, changes=True, needs_workload=True,
+        scoped=True),
+    Key("enter", "", help="open the row (a workload's pods); esc back"),  # the tables' own key
     Key("l", "logs", "Logs", "logs: the pod, or all replicas merged",
-        command="logs", command_help="follow the logs of the selected workload or pod"),
+        command="logs", command_help="follow the logs of the selected workload or pod", scoped=True),
     Key("e", "events", "Events", "events of the workload", show=False,
-        command="events", command_help="the selected workload's events"),
+        command="events", command_help="the selected workload's events", scoped=True),
     Key("t", "traffic", "Traffic", "traffic: start (concurrency) / stop", changes=True, needs_workload=True),
     Key("p", "predict", "Predict", "predict: send a sample image", needs_workload=True),
     Key("w", "window", "Window", "charts window: 5m, 15m, 1h", show=False,

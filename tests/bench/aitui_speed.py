@@ -42,10 +42,9 @@ from conftest import free_port  # noqa: E402
 from aitui.app import AituiApp  # noqa: E402
 from aitui.config import Settings  # noqa: E402
 from aitui.models import Image, Series  # noqa: E402
+from aitui.ui.browser import ResourceTable  # noqa: E402
 from aitui.ui.charts import Chart  # noqa: E402
 from aitui.ui.images import ImagesTable  # noqa: E402
-from aitui.ui.pods import PodsTable  # noqa: E402
-from aitui.ui.workloads import WorkloadsTable  # noqa: E402
 
 
 def rss_mb(pid: int | str = "self") -> float:
@@ -175,13 +174,13 @@ async def scale(kubeconfig: Path, pods: int, images: int, context: str = "standi
     app._show_pods = timed_show_pods  # type: ignore[method-assign]
     rss0 = rss_mb()
     async with app.run_test(size=(120, 36)) as pilot:
-        table = app.query_one(WorkloadsTable)
+        table = app.query_one("#workloads", ResourceTable)
         t = await until(pilot, lambda: "recognizer" in table.rows
                         and str(table.get_cell("recognizer", "ready")) == f"{pods}/{pods}", 60)
         print(f"context with {pods} pods: workloads shown from the caches {t:.2f} s after start "
               f"(list + watch of {pods} pods through HTTP and the informer)")
         timings.clear()
-        pods_table = app.query_one(PodsTable)
+        pods_table = app.query_one("#pods", ResourceTable)
         t0 = time.perf_counter()
         await pilot.press("enter")
         t = await until(pilot, lambda: pods_table.row_count == pods, 60, since=t0)

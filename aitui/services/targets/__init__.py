@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from aitui.config import Settings
-from aitui.models import Event, Pod, Workload
+from aitui.models import Event, Pod, Service, Workload
 
 Progress = Callable[[str], None]
 
@@ -36,6 +36,7 @@ class Target(Protocol):
 
     def workloads(self) -> list[Workload]: ...
     def pods(self, workload: str | None = None) -> list[Pod]: ...
+    def services(self) -> list[Service]: ...  # how clients reach the workloads
     def endpoints(self, workload: str = ...) -> list[str]: ...
     def reach(self, workload: str = ...) -> str: ...  # how endpoints() reach the replicas, for the screen
     def route(self, endpoint: str) -> str: ...  # which replica one endpoint reaches, for the screen

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aitui.config import Settings
-from aitui.models import Event, Pod, Workload
+from aitui.models import Event, Pod, Service, Workload
 from aitui.services import kubeconfig, labels, manifests
 from aitui.services.errors import reason
 from aitui.services.targets import Forbidden, NotFound, Progress, TargetError, quiet
@@ -207,6 +207,31 @@ class KubeTarget:
                for pod, pod_labels in self._pods.values()
                if all(pod_labels.get(k) == v for k, v in selector.items())]
         return sorted(out, key=lambda p: (p.created, p.name))
+
+    def services(self) -> list[Service]:
+        """The namespace's Services; their endpoints counted from the pod cache (the pods their selector
+        picks, ready or not), so the count moves with the pods view without a watch of its own."""
+        try:
+            response: Any = self.core.list_namespaced_service(self.namespace, _preload_content=False,
+                                                              _request_timeout=self.timeout)
+            items = json.loads(response.data)["items"]
+        except Exception as exc:
+            raise api_error(exc, "list", f"services in {self.namespace}") from exc
+        self.watch()
+        assert self._pods is not None
+        pods = [(pod, pod_labels) for pod, pod_labels in self._pods.values() if pod.status != "Terminating"]
+        out = []
+        for svc in items:
+            spec = svc.get("spec") or {}
+            selector = spec.get("selector") or {}
+            picked = [pod for pod, pod_labels in pods
+                      if selector and all(pod_labels.get(k) == v for k, v in selector.items())]
+            ports = ", ".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in spec.get("ports") or [])
+            out.append(Service(name=svc["metadata"]["name"], type=spec.get("type", "ClusterIP"),
+                               address=spec.get("clusterIP") or "-", ports=ports or "-",
+                               ready=sum(p.ready for p in picked), endpoints=len(picked),
+                               created=_time(svc["metadata"].get("creationTimestamp"))))
+        return sorted(out, key=lambda s: s.name)
 
     def events(self, workload: str = labels.NAME) -> list[Event]:
         """The namespace's events about the workload, its ReplicaSets and its pods, oldest first."""

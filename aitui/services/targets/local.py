@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from aitui.config import Settings, state_dir
-from aitui.models import Event, Pod, Workload
+from aitui.models import Event, Pod, Service, Workload
 from aitui.services import labels
 from aitui.services.errors import reason
 from aitui.services.targets import Progress, TargetError
@@ -135,6 +135,21 @@ class LocalTarget:
             out.append(Event(time=e.get("timeNano", 0) / 1e9 or float(e.get("time", 0)),
                              type="Warning" if bad else "Normal",
                              reason=action, object=attrs.get("name", ""), message=detail))
+        return out
+
+    def services(self) -> list[Service]:
+        """The local "service" of a workload is the set of its replicas' published ports on 127.0.0.1."""
+        by_name: dict[str, list[Pod]] = {}
+        for p in self.pods():
+            if p.status not in ("Terminating", "Exited", "Dead"):
+                by_name.setdefault(p.workload, []).append(p)
+        out = []
+        for name, pods in sorted(by_name.items()):
+            published = sorted(int(p.endpoint.rsplit(":", 1)[1]) for p in pods if p.endpoint)
+            ports = f"{labels.SERVING_PORT}->" + ",".join(map(str, published)) if published else "-"
+            out.append(Service(name=name, type="published", address="127.0.0.1", ports=ports,
+                               ready=sum(p.ready for p in pods if p.endpoint), endpoints=len(published),
+                               created=min(p.created for p in pods)))
         return out
 
     def endpoints(self, workload: str = labels.NAME) -> list[str]:

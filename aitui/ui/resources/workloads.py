@@ -1,0 +1,21 @@
+"""Workloads: Deployments, or the local target's labelled containers of one image; READY like kubectl."""
+
+from __future__ import annotations
+
+from aitui.models import Workload
+from aitui.ui import format as fmt
+from aitui.ui.resources.view import ResourceView, Row
+
+
+def row(w: Workload, now: float) -> Row:
+    return {"name": w.name, "ready": f"{w.ready}/{w.desired}", "uptodate": str(w.up_to_date),
+            "available": str(w.available), "image": w.image.rsplit("/", 1)[-1], "age": fmt.age(w.created, now)}
+
+
+VIEW = ResourceView(
+    kind="workloads", title="Workloads", aliases=("dp", "deployments", "wl"), help="the workloads (Deployments)",
+    columns=(("name", "NAME"), ("ready", "READY"), ("uptodate", "UP-TO-DATE"), ("available", "AVAILABLE"),
+             ("image", "IMAGE"), ("age", "AGE")),
+    fetch=lambda target, _parent: target.workloads(), key=lambda w: w.name, row=row, enter="pods",
+    verbs=frozenset({"scale_by", "scale_to", "restart", "delete", "logs", "events"}),
+    workload=lambda key, _parent: key, empty="none yet: b builds, d deploys")
