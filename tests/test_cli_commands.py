@@ -203,6 +203,19 @@ def test_capacity_finds_a_knee_and_sizes_from_its_own_steps(deployed: dict, stat
     assert "<- knee" in report.with_suffix(".md").read_text()
 
 
+# Python only (the slim image has no shell to count on): the model's files, its labels reversed
+MISLABEL = """
+import os, pathlib
+model, mine = pathlib.Path("/model"), pathlib.Path("/tmp/m")
+mine.mkdir()
+for f in model.iterdir():
+    if f.name != "labels.txt":
+        (mine / f.name).symlink_to(f)
+(mine / "labels.txt").write_text("\\n".join(reversed((model / "labels.txt").read_text().split())) + "\\n")
+os.execvp("python", ["python", "-m", "recognizer"])
+"""
+
+
 @pytest.fixture
 def mixed(state: Path, image: str, docker_client) -> Iterator[str]:
     """A workload of one recognizer deployed by aitui and one container that joins it whose labels file
@@ -212,10 +225,8 @@ def mixed(state: Path, image: str, docker_client) -> Iterator[str]:
         assert aitui(state, "deploy", "--image", image, "-w", name).code == 0
         bad = docker_client.containers.run(
             image, name=f"{name}-wrong", detach=True, read_only=True, tmpfs={"/tmp": "size=64m"},
-            labels={WORKLOAD_LABEL: name}, ports={"8501/tcp": ("127.0.0.1", None)}, entrypoint="sh",
-            command=["-c", "mkdir /tmp/m && ln -s /model/* /tmp/m/ && rm /tmp/m/labels.txt && "
-                           "tac /model/labels.txt > /tmp/m/labels.txt && RECOGNIZER_MODEL_DIR=/tmp/m "
-                           "exec python -m recognizer"],
+            labels={WORKLOAD_LABEL: name}, ports={"8501/tcp": ("127.0.0.1", None)}, entrypoint="python",
+            command=["-c", MISLABEL], environment={"RECOGNIZER_MODEL_DIR": "/tmp/m"},
             healthcheck={"test": ["CMD", "python", "-m", "recognizer.healthcheck"], "interval": 300_000_000,
                          "start_period": 300_000_000})
         ready_endpoints(state, name, 2)
