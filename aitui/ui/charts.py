@@ -84,8 +84,10 @@ class Chart(PlotextPlot):
         legend = []
         for s, marker in zip(drawn, MARKERS, strict=False):
             label = s.name[-6:] if s.name.count("-") else s.name  # a replica's name ends in its unique part
-            plt.plot([t - now for t, _ in s.points], [v * scale for _, v in s.points], marker=marker)
-            legend.append(f"{marker} {label}")
+            alone = len(drawn) == 1  # nothing to tell it from: the finest line (braille: 4 dots per row)
+            plt.plot([t - now for t, _ in s.points], [v * scale for _, v in s.points],
+                     marker="braille" if alone else marker)
+            legend.append(label if alone else f"{marker} {label}")
         # a young series fills the chart instead of a sliver at its right edge; the axis says how far back
         oldest = min((s.points[0][0] for s in drawn), default=now - window)
         span = min(window, max(60.0, (now - oldest) * 1.1))
@@ -99,7 +101,9 @@ class Chart(PlotextPlot):
         plt.yticks(ticks, [tick_label(t, ticks) for t in ticks])
         if not drawn:
             plt.title(errors[0] if errors else "no data")  # plotext drops a title wider than the plot:
-            self.border_subtitle = errors[0].removeprefix("no data: ") if errors else ""  # this stays
+            why = errors[0].removeprefix("no data: ") if errors else ""
+            # the next key, where the chart is empty only because nothing is asked of the recognizer yet
+            self.border_subtitle = "no samples yet: t sends traffic" if why.startswith("no samples") else why
         else:
             self.border_subtitle = "  ".join(legend)
         self.refresh()
