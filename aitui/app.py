@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on, work
@@ -22,10 +20,11 @@ from aitui.services.targets.places import LOCAL, has_namespaces, where
 from aitui.ui.activity import ActivityLog
 from aitui.ui.browser import HOME, Frame, ResourceBrowser, ResourceTable
 from aitui.ui.build import BuildPanel
+from aitui.ui.changes import WorkloadChanges
 from aitui.ui.chart_grid import ChartGrid
 from aitui.ui.commands import COMMANDS as COMMAND_TABLE
 from aitui.ui.commands import AituiCommands, CommandError, parse
-from aitui.ui.dialogs import ConfirmScreen, NumberScreen
+from aitui.ui.dialogs import NumberScreen
 from aitui.ui.events import EventsLog
 from aitui.ui.header import StatusBar
 from aitui.ui.images import ImagesTable
@@ -63,8 +62,7 @@ class AituiApp(App[None]):
         self.settings = settings
         self.images: list[Image] = []
         self.workloads: dict[str, Workload] = {}
-        self.scaling: dict[str, int] = {}  # workload -> replicas it is being scaled to
-        self._scale_running: set[str] = set()
+        self._trouble = ""  # what the target says is not current (shown under the workloads)
         self.target: Target | None = None
         self._target_lock = threading.Lock()
         self.contexts: list[str] = [LOCAL]
@@ -94,6 +92,7 @@ class AituiApp(App[None]):
                         id="command")
         command.border_title = ":"
         yield command
+        yield WorkloadChanges(self._target)
         yield TrafficControl(self.settings, self._target)
         yield Predictor(self._target)
         yield Footer()
@@ -169,13 +168,6 @@ class AituiApp(App[None]):
         """The selected workload, if `action` may change it now (see may)."""
         name = self._selected_workload()
         return name if self.may(action, name) else None
-
-    def _confirm(self, title: str, lines: list[str], then: Callable[[], object]) -> None:
-        def answered(yes: bool | None) -> None:
-            if yes:
-                then()
-
-        self.push_screen(ConfirmScreen(title, lines), answered)
 
     def _cache_changed(self) -> None:
         """A target's cache changed (on its own thread). One message per refresh, however many events
@@ -345,13 +337,13 @@ class AituiApp(App[None]):
 
     def _show_workloads(self, found: list[Workload], trouble: str = "") -> None:
         self.workloads = {w.name: w for w in found}
-        for name in [n for n in self.scaling if n not in self._scale_running]:
-            # a finished scale's wish goes once the list shows it (or the workload is gone)
-            if name not in self.workloads or self.workloads[name].desired == self.scaling[name]:
-                del self.scaling[name]
-        # a scale in progress shows its wish as the desired count
-        wished = [replace(w, desired=self.scaling[w.name]) if w.name in self.scaling else w for w in found]
-        self.query_one(ResourceBrowser).show(HOME, wished, trouble)
+        self._trouble = trouble
+        self.query_one(ResourceBrowser).show(HOME, self.query_one(WorkloadChanges).wished(found), trouble)
+
+    @on(msg.WishesChanged)
+    def _wishes_changed(self) -> None:
+        """A scale asked for: its count on screen at once, before the target has it."""
+        self._show_workloads(list(self.workloads.values()), self._trouble)
 
     # -- charts ------------------------------------------------------------------------------
     def action_window(self) -> None:
@@ -394,101 +386,42 @@ class AituiApp(App[None]):
                  f"image:     {image}", f"replicas:  {replicas}", *plan[1:]]
         if current and current.image != image:
             lines.append(f"rollout from {current.image}, one replica at a time")
-
-        def deploy() -> None:
-            self.say(f"deploy: {image} x{replicas} to {self.settings.context}")
-            self.run_change(lambda t, p: t.deploy(image, replicas, WORKLOAD, p),
-                            f"deploy: {WORKLOAD} runs {image}")
-
-        self._confirm("Deploy", lines, deploy)
+        self.query_one(WorkloadChanges).confirm(
+            "Deploy", lines, lambda t, p: t.deploy(image, replicas, WORKLOAD, p),
+            done=f"deploy: {WORKLOAD} runs {image}", said=f"deploy: {image} x{replicas} to {self.settings.context}")
 
     def action_scale_by(self, delta: int) -> None:
         name = self._workload_to_change("scale_by")
-        if name is None:
-            return
-        current = self.scaling.get(name, self.workloads[name].desired)
-        self._scale(name, max(0, current + delta))
+        if name is not None:
+            changes = self.query_one(WorkloadChanges)
+            changes.scale(name, max(0, changes.desired(self.workloads[name]) + delta))
 
     def action_scale_to(self) -> None:
         name = self._workload_to_change("scale_to")
         if name is None:
             return
-        current = self.scaling.get(name, self.workloads[name].desired)
+        changes = self.query_one(WorkloadChanges)
 
         def chosen(n: int | None) -> None:
             if n is not None:
-                self._scale(name, n)
+                changes.scale(name, n)
 
-        self.push_screen(NumberScreen(f"Scale {name}", "Replicas", current), chosen)
-
-    def _scale(self, name: str, n: int) -> None:
-        """Show the new desired count at once; one worker converges on the latest wish. The wish stays
-        until the list shows it, so a quick second `+` counts from it, not from a stale list."""
-        self.scaling[name] = n
-        self._show_workloads(list(self.workloads.values()))
-        if name not in self._scale_running:
-            self._scale_running.add(name)
-            self.run_scale(name, n)
-
-    @work(thread=True, group="scale", exit_on_error=False)
-    def run_scale(self, name: str, n: int) -> None:
-        """Scale to n, then to each newer wish (read here, written on the UI thread) until none is left."""
-        from aitui.services.targets import TargetError
-
-        reached: int | None = None
-        try:
-            while True:
-                self._target().scale(n, name, self._said_from_thread)
-                reached = n
-                n = self.scaling.get(name, n)
-                if n == reached:
-                    break
-        except TargetError as exc:
-            self.post_message(msg.Say(str(exc), "error"))
-        finally:
-            self.post_message(msg.ScaleEnded(name, reached))
-
-    @on(msg.ScaleEnded)
-    def _scale_ended(self, m: msg.ScaleEnded) -> None:
-        self._scale_running.discard(m.workload)
-        wish = self.scaling.get(m.workload)
-        if m.replicas is None:
-            self.scaling.pop(m.workload, None)  # show the truth again
-        elif wish is not None and wish != m.replicas:  # a wish that came after the worker's last look
-            self._scale_running.add(m.workload)
-            self.run_scale(m.workload, wish)
-        self._schedule_refresh()
+        self.push_screen(NumberScreen(f"Scale {name}", "Replicas", changes.desired(self.workloads[name])), chosen)
 
     def action_restart(self) -> None:
         name = self._workload_to_change("restart")
-        if name is None:
-            return
-        self._confirm("Rollout restart", [f"Replace every replica of {name} on {self.settings.context},",
-                                          "one at a time, each drained before it stops?"],
-                      lambda: self.run_change(lambda t, p: t.restart(name, p)))
+        if name is not None:
+            self.query_one(WorkloadChanges).confirm(
+                "Rollout restart", [f"Replace every replica of {name} on {self.settings.context},",
+                                    "one at a time, each drained before it stops?"], lambda t, p: t.restart(name, p))
 
     def action_delete(self) -> None:
         name = self._workload_to_change("delete")
-        if name is None:
-            return
-        self._confirm("Delete", [f"Delete workload {name} on {self.settings.context}?",
-                                 f"Its {self.workloads[name].desired} replica(s) drain and stop; images stay."],
-                      lambda: self.run_change(lambda t, p: t.delete(name, p), f"delete: {name} is gone"))
-
-    @work(thread=True, group="change", exit_on_error=False)
-    def run_change(self, change: Callable[[Target, Callable[[str], None]], object], done: str = "") -> None:
-        """A deploy, restart or delete on the target: its progress lines go to Activity as they happen,
-        a failure becomes a message, and the lists refresh afterwards."""
-        from aitui.services.targets import TargetError
-
-        self.post_message(msg.ShowTab("activity"))  # its progress shows there
-        try:
-            change(self._target(), self._said_from_thread)
-            if done:
-                self.post_message(msg.Say(done))
-        except TargetError as exc:
-            self.post_message(msg.Say(str(exc), "error"))
-        self.post_message(msg.RefreshWanted())
+        if name is not None:
+            self.query_one(WorkloadChanges).confirm(
+                "Delete", [f"Delete workload {name} on {self.settings.context}?",
+                           f"Its {self.workloads[name].desired} replica(s) drain and stop; images stay."],
+                lambda t, p: t.delete(name, p), done=f"delete: {name} is gone")
 
     # -- logs ------------------------------------------------------------------------------------
     def action_logs(self) -> None:
@@ -629,7 +562,7 @@ class AituiApp(App[None]):
         elif name == "scale":
             target = self._workload_to_change("scale_to")
             if target is not None:
-                self._scale(target, int(arg))
+                self.query_one(WorkloadChanges).scale(target, int(arg))
         elif name == "window":
             self.query_one(ChartGrid).set_window(arg)
         elif name == "quit":

@@ -87,6 +87,10 @@ class BuildEnded(Message):
     pass
 
 
+class WishesChanged(Message):
+    """A scale was asked for: the lists show its count at once."""
+
+
 @dataclass
 class ScaleEnded(Message):
     workload: str
