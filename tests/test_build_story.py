@@ -73,3 +73,18 @@ async def test_b_tells_the_stages_the_epochs_and_the_accuracy(settings, docker_c
     finally:
         for image in docker_client.images.list(filters={"reference": tag}):
             docker_client.images.remove(image.id, force=True)
+
+
+def test_model_json_is_read_once_per_image(settings, docker_client, recognizer_image, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    ids = {ref: docker_client.images.get(ref).id.removeprefix("sha256:")[:12]
+           for ref in (recognizer_image, settings.base_image)}
+    found = image_service.read_models(settings, [*ids.values(), "0123456789ab"])
+    model = json.loads(docker_client.containers.run(recognizer_image, entrypoint=["cat", "/model/model.json"],
+                                                    remove=True))
+    assert found[ids[recognizer_image]] == model
+    assert found[ids[settings.base_image]] == {} and found["0123456789ab"] == {}  # no model.json; no such image
+    assert image_service.known_models() == found  # kept: the next listing reads nothing from the engine
+    assert not docker_client.containers.list(all=True, filters={"label": "io.aitui.reads"})  # none left behind
+    listed = {i.id: i for i in image_service.list_images(settings)}
+    assert listed[ids[recognizer_image]].accuracy == model["accuracy"]

@@ -99,7 +99,7 @@ def _accuracy(model: dict) -> float | None:
 def read_models(settings: Settings, image_ids: list[str]) -> dict[str, dict]:
     """Each image's /model/model.json (what training measured), read from a created, never started,
     container and kept in the state dir by image id: the image's own word, for images built anywhere.
-    An image without one maps to {}. Images the engine cannot read are left out (asked again later)."""
+    An image without one (or gone) maps to {}. Images the engine cannot read now are left out."""
     import io
     import tarfile
 
@@ -110,20 +110,18 @@ def read_models(settings: Settings, image_ids: list[str]) -> dict[str, dict]:
             continue
         container = None
         try:
-            container = c.api.create_container(image_id, command=["true"], entrypoint=[], network_disabled=True)
-            try:
-                chunks, _stat = c.api.get_archive(container["Id"], "/model/model.json")
-                with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as tar:
-                    member = tar.next()
-                    raw = tar.extractfile(member).read() if member else b"{}"  # type: ignore[union-attr]
-                model = json.loads(raw)
-                known[image_id] = model if isinstance(model, dict) else {}
-            except Exception as exc:
-                if getattr(getattr(exc, "response", None), "status_code", 0) != 404:
-                    raise
-                known[image_id] = {}  # no model.json: not one of ours, or made by an older aitui
-        except Exception:
-            continue  # the engine is gone or the image too: the header says why, the next listing asks again
+            container = c.api.create_container(image_id, command=["true"], entrypoint=[], network_disabled=True,
+                                               labels={"io.aitui.reads": "model.json"})  # (never started)
+            chunks, _stat = c.api.get_archive(container["Id"], "/model/model.json")
+            with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as tar:
+                member = tar.next()
+                raw = tar.extractfile(member).read() if member else b"{}"  # type: ignore[union-attr]
+            model = json.loads(raw)
+            known[image_id] = model if isinstance(model, dict) else {}
+        except Exception as exc:
+            if getattr(getattr(exc, "response", None), "status_code", 0) == 404:
+                known[image_id] = {}  # no model.json (not one of ours, or older), or no such image any more
+            # else the engine is gone: the header says why; asked again when the app starts again
         finally:
             if container is not None:
                 with contextlib.suppress(Exception):
