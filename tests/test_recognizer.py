@@ -387,7 +387,7 @@ def test_the_int8_model_ships_with_both_accuracies_and_the_float_model_stays(doc
     assert meta["parameters"]["accuracy"] == acc["float"]
     # FP32 pixels that are not whole numbers: the int8 model gets them rounded, and answers
     x, _ = dataset.generate(8, seed=5)
-    body = {"instances": (x.astype(np.float32) + 0.4).tolist()}
+    body = {"instances": np.clip(x.astype(np.float32) + 0.4, 0, 255).tolist()}
     for r in (replica, float_model):
         resp = requests.post(f"{r.url}{V1}", json=body, timeout=10)
         assert resp.status_code == 200, resp.text

@@ -47,12 +47,14 @@ class Result:
                 "first_error": self.first_error}
 
 
-def request_bytes(url: str, body: bytes | None = None, content_type: str = "application/json") -> bytes:
+def request_bytes(url: str, body: bytes | None = None, content_type: str = "application/json",
+                  headers: dict[str, str] | None = None) -> bytes:
     u = urlsplit(url)
     path = (u.path or "/") + (f"?{u.query}" if u.query else "")
+    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
     if body is None:
-        return f"GET {path} HTTP/1.1\r\nHost: {u.netloc}\r\n\r\n".encode()
-    return (f"POST {path} HTTP/1.1\r\nHost: {u.netloc}\r\nContent-Type: {content_type}\r\n"
+        return f"GET {path} HTTP/1.1\r\nHost: {u.netloc}\r\n{extra}\r\n".encode()
+    return (f"POST {path} HTTP/1.1\r\nHost: {u.netloc}\r\nContent-Type: {content_type}\r\n{extra}"
             f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
 
@@ -125,7 +127,8 @@ async def _run(url: str, request: bytes, concurrency: int, seconds: float, max_r
 
 
 def run(url: str, body: bytes | None = None, concurrency: int = 1, seconds: float = 5.0,
-        max_requests: int = 1_000_000, timeout: float = 5.0) -> Result:
+        max_requests: int = 1_000_000, timeout: float = 5.0, headers: dict[str, str] | None = None,
+        content_type: str = "application/json") -> Result:
     """One bounded run (at most `seconds` plus one `timeout`, at most `max_requests` requests)."""
     try:
         import uvloop
@@ -133,7 +136,8 @@ def run(url: str, body: bytes | None = None, concurrency: int = 1, seconds: floa
         runner = uvloop.run
     except ImportError:
         runner = asyncio.run
-    return runner(_run(url, request_bytes(url, body), concurrency, seconds, max_requests, timeout))
+    return runner(_run(url, request_bytes(url, body, content_type, headers), concurrency, seconds, max_requests,
+                       timeout))
 
 
 def main() -> None:

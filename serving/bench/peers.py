@@ -152,6 +152,7 @@ class Server:
     start: Callable[[], tuple[int, Callable[[], None]]]  # -> (pid, stop)
     url: str
     rows: list[dict] = field(default_factory=list)
+    request: dict = field(default_factory=dict)  # load.run keywords (body, headers) when not the common request
 
 
 def wait_ready(url: str, pid_alive: Callable[[], bool], log: Path | None) -> None:
@@ -226,13 +227,19 @@ def main() -> None:
         lim = json.loads(subprocess.run(
             ["taskset", "-c", str(SERVER_CORE), str(py["recognizer"]), str(HERE / "limit.py"), str(model)],
             env={**os.environ, **pythonpath}, capture_output=True, text=True, check=True, timeout=300).stdout)
+        where = json.loads(subprocess.run(
+            ["taskset", "-c", str(SERVER_CORE), str(py["recognizer"]), str(HERE / "where.py"), str(model),
+             sys.executable], env={**os.environ, **pythonpath}, capture_output=True, text=True, check=True,
+            timeout=300).stdout)
         work_us = lim["decode_us"] + lim["infer_batch1_us"]
         limit_rps = 1e6 / work_us
 
-        servers = make_servers(image, py, work, model, pythonpath)
+        servers = make_servers(image, py, work, model, pythonpath, binary_request(png))
         if a.only:
             servers = [s for s in servers if any(w.lower() in s.name.lower() for w in a.only)]
         header(image, lim, limit_rps, a.seconds, a.rounds)
+        print("# where a request's time goes, µs on the servers' core (where.py): " +
+              ", ".join(f"{k.removesuffix('_us')} {v:.0f}" for k, v in where.items()) + "\n")
         stops: list[Callable[[], None]] = []
         try:
             pids, labels = {}, {}
@@ -253,7 +260,8 @@ def main() -> None:
                 for _ in range(a.rounds):
                     for s in servers:
                         cpu0 = cpu_seconds(pids[s.name])
-                        r = load.run(s.url + INFER, body, c, a.seconds / a.rounds)
+                        r = load.run(s.url + INFER, **{"body": body, **s.request}, concurrency=c,
+                                     seconds=a.seconds / a.rounds)
                         cpu[s.name] += cpu_seconds(pids[s.name]) - cpu0
                         t = total[s.name]
                         t.seconds += r.seconds
@@ -283,8 +291,17 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def binary_request(png: bytes) -> dict:
+    """The same image with the binary tensor data extension: the PNG's bytes after a JSON header, no base64
+    (what tritonclient.http sends by default). Only the recognizer row that says so gets it."""
+    head = json.dumps({"inputs": [{"name": "image", "shape": [1, 1], "datatype": "BYTES",
+                                   "parameters": {"binary_data_size": 4 + len(png)}}]}).encode()
+    return {"body": head + len(png).to_bytes(4, "little") + png, "content_type": "application/octet-stream",
+            "headers": {"Inference-Header-Content-Length": str(len(head))}}
+
+
 def make_servers(image: str, py: dict[str, Path], work: Path, model: Path,
-                 pythonpath: dict[str, str]) -> list[Server]:
+                 pythonpath: dict[str, str], binary: dict) -> list[Server]:
     out: list[Server] = []
 
     def host_server(name: str, cmd: list[str], env: dict[str, str], port: int, cwd: Path,
@@ -306,6 +323,15 @@ def make_servers(image: str, py: dict[str, Path], work: Path, model: Path,
     out.append(host_server("recognizer", [str(py["recognizer"]), "-m", "recognizer"], {
         "RECOGNIZER_MODEL_DIR": str(model), "RECOGNIZER_HOST": "127.0.0.1", "RECOGNIZER_PORT": str(port),
         "RECOGNIZER_GRPC_PORT": str(free_port())}, port, work))
+    port = free_port()
+    out.append(host_server("recognizer, binary request", [str(py["recognizer"]), "-m", "recognizer"], {
+        "RECOGNIZER_MODEL_DIR": str(model), "RECOGNIZER_HOST": "127.0.0.1", "RECOGNIZER_PORT": str(port),
+        "RECOGNIZER_GRPC_PORT": str(free_port())}, port, work))
+    out[-1].request = binary
+    port = free_port()
+    out.append(host_server("recognizer, inference thread", [str(py["recognizer"]), "-m", "recognizer"], {
+        "RECOGNIZER_MODEL_DIR": str(model), "RECOGNIZER_HOST": "127.0.0.1", "RECOGNIZER_PORT": str(port),
+        "RECOGNIZER_GRPC_PORT": str(free_port()), "RECOGNIZER_INFERENCE_THREAD": "1"}, port, work))
     port = free_port()
     out.append(host_server("recognizer, float model", [str(py["recognizer"]), "-m", "recognizer"], {
         "RECOGNIZER_MODEL_DIR": str(model), "RECOGNIZER_HOST": "127.0.0.1", "RECOGNIZER_PORT": str(port),

@@ -1,0 +1,118 @@
+"""Where a request's time goes on one core: each step the recognizer takes for the bench's request (OIP v2, one
+64x64 PNG as base64 BYTES in JSON), timed in-process, and the HTTP floor (aiohttp + uvloop answering the same
+POST with a canned body, no work), measured as CPU time per request under the bench's load. Prints one JSON
+line, in microseconds. serving/bench/peers.py runs it pinned to the servers' core:
+
+    taskset -c 1 PYTHON serving/bench/where.py MODEL_DIR LOAD_PYTHON   (PYTHONPATH: the recognizer package)
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from recognizer import codec, dataset, metrics
+from recognizer.runtime import LiteRT, ModelFiles
+
+HERE = Path(__file__).resolve().parent
+
+FLOOR = """
+import sys, uvloop
+from aiohttp import web
+async def canned(request):
+    await request.read()
+    return web.Response(body=b'{"ok": true}', content_type="application/json")
+app = web.Application()
+app.router.add_post("/v2/models/recognizer/infer", canned)
+uvloop.install()
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
+"""
+
+
+def per_call_us(fn, calls: int, rounds: int = 7) -> float:
+    fn()
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        times.append((time.perf_counter() - t0) / calls)
+    return statistics.median(times) * 1e6
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def http_floor(body: bytes, load_python: str) -> float:
+    """CPU µs per request of a server that does nothing but HTTP, under the bench's load (c=32, 3 s)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-c", FLOOR, str(port)])
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        req = Path(f"/tmp/where-{os.getpid()}.json")
+        req.write_bytes(body)
+        load = [load_python, str(HERE / "load.py"), f"http://127.0.0.1:{port}/v2/models/recognizer/infer",
+                "--body", str(req), "-c", "32", "-d"]
+        subprocess.run(["taskset", "-c", "0", *load, "1"], capture_output=True, check=True)
+        cpu0 = cpu_seconds(proc.pid)
+        out = json.loads(subprocess.run(["taskset", "-c", "0", *load, "3"], capture_output=True, check=True,
+                                        text=True).stdout)
+        cpu = cpu_seconds(proc.pid) - cpu0
+        req.unlink()
+        return cpu / out["ok"] * 1e6
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def main() -> None:
+    files = ModelFiles.load(sys.argv[1])
+    size, labels = files.input_size, files.labels
+    png = dataset.sample_png("star", seed=11, size=64)
+    body = json.dumps({"inputs": [{"name": "image", "shape": [1, 1], "datatype": "BYTES",
+                                   "data": [base64.b64encode(png).decode()]}]}).encode()
+    parsed = json.loads(body)
+    text = parsed["inputs"][0]["data"][0]
+    rt = LiteRT(files, threads=1, max_batch=32)
+    one = codec.decode_image(png, size, 40_000_000)[None]
+    probs = rt.predict(one)
+    head, _ = codec.v2_response(probs, labels, "recognizer", "1", None, None, set())
+    child = metrics.REQUESTS.labels("v2", "200")
+    hist = metrics.LATENCY.labels("v2")
+    out = {
+        "json_parse_us": per_call_us(lambda: json.loads(body), 2000),
+        "base64_us": per_call_us(lambda: codec.b64decode(text), 2000),
+        "decode_us": per_call_us(lambda: codec.decode_image(png, size, 40_000_000), 500),
+        "parse_total_us": per_call_us(lambda: codec.parse_v2(json.loads(body), size, 40_000_000), 500),
+        "infer_batch32_us_per_image": per_call_us(lambda: rt.predict(np.repeat(one, 32, axis=0)), 20) / 32,
+        "response_us": per_call_us(lambda: codec.v2_response(probs, labels, "recognizer", "1", None, None, set()),
+                                   2000),
+        "json_dump_us": per_call_us(lambda: json.dumps(head).encode(), 2000),
+        "metrics_us": per_call_us(lambda: (child.inc(), hist.observe(0.01), metrics.IN_FLIGHT.inc(),
+                                           metrics.IN_FLIGHT.dec()), 2000),
+    }
+    if len(sys.argv) > 2:
+        out["http_floor_us"] = http_floor(body, sys.argv[2])
+    print(json.dumps({k: round(v, 1) for k, v in out.items()}))
+
+
+if __name__ == "__main__":
+    main()
