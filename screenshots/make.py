@@ -3,7 +3,8 @@
 
     .venv/bin/python screenshots/make.py
 
-Scenes follow the README's walkthrough: `main` (as aitui opens), `1-build`, `2-deploy`, `3-traffic`,
+Scenes follow the README's walkthrough: `main` (as aitui opens), `1-build-story` (a real build at its
+eighth epoch), `1-build`, `2-deploy`, `3-traffic`,
 `4-scale` (3 replicas under traffic), `5-predict`, `6-rollout` (mid-rollout, one replica at a time),
 `7-scale-down`; then `pods` (enter on the workload), `help`, and `cluster` (the real single-node cluster of
 `.ci/cluster up`, context aitui-admin: 3 pods under traffic through aitui's port-forwards, charted by the
@@ -24,6 +25,8 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 from aitui import config  # noqa: E402
 from aitui.app import WORKLOAD, AituiApp  # noqa: E402
+from aitui.services import images  # noqa: E402
+from aitui.ui.build import BuildPanel  # noqa: E402
 from aitui.ui.chart_grid import ChartGrid  # noqa: E402
 from aitui.ui.dialogs import PredictionScreen  # noqa: E402
 from aitui.ui.header import StatusBar  # noqa: E402
@@ -61,9 +64,26 @@ async def shoot(size: tuple[int, int]) -> None:
             print(HERE / f"{name}-{size[0]}x{size[1]}.svg", flush=True)
 
         save("main")
+        # the build's story mid-training: a real training (a seed of its own, so the engine's cache cannot skip
+        # it; a seed does not change its time, so the last build's estimate applies), shown at its eighth epoch
+        # and cancelled (a cancelled build tags nothing); then b builds the walkthrough's image
+        panel = app.query_one(BuildPanel)
+        seed = int(time.time())
+        real_build = images.Build
+        setattr(images, "Build", lambda s: real_build(s, tag=f"aitui/recognizer:screenshot-{seed}",  # noqa: B010
+                                                      buildargs={"TRAIN_ARGS": f"--seed {seed}"}))
+        try:
+            await pilot.press("b")
+            await until(pilot, lambda: panel.progress is not None and len(panel.progress.losses) >= 8, 900,
+                        "the eighth epoch")
+            save("1-build-story")
+            await pilot.press("b")
+            await until(pilot, lambda: not panel.busy, 60, "the cancelled build")
+        finally:
+            setattr(images, "Build", real_build)  # noqa: B010
         await pilot.press("b")
-        await until(pilot, lambda: app._build is None and any("build: aitui/recognizer" in line and " in " in line
-                                                               for line in activity.lines), 900, "the build")
+        await until(pilot, lambda: not panel.busy and any("build: aitui/recognizer" in line and " in " in line
+                                                          for line in activity.lines), 900, "the build")
         save("1-build")
         if WORKLOAD not in app.workloads:
             await pilot.press("d", "y")

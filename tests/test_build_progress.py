@@ -99,3 +99,12 @@ def test_sparkline_and_round_ticks() -> None:
     ticks = nice_ticks(0, 1, 5)
     assert [tick_label(t, ticks) for t in ticks] == ["0.00", "0.25", "0.50", "0.75", "1.00"]
     assert nice_ticks(0, 0, 3)[-1] > 0  # a flat zero still has an axis
+
+
+def test_a_builds_kind_is_what_changes_its_time(settings) -> None:
+    def kind(**buildargs: str) -> str:
+        return images.Build(settings, tag="aitui/recognizer:kind", buildargs=buildargs).kind
+
+    assert kind() == kind(TRAIN_ARGS="--seed 3 --min-accuracy 0.9") == "litert"
+    assert kind(RUNTIME="tensorflow") == "tensorflow"
+    assert kind(TRAIN_ARGS="--epochs 3 --seed=5") == "litert --epochs 3"

@@ -227,7 +227,9 @@ class Build:
     def kind(self) -> str:
         """Builds of one kind take about as long: the runtime, and the training's arguments when not the default."""
         runtime = self.buildargs.get("RUNTIME", "litert")
-        return runtime + (f" {self.buildargs['TRAIN_ARGS']}" if "TRAIN_ARGS" in self.buildargs else "")
+        # a seed or an accuracy gate takes no longer: such builds share the default's estimate
+        args = " ".join(re.sub(r"--(seed|min-accuracy)[ =]\S+", "", self.buildargs.get("TRAIN_ARGS", "")).split())
+        return f"{runtime} {args}" if args else runtime
 
     def cancel(self) -> None:
         """Stop now, even in a quiet step: the stream's socket is shut, which unblocks the read waiting

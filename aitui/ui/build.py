@@ -250,6 +250,14 @@ class TrainingChart(PlotextPlot):
         self.refresh()
 
 
+class BuildLog(Log):
+    """The raw log: its last lines stay in view when the story gives it more or less room."""
+
+    def on_resize(self) -> None:
+        if self.auto_scroll:
+            self.scroll_end(animate=False)
+
+
 @dataclass
 class BuildEvents(Message):
     """What the build said since the last batch, in order (raw lines and figures alike)."""
@@ -291,7 +299,7 @@ class BuildPanel(Vertical, can_focus=True):
         yield StageBar(id="build-stages")
         yield EpochLine(id="build-epochs")
         yield TrainingChart(id="build-chart")
-        yield Log(id="build-log", max_lines=5000)
+        yield BuildLog(id="build-log", max_lines=5000)
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self._tick)  # the clock and the estimate move between events too
@@ -312,7 +320,6 @@ class BuildPanel(Vertical, can_focus=True):
         self.set_class(height < CHART_ROWS, "-nochart")
         self.query_one(StageBar).compact = small
         self.query_one(StageBar).refresh()
-        self.query_one(Log).scroll_end(animate=False)  # its last lines, at any height
 
     @property
     def running(self) -> Build | None:
