@@ -34,6 +34,7 @@ AITUI_EPOCH {"epoch": 2, "epochs": 2, "loss": 2.3006, "accuracy": 0.1232, "val_l
 AITUI_EPOCH {"epoch": 3, broken
 held-out accuracy: 0.1200 on 300 images; training took 2s
 AITUI_RESULT {"accuracy": 0.12, "held_out": 300, "seconds": 2}
+AITUI_RESULT {"accuracy": 0.11, "held_out": 300, "shipped": true}
 Step 12/33 : FROM python-env AS codegen
  ---> 2c7e0d1f9a11
 Step 17/33 : FROM python-env AS runtime-env
@@ -56,7 +57,7 @@ def test_the_stream_becomes_stages_epochs_and_a_result() -> None:
     assert [e.stage for e in evs if e.kind == "stage"] == ["base", "packages", "training", "export", "runtime image"]
     epochs = [e for e in evs if e.kind == "epoch"]
     assert [(e.epoch, e.epochs, e.loss, e.accuracy) for e in epochs] == [(1, 2, 2.3059, 0.12), (2, 2, 2.3006, 0.1)]
-    assert [e.accuracy for e in evs if e.kind == "result"] == [0.12]
+    assert [e.accuracy for e in evs if e.kind == "result"] == [0.12, 0.11]  # trained, then what ships
     assert any(e.kind == "log" and "broken" in e.text for e in evs)  # a malformed line stays a line
     assert [e.step for e in evs if e.kind == "cached"] == [3, 8, 22]
     # what ran, not what came from the cache, is what the next estimate learns from

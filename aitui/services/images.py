@@ -377,9 +377,11 @@ class _Stages:
                                  epochs=int(fields["epochs"]), loss=_number(fields.get("loss")),
                                  accuracy=_number(fields.get("val_accuracy")))
             else:
+                # (said again after export when what ships is another model, e.g. int8: the last one counts)
                 yield BuildEvent("result", stage=self.now, seconds=seconds, accuracy=_number(fields.get("accuracy")))
-                yield self.enter("export")
-                self.ran_steps.add("export")  # the rest of the training step: it runs, or no result is said
+                if self.now != "export":
+                    yield self.enter("export")
+                    self.ran_steps.add("export")  # the rest of the training step: it runs, or no result is said
         except (ValueError, KeyError, TypeError):
             pass  # a malformed line is only a line
         yield BuildEvent("log", line.rstrip(), stage=self.now)

@@ -145,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         from recognizer import quantize
 
         acc = quantize.ship(a.out, x_train, x_test, y_test, a.min_accuracy)["accuracy"]
+        emit("AITUI_RESULT", {"accuracy": round(acc, 4), "held_out": len(y_test), "shipped": True})  # what ships
     if acc < a.min_accuracy:
         print(f"accuracy {acc:.4f} is below --min-accuracy {a.min_accuracy}", file=sys.stderr)
         return 1
