@@ -30,6 +30,7 @@ from aitui.ui.header import StatusBar
 from aitui.ui.images import ImagesTable
 from aitui.ui.keys import BY_ACTION, KEYS, bindings
 from aitui.ui.logs import PodLog
+from aitui.ui.operations import Operations
 from aitui.ui.resources import REGISTRY
 from aitui.ui.traffic import Predictor, TrafficControl
 
@@ -93,6 +94,7 @@ class AituiApp(App[None]):
         command.border_title = ":"
         yield command
         yield WorkloadChanges(self._target)
+        yield Operations(self._target)
         yield TrafficControl(self.settings, self._target)
         yield Predictor(self._target)
         yield Footer()
@@ -393,8 +395,8 @@ class AituiApp(App[None]):
     def action_scale_by(self, delta: int) -> None:
         name = self._workload_to_change("scale_by")
         if name is not None:
-            changes = self.query_one(WorkloadChanges)
-            changes.scale(name, max(0, changes.desired(self.workloads[name]) + delta))
+            w = self.workloads[name]
+            self.query_one(Operations).scale(w, max(0, self.query_one(WorkloadChanges).desired(w) + delta))
 
     def action_scale_to(self) -> None:
         name = self._workload_to_change("scale_to")
@@ -404,7 +406,7 @@ class AituiApp(App[None]):
 
         def chosen(n: int | None) -> None:
             if n is not None:
-                changes.scale(name, n)
+                self.query_one(Operations).scale(self.workloads[name], n)
 
         self.push_screen(NumberScreen(f"Scale {name}", "Replicas", changes.desired(self.workloads[name])), chosen)
 
@@ -422,6 +424,35 @@ class AituiApp(App[None]):
                 "Delete", [f"Delete workload {name} on {self.settings.context}?",
                            f"Its {self.workloads[name].desired} replica(s) drain and stop; images stay."],
                 lambda t, p: t.delete(name, p), done=f"delete: {name} is gone")
+
+    # -- one object: YAML, describe, a shell; rollback (ui/yaml_view.py, ui/operations.py) --------------
+    def _selected_row(self) -> tuple[str, str] | None:
+        browser = self.query_one(ResourceBrowser)
+        key = browser.table().selected
+        if key is None:
+            self.notify(f"no {browser.view.kind} row selected", severity="warning")
+            return None
+        return browser.view.kind, key
+
+    def action_yaml(self, mode: str = "yaml") -> None:
+        from aitui.ui.yaml_view import ObjectScreen
+
+        row = self._selected_row()
+        if row is not None:
+            self.push_screen(ObjectScreen(self._target, *row, mode=mode))
+
+    def action_describe(self) -> None:
+        self.action_yaml("describe")
+
+    def action_shell(self) -> None:
+        browser = self.query_one(ResourceBrowser)
+        if self.may("shell") and (row := self._selected_row()) is not None:
+            self.query_one(Operations).shell(row[1] if row[0] == "pods" else None, browser.selected_workload())
+
+    def action_rollback(self) -> None:
+        name = self._workload_to_change("rollback")
+        if name is not None:
+            self.query_one(Operations).rollback(name)
 
     # -- logs ------------------------------------------------------------------------------------
     def action_logs(self) -> None:
@@ -562,7 +593,7 @@ class AituiApp(App[None]):
         elif name == "scale":
             target = self._workload_to_change("scale_to")
             if target is not None:
-                self.query_one(WorkloadChanges).scale(target, int(arg))
+                self.query_one(Operations).scale(self.workloads[target], int(arg))
         elif name == "window":
             self.query_one(ChartGrid).set_window(arg)
         elif name == "quit":

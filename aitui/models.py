@@ -81,6 +81,7 @@ class Workload:
     available: int
     image: str
     created: float
+    autoscaler: tuple[int, int] | None = None  # (min, max) of the HPA that owns the count, None: none does
 
 
 @dataclass(frozen=True)
@@ -114,3 +115,42 @@ class Event:
     reason: str  # ScalingReplicaSet, start, die, health_status…
     object: str  # what it happened to: deployment/x, pod/x, container name
     message: str
+
+
+@dataclass(frozen=True)
+class Autoscaler:
+    """A HorizontalPodAutoscaler: the bounds it keeps a workload's replicas in, and what it last did."""
+
+    name: str
+    workload: str  # the Deployment it scales ("" for another kind)
+    low: int  # minReplicas
+    high: int  # maxReplicas
+    current: int
+    desired: int
+    targets: str  # "cpu 12%/70%", "cpu <unknown>/70%"
+    last_scale: float  # unix time of its last scale, 0: never
+    created: float
+    why: str = ""  # what it says when it cannot act (its ScalingActive condition), "" when it can
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One revision of a workload: a ReplicaSet of a Deployment, or an image the local workload ran."""
+
+    name: str  # the ReplicaSet, or "<workload>-<revision>" on the local engine
+    workload: str
+    revision: int
+    image: str
+    created: float
+    replicas: int  # pods it runs now
+    current: bool  # the revision the workload runs now
+    change_cause: str = ""  # kubernetes.io/change-cause, or what aitui did
+
+
+@dataclass(frozen=True)
+class Shell:
+    """How to run an interactive shell in a replica: the command line and its environment additions."""
+
+    argv: tuple[str, ...]
+    env: tuple[tuple[str, str], ...] = ()
+    where: str = ""  # "pod/x in ctx/ns", "container x": for the screen

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from aitui.config import Settings
-from aitui.models import Event, Pod, Service, Workload
+from aitui.models import Autoscaler, Event, Pod, Revision, Service, Shell, Workload
 
 Progress = Callable[[str], None]
 
@@ -24,6 +24,14 @@ class Forbidden(TargetError):
 
 class NotFound(TargetError):
     """The object a verb needs is not there (HTTP 404)."""
+
+
+class Unsupported(TargetError):
+    """The target has no such thing (the local engine has no autoscaler): the message says so."""
+
+
+class NoShell(TargetError):
+    """The replica's image has no shell to run (distroless-like)."""
 
 
 def quiet(_: str) -> None:
@@ -54,6 +62,14 @@ class Target(Protocol):
     def logs(self, pod: str, tail: int = 100, follow: bool = False, timestamps: bool = False) -> Iterator[str]: ...
     def watch(self, changed: Callable[[], None]) -> None: ...
     def close(self) -> None: ...
+    # operating one object (ui/yaml_view.py, ui/shell.py, ui/operations.py); `kind` is a registry kind
+    def manifest(self, kind: str, name: str) -> object: ...  # the live object (inspect data locally); NotFound
+    def describe(self, kind: str, name: str) -> str: ...  # kubectl-describe-like text; NotFound
+    def shell(self, pod: str) -> Shell: ...  # how to exec a shell there, probed first; NotFound, NoShell
+    def revisions(self, workload: str | None = None) -> list[Revision]: ...  # oldest first
+    def rollback(self, workload: str = ..., progress: Progress = ...) -> Revision: ...  # to the previous one
+    def autoscalers(self) -> list[Autoscaler]: ...  # Unsupported where there are none
+    def set_autoscaler(self, workload: str, low: int, high: int, progress: Progress = ...) -> None: ...
 
 
 def open_target(settings: Settings, context: str, namespace: str) -> Target:

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aitui.config import Settings
-from aitui.models import Event, Pod, Service, Workload
+from aitui.models import Autoscaler, Event, Pod, Revision, Service, Shell, Workload
 from aitui.services import kubeconfig, labels, manifests
 from aitui.services.errors import reason
 from aitui.services.targets import Forbidden, NotFound, Progress, TargetError, quiet
@@ -118,6 +118,66 @@ def pod_of(obj: dict[str, Any]) -> tuple[Pod, dict[str, str]]:
     return pod, meta.get("labels") or {}
 
 
+REVISION = "deployment.kubernetes.io/revision"
+CHANGE_CAUSE = "kubernetes.io/change-cause"
+# registry kind -> (path prefix, plural, Kind): what `y` and describe read for a row of that view
+OBJECTS = {
+    "workloads": ("/apis/apps/v1", "deployments", "Deployment"),
+    "pods": ("/api/v1", "pods", "Pod"),
+    "services": ("/api/v1", "services", "Service"),
+    "hpa": ("/apis/autoscaling/v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler"),
+    "revisions": ("/apis/apps/v1", "replicasets", "ReplicaSet"),
+}
+
+
+def autoscaler_of(obj: dict[str, Any]) -> Autoscaler:
+    """An HPA as its view shows it; targets as `kubectl get hpa` writes them ("cpu: <unknown>/70%")."""
+    meta, spec, status = obj["metadata"], obj.get("spec") or {}, obj.get("status") or {}
+    ref = spec.get("scaleTargetRef") or {}
+    current = {m.get("resource", {}).get("name"): m.get("resource", {}).get("current") or {}
+               for m in status.get("currentMetrics") or [] if m.get("type") == "Resource"}
+    targets = []
+    for m in spec.get("metrics") or []:
+        if m.get("type") != "Resource":
+            targets.append(m.get("type", "?").lower())
+            continue
+        name, target = m["resource"].get("name", "?"), m["resource"].get("target") or {}
+        now = current.get(name) or {}
+        if target.get("type") == "Utilization":
+            have = f"{now['averageUtilization']}%" if "averageUtilization" in now else "<unknown>"
+            targets.append(f"{name}: {have}/{target.get('averageUtilization')}%")
+        else:
+            targets.append(f"{name}: {now.get('averageValue', '<unknown>')}/{target.get('averageValue', '?')}")
+    why = next((str(c.get("reason", "")) for c in status.get("conditions") or []  # describe says the rest
+                if c.get("type") in ("ScalingActive", "AbleToScale") and c.get("status") == "False"), "")
+    return Autoscaler(name=meta["name"], workload=ref.get("name", "") if ref.get("kind") == "Deployment" else "",
+                      low=int(spec.get("minReplicas", 1)), high=int(spec.get("maxReplicas", 1)),
+                      current=int(status.get("currentReplicas", 0)), desired=int(status.get("desiredReplicas", 0)),
+                      targets=", ".join(targets) or "-", last_scale=_time(status.get("lastScaleTime")),
+                      created=_time(meta.get("creationTimestamp")), why=why)
+
+
+def revision_of(rs: dict[str, Any], current: bool) -> Revision:
+    meta, spec, status = rs["metadata"], rs.get("spec") or {}, rs.get("status") or {}
+    owner = next((o.get("name", "") for o in meta.get("ownerReferences") or [] if o.get("kind") == "Deployment"), "")
+    annotations = meta.get("annotations") or {}
+    containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or [{}]
+    return Revision(name=meta["name"], workload=owner, revision=int(annotations.get(REVISION, 0) or 0),
+                    image=containers[0].get("image", ""), created=_time(meta.get("creationTimestamp")),
+                    replicas=int(status.get("replicas", 0)), current=current,
+                    change_cause=annotations.get(CHANGE_CAUSE, ""))
+
+
+def template_of(rs: dict[str, Any]) -> dict[str, Any]:
+    """A ReplicaSet's pod template as its Deployment had it: without the pod-template-hash label the
+    controller added (what `kubectl rollout undo` puts back)."""
+    import copy
+
+    template = copy.deepcopy((rs.get("spec") or {}).get("template") or {})
+    template.setdefault("metadata", {}).setdefault("labels", {}).pop("pod-template-hash", None)
+    return template
+
+
 class KubeTarget:
     def __init__(self, settings: Settings, context: str, namespace: str) -> None:
         from kubernetes import client, config
@@ -136,6 +196,7 @@ class KubeTarget:
         self.timeout = settings.timeout
         self._deployments: WatchCache[dict[str, Any]] | None = None
         self._pods: WatchCache[tuple[Pod, dict[str, str]]] | None = None
+        self._hpas: WatchCache[Autoscaler] | None = None  # (its errors stay out of `errors`: an extra)
         self._changed = threading.Condition()
         self._forwards = PodForwards(self._open_forward, labels.SERVING_PORT)
         self._forward_api: Any = None
@@ -164,10 +225,14 @@ class KubeTarget:
 
         self._deployments = cache("deployments", self.apps.list_namespaced_deployment, lambda obj: obj)
         self._pods = cache("pods", self.core.list_namespaced_pod, pod_of)
+        from kubernetes.client import AutoscalingV2Api
+
+        self._hpas = cache("horizontalpodautoscalers",
+                           AutoscalingV2Api(self.api).list_namespaced_horizontal_pod_autoscaler, autoscaler_of)
 
     def close(self) -> None:
         self._forwards.close()
-        for c in (self._deployments, self._pods):
+        for c in (self._deployments, self._pods, self._hpas):
             if c is not None:
                 c.stop()
 
@@ -193,7 +258,9 @@ class KubeTarget:
         deps = self._deps()
         if not deps and self._deployments is not None and self._deployments.error:
             raise TargetError(self._deployments.error)
-        return sorted((workload_of(d) for d in deps), key=lambda w: w.name)
+        bounds = {a.workload: (a.low, a.high) for a in self._hpas.values()} if self._hpas is not None else {}
+        return sorted((replace(workload_of(d), autoscaler=bounds.get(d["metadata"]["name"])) for d in deps),
+                      key=lambda w: w.name)
 
     def pods(self, workload: str | None = None) -> list[Pod]:
         selector: dict[str, str] = {}
@@ -492,3 +559,116 @@ class KubeTarget:
 
         if not self._wait(step, ROLLOUT_TIMEOUT):
             raise TargetError(f"{verb} {workload}: not rolled out after {ROLLOUT_TIMEOUT:.0f}s: {said}")
+
+    # -- one object: YAML, describe, a shell; revisions and rollback; the autoscaler -------------------
+    def _request(self, method: str, path: str, verb: str, resource: str, body: Any = None,
+                 content_type: str = "", query: list[tuple[str, Any]] | None = None) -> Any:
+        headers = {"Accept": "application/json", **({"Content-Type": content_type} if content_type else {})}
+        try:
+            m, url, h, b, _ = self.api.param_serialize(method, path, query_params=query or [], header_params=headers,
+                                                       body=body, auth_settings=["BearerToken"])
+            response = self.api.call_api(m, url, h, b, _request_timeout=self.timeout)
+            data = response.read()
+            if not 200 <= response.status < 300:
+                from kubernetes.client.exceptions import ApiException
+
+                raise ApiException(http_resp=response)
+        except Exception as exc:
+            raise api_error(exc, verb, resource) from exc
+        return json.loads(data)
+
+    def manifest(self, kind: str, name: str) -> Any:
+        if kind not in OBJECTS:
+            raise TargetError(f"{kind} rows have no object to show")
+        prefix, plural, _ = OBJECTS[kind]
+        return self._request("GET", f"{prefix}/namespaces/{self.namespace}/{plural}/{name}", "get",
+                             f"{plural}/{name}")
+
+    def describe(self, kind: str, name: str) -> str:
+        from aitui.services import describe as text
+
+        obj = self.manifest(kind, name)
+        about = f"involvedObject.name={name},involvedObject.kind={OBJECTS[kind][2]}"
+        found = self._request("GET", f"/api/v1/namespaces/{self.namespace}/events", "list",
+                              f"events of {OBJECTS[kind][1]}/{name}", query=[("fieldSelector", about)])
+        events = sorted((Event(time=_time(e.get("lastTimestamp") or e.get("eventTime")
+                                          or e["metadata"].get("creationTimestamp")),
+                               type=e.get("type", "Normal"), reason=e.get("reason", ""),
+                               object=(e.get("source") or {}).get("component", "")
+                               or e.get("reportingComponent", ""), message=e.get("message", ""))
+                         for e in found["items"]), key=lambda e: e.time)
+        return text.describe(obj, events)
+
+    def shell(self, pod: str) -> Shell:
+        """`kubectl exec -it` with this target's kubeconfig, context and namespace: what users trust, and
+        a real TTY with no terminal code of ours. The pod is read first: a gone pod is said as such."""
+        from aitui.services.targets.shells import probe
+
+        where = f"pod/{pod} in {self.name}/{self.namespace}"
+        self.manifest("pods", pod)
+        base = ["kubectl", *([f"--kubeconfig={self.settings.kubeconfig}"] if self.settings.kubeconfig else []),
+                f"--context={self.name}", f"--namespace={self.namespace}", "exec"]
+        shell = probe([*base, pod, "--"], {}, where, max(self.timeout, 20.0))
+        return Shell(argv=(*base, "-it", pod, "--", shell), where=where)
+
+    def _replicasets(self, workload: str | None) -> list[dict[str, Any]]:
+        items = self._request("GET", f"/apis/apps/v1/namespaces/{self.namespace}/replicasets", "list",
+                              f"replicasets in {self.namespace}")["items"]
+        def owner(rs: dict[str, Any]) -> str:
+            return next((o.get("name", "") for o in rs["metadata"].get("ownerReferences") or []
+                         if o.get("kind") == "Deployment"), "")
+        owned = [rs for rs in items if owner(rs) and workload in (None, owner(rs))]
+        return sorted(owned, key=lambda rs: (owner(rs), int((rs["metadata"].get("annotations") or {})
+                                                             .get(REVISION, 0) or 0)))
+
+    def revisions(self, workload: str | None = None) -> list[Revision]:
+        """The Deployments' ReplicaSets, oldest revision first; the newest of each is the current one."""
+        found = self._replicasets(workload)
+        newest = {}
+        for rs in found:  # sorted: the last of each owner wins
+            newest[revision_of(rs, False).workload] = rs["metadata"]["name"]
+        return [revision_of(rs, rs["metadata"]["name"] in newest.values()) for rs in found]
+
+    def rollback(self, workload: str = labels.NAME, progress: Progress = quiet) -> Revision:
+        """`kubectl rollout undo`: the Deployment's pod template set to the previous ReplicaSet's; the
+        Deployment's rolling update (maxUnavailable 0, readiness, drain) does the rest, waited for."""
+        found = self._replicasets(workload)
+        if len(found) < 2:
+            only = f" (only revision {revision_of(found[0], True).revision})" if found else ""
+            raise TargetError(f"rollback {workload}: no previous revision to go back to{only}")
+        now, before = revision_of(found[-1], True), revision_of(found[-2], False)
+        patch = [{"op": "replace", "path": "/spec/template", "value": template_of(found[-2])}]
+        try:
+            self.apps.patch_namespaced_deployment(workload, self.namespace, patch, field_manager=FIELD_MANAGER,
+                                                  _request_timeout=self.timeout)
+        except Exception as exc:
+            raise api_error(exc, "rollback", f"deployments/{workload}") from exc
+        progress(f"rollback {workload}: revision {now.revision} -> the template of revision {before.revision} "
+                 f"({before.image})")
+        self._wait_rollout(workload, progress, "rollback")
+        return before
+
+    def autoscalers(self) -> list[Autoscaler]:
+        self.watch()
+        assert self._hpas is not None
+        found = self._hpas.values()
+        if not found and self._hpas.error:
+            raise TargetError(self._hpas.error)
+        return sorted(found, key=lambda a: a.name)
+
+    def set_autoscaler(self, workload: str, low: int, high: int, progress: Progress = quiet) -> None:
+        """Move the bounds of the HPA that scales `workload` (a merge patch of minReplicas/maxReplicas)."""
+        if not 1 <= low <= high:
+            raise TargetError(f"autoscaler of {workload}: min must be 1 or more and at most max ({low}..{high})")
+        hpa = next((a for a in self.autoscalers() if a.workload == workload), None)
+        if hpa is None:
+            raise NotFound(f"autoscaler of {workload}: no HorizontalPodAutoscaler scales it in {self.namespace}")
+        path = f"/apis/autoscaling/v2/namespaces/{self.namespace}/horizontalpodautoscalers/{hpa.name}"
+        self._request("PATCH", path, "patch", f"horizontalpodautoscalers/{hpa.name}",
+                      {"spec": {"minReplicas": low, "maxReplicas": high}}, "application/merge-patch+json",
+                      [("fieldManager", FIELD_MANAGER)])
+        progress(f"hpa/{hpa.name}: now keeps {workload} between {low} and {high} replicas "
+                 f"(was {hpa.low}..{hpa.high})")
+        assert self._hpas is not None
+        self._wait(lambda: any(a.name == hpa.name and (a.low, a.high) == (low, high)
+                               for a in self._hpas.values()), 10.0)  # type: ignore[union-attr]

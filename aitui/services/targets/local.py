@@ -19,15 +19,30 @@ from pathlib import Path
 from typing import Any
 
 from aitui.config import Settings, state_dir
-from aitui.models import Event, Pod, Service, Workload
+from aitui.models import Autoscaler, Event, Pod, Revision, Service, Shell, Workload
 from aitui.services import labels
 from aitui.services.errors import reason
-from aitui.services.targets import Progress, TargetError
+from aitui.services.targets import NotFound, Progress, TargetError, Unsupported
 from aitui.services.targets import quiet as _quiet
 
 WORKLOAD_LABEL = "io.aitui.workload"
+# the workload's revisions as of this container's start, JSON [[revision, image, since], ...] oldest first:
+# what rollback goes back to (labels live with the containers, so they survive aitui's restarts)
+REVISIONS_LABEL = "io.aitui.revisions"
+KEEP_REVISIONS = 10  # as a Deployment's revisionHistoryLimit
 STOP_TIMEOUT = 20  # seconds between SIGTERM and SIGKILL; above the server's drain (10 s)
 READY_TIMEOUT = 60.0
+STOP_TIMEOUT = 20  # seconds between SIGTERM and SIGKILL; above the server's drain (10 s)
+READY_TIMEOUT = 60.0
+
+
+def next_history(history: list[list[Any]], image: str, now: float) -> list[list[Any]]:
+    """The revisions once `image` runs: the same list if it already is the current one; else it becomes a
+    new revision at the end, its older entry dropped (as a Deployment renumbers a ReplicaSet it goes back to)."""
+    if history and history[-1][1] == image:
+        return history
+    number = max((int(h[0]) for h in history), default=0) + 1
+    return [*[h for h in history if h[1] != image][-(KEEP_REVISIONS - 1):], [number, image, now]]
 
 
 class LocalTarget:
@@ -255,10 +270,12 @@ class LocalTarget:
     # -- helpers -----------------------------------------------------------------------------
     def _start(self, image: str, workload: str) -> Any:
         name = f"{workload}-{secrets.token_hex(3)}"
+        history = json.dumps(next_history(self._history(workload), image, time.time()))
         try:
             return self.docker.containers.run(
                 image, name=name, detach=True,
-                labels={WORKLOAD_LABEL: workload, **labels.SELECTOR_LABELS, **labels.PART_OF},
+                labels={WORKLOAD_LABEL: workload, REVISIONS_LABEL: history, **labels.SELECTOR_LABELS,
+                        **labels.PART_OF},
                 ports={f"{labels.SERVING_PORT}/tcp": ("127.0.0.1", None)},  # loopback only
                 read_only=True, tmpfs={"/tmp": "size=64m"},
                 environment={"RECOGNIZER_DRAIN_SECONDS": "10"},
@@ -331,3 +348,116 @@ class LocalTarget:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(groups, indent=1))
         tmp.replace(path)  # atomic: Prometheus never reads half a file
+    # -- one object: inspect data, describe, a shell; revisions and rollback; no autoscaler -----------
+    def _history(self, workload: str) -> list[list[Any]]:
+        """The revisions the newest labelled container of the workload started with; a workload started by
+        an older aitui (no label) has its current image as revision 1."""
+        containers = sorted(self._containers(workload), key=self._created, reverse=True)
+        for c in containers:
+            with contextlib.suppress(ValueError, TypeError):
+                raw = json.loads(c.labels.get(REVISIONS_LABEL) or "null")
+                if isinstance(raw, list) and raw:
+                    return [list(h) for h in raw]
+        live = [c for c in containers if c.status == "running"]
+        if not live:
+            return []
+        image = live[0].attrs["Config"]["Image"]
+        return [[1, image, min(self._created(c) for c in live if c.attrs["Config"]["Image"] == image)]]
+
+    def revisions(self, workload: str | None = None) -> list[Revision]:
+        names = [workload] if workload is not None else sorted({p.workload for p in self.pods()})
+        out = []
+        for name in names:
+            running = [c.attrs["Config"]["Image"] for c in self._containers(name) if c.status == "running"]
+            history = self._history(name)
+            out += [Revision(name=f"{name}-{number}", workload=name, revision=int(number), image=image,
+                             created=float(since), replicas=running.count(image), current=i == len(history) - 1)
+                    for i, (number, image, since) in enumerate(history)]
+        return out
+
+    def rollback(self, workload: str = labels.NAME, progress: Progress = _quiet) -> Revision:
+        """Roll out the previous revision's image, one replica at a time (as deploy does: nothing dropped)."""
+        history = self._history(workload)
+        if len(history) < 2:
+            only = f" (only revision {history[0][0]}, {history[0][1]})" if history else ""
+            raise TargetError(f"rollback {workload}: no previous revision to go back to{only}")
+        number, image, since = history[-2]
+        try:
+            self.docker.images.get(image)
+        except Exception as exc:
+            raise TargetError(f"rollback {workload}: revision {number}'s image {image} is no longer in the "
+                              f"engine ({reason(exc)})") from exc
+        progress(f"rollback {workload}: revision {history[-1][0]} -> revision {number} ({image})")
+        self.rollout(image, workload, progress)
+        return Revision(f"{workload}-{number}", workload, int(number), image, float(since), 0, False)
+
+    def _container(self, name: str) -> Any:
+        try:
+            return self.docker.containers.get(name)
+        except Exception as exc:
+            if "not found" in str(exc).lower() or "no such container" in str(exc).lower():
+                raise NotFound(f"container {name}: not found: it is gone") from exc
+            raise TargetError(f"container {name}: {reason(exc)}") from exc
+
+    def manifest(self, kind: str, name: str) -> Any:
+        """`docker inspect` data: of the replica; of every replica of a workload (or its "service"); of a
+        revision's image."""
+        if kind == "pods":
+            return self._container(name).attrs
+        if kind in ("workloads", "services"):
+            found = [c.attrs for c in sorted(self._containers(name), key=self._created)]
+            if not found:
+                raise NotFound(f"workload {name}: not found: no container is labelled {WORKLOAD_LABEL}={name}")
+            return found
+        if kind == "revisions":
+            workload, _, number = name.rpartition("-")
+            entry = next((h for h in self._history(workload) if str(h[0]) == number), None)
+            if entry is None:
+                raise NotFound(f"revision {name}: not found")
+            try:
+                return self.docker.images.get(entry[1]).attrs
+            except Exception as exc:
+                raise NotFound(f"revision {name}: its image {entry[1]} is gone: {reason(exc)}") from exc
+        raise Unsupported(self._no_autoscaler() if kind == "hpa" else f"{kind} rows have no object to show")
+
+    def describe(self, kind: str, name: str) -> str:
+        from aitui.services.describe import describe_container
+
+        if kind == "revisions":
+            attrs = self.manifest(kind, name)
+            return "\n".join([f"Revision:     {name}", f"Image:        {', '.join(attrs.get('RepoTags') or [])}",
+                              f"Id:           {str(attrs.get('Id', ''))[7:19]}",
+                              f"Created:      {attrs.get('Created')}",
+                              f"Labels:       {(attrs.get('Config') or {}).get('Labels') or {}}"])
+        found = self.manifest(kind, name)
+        containers = [found] if kind == "pods" else found
+        out = []
+        for attrs in containers:
+            workload = ((attrs.get("Config") or {}).get("Labels") or {}).get(WORKLOAD_LABEL, "")
+            cname = str(attrs.get("Name", "")).lstrip("/")
+            events = [e for e in self.events(workload) if e.object == cname] if workload else []
+            out.append(describe_container(attrs, events))
+        head = [] if kind == "pods" else [f"Workload {name}: {len(containers)} container(s) on the local engine", ""]
+        return "\n".join(head) + "\n\n".join(out)
+
+    def shell(self, pod: str) -> Shell:
+        """`docker exec -it` through the docker CLI (a real TTY, nothing of ours in between)."""
+        from aitui.services.targets.shells import probe
+
+        c = self._container(pod)
+        where = f"container {c.name} (local)"
+        if c.status != "running":
+            raise NotFound(f"shell in {where}: it is {c.status}, not running")
+        env = {"DOCKER_HOST": self.settings.docker_host} if self.settings.docker_host else {}
+        shell = probe(["docker", "exec", c.name], env, where)
+        return Shell(argv=("docker", "exec", "-it", c.name, shell), env=tuple(env.items()), where=where)
+
+    @staticmethod
+    def _no_autoscaler() -> str:
+        return "the local Docker engine has no autoscaler: a workload runs the replicas + / - / s ask for"
+
+    def autoscalers(self) -> list[Autoscaler]:
+        raise Unsupported(self._no_autoscaler())
+
+    def set_autoscaler(self, workload: str, low: int, high: int, progress: Progress = _quiet) -> None:
+        raise Unsupported(self._no_autoscaler())

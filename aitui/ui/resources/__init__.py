@@ -3,13 +3,15 @@ below. The browser (ui/browser.py), the `:` commands and `enter` all come from i
 
 from __future__ import annotations
 
-from aitui.ui.resources import pods, services, workloads
+from aitui.ui.resources import hpa, pods, revisions, services, workloads
 from aitui.ui.resources.view import ResourceView
 
 REGISTRY: dict[str, ResourceView] = {v.kind: v for v in (
     workloads.VIEW,
     pods.VIEW,
     services.VIEW,
+    hpa.VIEW,
+    revisions.VIEW,
 )}
 ALIASES = {alias: v.kind for v in REGISTRY.values() for alias in v.aliases}
 

@@ -17,5 +17,5 @@ VIEW = ResourceView(
     columns=(("name", "NAME"), ("ready", "READY"), ("status", "STATUS"), ("restarts", "RESTARTS"),
              ("node", "NODE"), ("age", "AGE")),
     fetch=lambda target, parent: target.pods(parent), key=lambda p: p.name, row=row,
-    verbs=frozenset({"scale_by", "scale_to", "restart", "delete", "logs", "events"}),
+    verbs=frozenset({"scale_by", "scale_to", "restart", "delete", "logs", "events", "shell"}),
     empty="no replicas: + adds one", summary=lambda pods: f"{sum(p.ready for p in pods)}/{len(pods)} ready")

@@ -12,10 +12,16 @@ def row(w: Workload, now: float) -> Row:
             "available": str(w.available), "image": w.image.rsplit("/", 1)[-1], "age": fmt.age(w.created, now)}
 
 
+def summary(found: list[Workload]) -> str:
+    """The count, and the autoscaler that owns a workload's count (+ - s then ask before moving its bounds)."""
+    owned = [f"{w.name}: hpa {w.autoscaler[0]}..{w.autoscaler[1]}" for w in found if w.autoscaler]
+    return " · ".join([str(len(found)), *owned])
+
+
 VIEW = ResourceView(
     kind="workloads", title="Workloads", aliases=("dp", "deployments", "wl"), help="the workloads (Deployments)",
     columns=(("name", "NAME"), ("ready", "READY"), ("uptodate", "UP-TO-DATE"), ("available", "AVAILABLE"),
              ("image", "IMAGE"), ("age", "AGE")),
     fetch=lambda target, _parent: target.workloads(), key=lambda w: w.name, row=row, enter="pods",
-    verbs=frozenset({"scale_by", "scale_to", "restart", "delete", "logs", "events"}),
-    workload=lambda key, _parent: key, empty="none yet: b builds, d deploys")
+    verbs=frozenset({"scale_by", "scale_to", "restart", "delete", "logs", "events", "shell", "rollback"}),
+    workload=lambda key, _parent: key, empty="none yet: b builds, d deploys", summary=summary)
