@@ -6,6 +6,7 @@ import contextlib
 import fnmatch
 import hashlib
 import json
+import os
 import re
 import socket
 import subprocess
@@ -96,6 +97,9 @@ def _accuracy(model: dict) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
 
 
+READS_LABEL = "io.aitui.reads"  # on the containers read_models creates (never started); its value: the reader's pid
+
+
 def read_models(settings: Settings, image_ids: list[str]) -> dict[str, dict]:
     """Each image's /model/model.json (what training measured), read from a created, never started,
     container and kept in the state dir by image id: the image's own word, for images built anywhere.
@@ -105,13 +109,15 @@ def read_models(settings: Settings, image_ids: list[str]) -> dict[str, dict]:
 
     known = known_models()
     c = client(settings)
+    if any(i not in known for i in image_ids):
+        _sweep(c)
     for image_id in image_ids:
         if image_id in known:
             continue
         container = None
         try:
             container = c.api.create_container(image_id, command=["true"], entrypoint=[], network_disabled=True,
-                                               labels={"io.aitui.reads": "model.json"})  # (never started)
+                                               labels={READS_LABEL: str(os.getpid())})
             chunks, _stat = c.api.get_archive(container["Id"], "/model/model.json")
             with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as tar:
                 member = tar.next()
@@ -119,15 +125,28 @@ def read_models(settings: Settings, image_ids: list[str]) -> dict[str, dict]:
             model = json.loads(raw)
             known[image_id] = model if isinstance(model, dict) else {}
         except Exception as exc:
-            if getattr(getattr(exc, "response", None), "status_code", 0) == 404:
+            said = str(getattr(exc, "explanation", "") or exc).lower()
+            if getattr(getattr(exc, "response", None), "status_code", 0) == 404 and "no such container" not in said:
                 known[image_id] = {}  # no model.json (not one of ours, or older), or no such image any more
-            # else the engine is gone: the header says why; asked again when the app starts again
+            # else the engine is gone (the header says why) or so is the container: asked again next start
         finally:
             if container is not None:
                 with contextlib.suppress(Exception):
                     c.api.remove_container(container["Id"], force=True)
     _write_state(_MODELS_FILE, known)
     return known
+
+
+def _sweep(c: docker.DockerClient) -> None:
+    """Remove what an earlier read left: a process that ends mid-read (its thread dies with it) leaves its
+    created container. Only a minute old or more, so a read under way elsewhere keeps its own."""
+    try:
+        for found in c.api.containers(all=True, filters={"label": READS_LABEL, "status": "created"}):
+            if time.time() - float(found.get("Created") or 0) > 60:
+                with contextlib.suppress(Exception):
+                    c.api.remove_container(found["Id"], force=True)
+    except Exception:
+        pass  # only tidying
 
 
 def _write_state(name: str, data: dict) -> None:
