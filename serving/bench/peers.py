@@ -237,9 +237,7 @@ def main() -> None:
         servers = make_servers(image, py, work, model, pythonpath, binary_request(png))
         if a.only:
             servers = [s for s in servers if any(w.lower() in s.name.lower() for w in a.only)]
-        header(image, lim, limit_rps, a.seconds, a.rounds)
-        print("# where a request's time goes, µs on the servers' core (where.py): " +
-              ", ".join(f"{k.removesuffix('_us')} {v:.0f}" for k, v in where.items()) + "\n")
+        header(image, lim, limit_rps, a.seconds, a.rounds, where)
         stops: list[Callable[[], None]] = []
         try:
             pids, labels = {}, {}
@@ -397,7 +395,7 @@ def make_servers(image: str, py: dict[str, Path], work: Path, model: Path,
     return out
 
 
-def header(image: str, lim: dict, limit_rps: float, seconds: float, rounds: int) -> None:
+def header(image: str, lim: dict, limit_rps: float, seconds: float, rounds: int, where: dict) -> None:
     load1, load5, _ = os.getloadavg()
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), "?")
@@ -416,6 +414,8 @@ def header(image: str, lim: dict, limit_rps: float, seconds: float, rounds: int)
               f"{lim['float_infer_batch1_us']:.0f} µs (batch 1; {lim['float_infer_batch32_us_per_image']:.0f} µs an "
               "image at batch 32), limit "
               f"{1e6 / (lim['decode_us'] + lim['float_infer_batch1_us']):,.0f} req/s a core")
+    print("# where a request's time goes, µs on the servers' core (where.py): " +
+          ", ".join(f"{k.removesuffix('_us')} {v:.0f}" for k, v in where.items()))
     print()
     print(f"{'server':30} {'path':36} {'conc':>4} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
           f"{'CPU µs/req':>10} {'of limit':>8} {'work/CPU':>8}")

@@ -146,6 +146,7 @@ class Servicer:
             code, message = 500, "internal error"
         finally:
             state.in_flight -= 1
+            state.last_done = time.monotonic()
             metrics.IN_FLIGHT.dec()
             metrics.REQUESTS.labels("grpc", str(code)).inc()
             metrics.LATENCY.labels("grpc").observe(time.perf_counter() - t0)

@@ -65,6 +65,7 @@ class State:
     batcher: Batcher
     ready: bool = False
     in_flight: int = 0
+    last_done: float = 0.0  # time.monotonic() when an inference request last finished (the drain's quiet check)
 
 
 def error(status: int, message: str) -> web.Response:
@@ -104,6 +105,7 @@ async def errors_and_metrics(request: web.Request, handler: Handler) -> web.Stre
     finally:
         if proto:
             state.in_flight -= 1
+            state.last_done = time.monotonic()
             metrics.IN_FLIGHT.dec()
     if proto:
         metrics.REQUESTS.labels(proto, str(resp.status)).inc()
@@ -323,15 +325,12 @@ async def serve(settings: Settings) -> None:
     await stop.wait()
     state.ready = False
     log.info("draining: readiness is false; up to %.1fs for in-flight requests", settings.drain_seconds)
-    deadline = loop.time() + settings.drain_seconds
-    quiet_since = None  # stop early once nothing has been in flight for half a second
-    while loop.time() < deadline:
-        now = loop.time()
-        if state.in_flight:
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = now
-        elif now - quiet_since >= 0.5:
+    deadline = time.monotonic() + settings.drain_seconds
+    # Stop early once no request has been in flight for half a second: not sampled (a sample can fall
+    # between the requests of busy clients) but from when the last one finished.
+    state.last_done = max(state.last_done, time.monotonic())
+    while time.monotonic() < deadline:
+        if not state.in_flight and time.monotonic() - state.last_done >= 0.5:
             break
         await asyncio.sleep(0.05)
     if grpc_server is not None:
