@@ -54,6 +54,7 @@ class AituiApp(App[None]):
     Log { scrollbar-size-vertical: 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = bindings()  # type: ignore[assignment]  # from ui/keys.py
+    ALLOW_IN_MAXIMIZED_VIEW = "Footer, #filter, #command"  # a zoomed log can still be searched
     COMMANDS = App.COMMANDS | {AituiCommands}
 
     chart_source: Fetch | None = None  # where the charts' series come from: Prometheus (tests give canned ones)
@@ -464,6 +465,65 @@ class AituiApp(App[None]):
         self.query_one(TabbedContent).get_tab("logs").label = f"Logs: {pod or name + ' (all replicas)'}"
         self.query_one(PodLog).follow(self._target, name, pod)
 
+    def action_zoom(self) -> None:
+        """z: the focused panel full screen (k9s's zoom); from the lists, the open tab (logs, build…).
+        esc (or z) gives the dashboard back."""
+        if self.screen.maximized is not None:
+            self.screen.minimize()
+            return
+        focused = self.focused
+        if focused is None or isinstance(focused, (ImagesTable, ResourceTable, Input)):
+            pane = self.query_one(TabbedContent).active_pane
+            focused = next((w for w in pane.query("*") if w.can_focus), None) if pane else None
+        if focused is not None and self.screen.maximize(focused, container=False):
+            focused.focus()
+
+    @property
+    def escape_to_minimize(self) -> bool:
+        """esc closes an open filter or command line first, then the zoom."""
+        lines = self.query("#filter, #command")
+        return not any(line.display for line in lines)
+
+    # -- copy (OSC 52: the terminal's clipboard, also over SSH and in tmux) --------------------------
+    def _copy(self, what: str, text: str) -> None:
+        if not text:
+            self.notify(f"nothing to copy: no {what}", severity="warning")
+            return
+        self.copy_to_clipboard(text)
+        self.notify(f"copied {what}: {text if len(text) <= 60 else text[:57] + '…'}")
+
+    def action_copy(self) -> None:
+        """The focused row's name: an image's tag, a workload's or a pod's name; the log's newest line."""
+        focused = self.focused
+        if isinstance(focused, PodLog):
+            self._copy("log line", focused.last_line())
+        elif isinstance(focused, ImagesTable):
+            image = self._focused_image()
+            self._copy("image", (image.tags[0] if image.tags else image.id) if image else "")
+        else:
+            self._copy("name", self.query_one(ResourceBrowser).table().selected or "")
+
+    def action_copy_image(self) -> None:
+        """The selected image's reference, or the image the selected workload runs."""
+        image = self._focused_image() if isinstance(self.focused, ImagesTable) else None
+        if image is not None:
+            self._copy("image", image.tags[0] if image.tags else image.id)
+            return
+        workload = self.workloads.get(self._selected_workload())
+        self._copy("image", workload.image if workload else "")
+
+    def action_copy_prediction(self) -> None:
+        last = self.query_one(Predictor).last
+        text = ", ".join(f"{label} {score:.1%}" for label, score in last.labels[:5]) if last else ""
+        self._copy("prediction", f"{last.sample}: {text}" if last else "")
+
+    def _focused_image(self) -> Image | None:
+        table = self.query_one(ImagesTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((i for i in self.images if i.id == key), None)
+
     # -- events, traffic, predict ---------------------------------------------------------------
     def action_events(self) -> None:
         self.query_one(EventsLog).open(self._selected_workload())
@@ -498,6 +558,9 @@ class AituiApp(App[None]):
         line.display = False
 
     def _focus_list(self) -> None:
+        if self.screen.maximized is not None:  # a zoomed panel keeps the keys (a search in a zoomed log)
+            self.screen.maximized.focus()
+            return
         self.query_one(ResourceBrowser).focus_top()
 
     def action_filter(self) -> None:

@@ -66,6 +66,23 @@ class ChartFetched(Message):
     series: list[Series]
     window: float
     now: float | None = None  # the end of the query's window (None: when it is drawn)
+    query: str = ""  # the query asked: dropped when the chart shows another page by now
+
+
+@dataclass
+class PrometheusState(Message):
+    """Whether Prometheus answered this round: why not, or "" when it did."""
+
+    why: str
+
+
+@dataclass
+class StatsSampled(Message):
+    """One sample of each replica's CPU and memory from the target (the charts' fallback)."""
+
+    stats: list[Any]  # models.ReplicaStats
+    now: float
+    why: str = ""  # why there are none (no metrics-server, the engine did not answer)
 
 
 class ChartsDone(Message):
@@ -99,7 +116,7 @@ class ScaleEnded(Message):
 
 @dataclass
 class LogLines(Message):
-    lines: list[str]
+    lines: list[Any]  # ui.logs.Line records
     ended: Any  # the follow's threading.Event: lines of a follow that was replaced are dropped
 
 

@@ -154,3 +154,14 @@ class Shell:
     argv: tuple[str, ...]
     env: tuple[tuple[str, str], ...] = ()
     where: str = ""  # "pod/x in ctx/ns", "container x": for the screen
+
+
+@dataclass(frozen=True)
+class ReplicaStats:
+    """One replica's CPU and memory as the engine or metrics-server has them now (the charts' fallback
+    when Prometheus does not answer)."""
+
+    replica: str
+    cpu: float  # cores
+    memory: float  # bytes
+    source: str = ""  # where the numbers come from, for the screen: "docker stats", "metrics-server"

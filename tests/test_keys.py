@@ -6,12 +6,19 @@ from __future__ import annotations
 from aitui.app import AituiApp
 from aitui.ui.commands import COMMANDS, parse
 from aitui.ui.keys import BY_ACTION, KEYS, help_rows
+from aitui.ui.logs import PodLog
 from aitui.ui.resources import ALIASES, REGISTRY
 
 
 def test_every_binding_and_command_comes_from_the_table() -> None:
     bound = [(b.key, b.action) for b in AituiApp.BINDINGS]  # type: ignore[union-attr]
-    assert bound == [(k.key, k.action) for k in KEYS if k.key and k.action]
+    assert bound == [(k.key, k.action) for k in KEYS if k.key and k.action and not k.where]
+    # a panel's own keys bind on its widget, from the same table, with ids of their own to remap by
+    assert [(b.key, b.action, b.id) for b in PodLog.BINDINGS] == \
+        [(k.key, k.action, f"log.{k.action}") for k in KEYS if k.where == "log"]  # type: ignore[union-attr]
+    for k in KEYS:
+        if k.where == "log":
+            assert callable(getattr(PodLog, f"action_{k.action}", None)), k.action
     assert [c.name for c in COMMANDS] == [k.command for k in KEYS if k.command] + list(REGISTRY)
     assert len(help_rows()) == sum(bool(k.help) for k in KEYS)
     assert len({b.id for b in AituiApp.BINDINGS}) == len(bound)  # type: ignore[union-attr]  # ids to remap by

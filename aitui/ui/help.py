@@ -25,7 +25,7 @@ class HelpScreen(ModalScreen[None]):
         keys = Table.grid(padding=(0, 2))
         keys.add_column(style="bold dark_orange", no_wrap=True)
         keys.add_column()
-        for key, text in help_rows():
+        for key, text in help_rows(getattr(getattr(self.app, "settings", None), "keys", None)):
             keys.add_row(key, text)
         commands = Table.grid(padding=(0, 2))
         commands.add_column(style="bold", no_wrap=True)

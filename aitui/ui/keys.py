@@ -25,10 +25,13 @@ class Key:
     command_help: str = ""
     help_key: str = ""  # the help screen's key column, when it differs from the display (e.g. "+ / -")
 
+    where: str = ""  # "" for the App's keys; a panel's name for keys its widget binds (e.g. "log")
+
     @property
     def id(self) -> str:
-        """The binding id users remap keys by (Textual's keymap)."""
-        return self.action.split("(")[0] + (f".{self.key}" if "(" in self.action else "")
+        """The binding id users remap keys by (Textual's keymap; the config file's [keys] table)."""
+        return (f"{self.where}." if self.where else "") + self.action.split("(")[0] + \
+            (f".{self.key}" if "(" in self.action else "")
 
 
 KEYS: tuple[Key, ...] = (
@@ -64,7 +67,15 @@ KEYS: tuple[Key, ...] = (
     Key("p", "predict", "Predict", "predict: send a sample image", needs_workload=True),
     Key("w", "window", "Window", "charts window: 5m, 15m, 1h", show=False,
         command="window", args="<5m|15m|1h>", command_help="the charts' time window"),
-    Key("c", "flip_charts", "Charts", "the other two charts (narrow terminal)", show=False),
+    Key("c", "flip_charts", "Charts", "next charts: CPU, memory, batch size, in flight (c again: back)",
+        show=False),
+    Key("z", "zoom", "Zoom", "zoom: the focused panel (or the open tab: logs, build) full screen; esc back",
+        show=False),
+    # copy through the terminal (OSC 52): works over SSH and in tmux (set-clipboard on)
+    Key("Y", "copy", "Copy", "copy (yank) the selected row's name; in the log, its newest line shown",
+        show=False),
+    Key("I", "copy_image", "Copy image", "copy the selected row's image", show=False),
+    Key("P", "copy_prediction", "Copy prediction", "copy the last prediction", show=False),
     Key("slash", "filter", "Filter", "filter images, workloads and the log", display="/"),
     Key("colon", "command", "Cmd", "command line; ctrl+p palette", display=":"),
     Key("", "doctor", command="doctor", command_help="check docker, prometheus, kubeconfig, offline builds"),
@@ -74,15 +85,29 @@ KEYS: tuple[Key, ...] = (
     Key("j", "cursor('down')", "Down", show=False),
     Key("k", "cursor('up')", "Up", show=False),
     Key("q", "quit", "Quit", "quit", command="quit", command_help="leave aitui"),
+    # the log panel's own keys (ui/logs.py), k9s's: they win over the App's while the log has focus
+    Key("t", "toggle_timestamps", "Timestamps", "log: timestamps on/off", where="log"),
+    Key("w", "toggle_wrap", "Wrap", "log: wrap long lines on/off", where="log"),
+    Key("p", "previous", "Previous", "log: the previous container (after a crash); p again: live", where="log"),
+    Key("ctrl+s", "save", "Save", "log: save the lines shown to a file (its path is said)", where="log",
+        display="^s"),
 )
 
-BY_ACTION = {k.action.split("(")[0]: k for k in KEYS if k.action}
+BY_ACTION = {k.action.split("(")[0]: k for k in KEYS if k.action and not k.where}
 
 
-def bindings() -> list[Binding]:
+def bindings(where: str = "") -> list[Binding]:
+    """The Binding of every key of the App (where="") or of one panel (its widget's BINDINGS)."""
     return [Binding(k.key, k.action, k.label, show=k.show, key_display=k.display or None, id=k.id)
-            for k in KEYS if k.key and k.action]
+            for k in KEYS if k.key and k.action and k.where == where]
 
 
-def help_rows() -> list[tuple[str, str]]:
-    return [(k.help_key or k.display or k.key, k.help) for k in KEYS if k.help]
+def shown_key(k: Key, keymap: dict[str, str] | None = None) -> str:
+    """How the help writes a key: the user's own when the config file remaps it, and what it replaced."""
+    default = k.help_key or k.display or k.key
+    mine = (keymap or {}).get(k.id)
+    return f"{mine} (was {default})" if mine and mine != k.key else default
+
+
+def help_rows(keymap: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    return [(shown_key(k, keymap), k.help) for k in KEYS if k.help]

@@ -99,6 +99,7 @@ class Predictor(Widget):
     def __init__(self, target_of: Callable[[], Target], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._target_of = target_of
+        self.last: msg.Predicted | None = None  # the last answer (P copies it)
 
     @work(thread=True, group="predict", exclusive=True, exit_on_error=False)
     def run(self) -> None:
@@ -124,5 +125,6 @@ class Predictor(Widget):
     @on(msg.Predicted)
     def _predicted(self, m: msg.Predicted) -> None:
         m.stop()
+        self.last = m
         if self.is_attached:
             self.app.push_screen(PredictionScreen(m.sample, m.png, m.labels, m.detail))

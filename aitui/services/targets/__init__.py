@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from aitui.config import Settings
-from aitui.models import Autoscaler, Event, Pod, Revision, Service, Shell, Workload
+from aitui.models import Autoscaler, Event, Pod, ReplicaStats, Revision, Service, Shell, Workload
 
 Progress = Callable[[str], None]
 
@@ -48,6 +48,7 @@ class Target(Protocol):
     def endpoints(self, workload: str = ...) -> list[str]: ...
     def reach(self, workload: str = ...) -> str: ...  # how endpoints() reach the replicas, for the screen
     def route(self, endpoint: str) -> str: ...  # which replica one endpoint reaches, for the screen
+    def replica_endpoints(self, workload: str = ...) -> dict[str, str]: ...  # ready replica -> its endpoint
     def publish(self, image: str, progress: Progress = ...) -> None: ...  # make a local build runnable there
     @property
     def errors(self) -> dict[str, str]: ...  # what is not current and why (a cache 403, unreachable…)
@@ -59,7 +60,11 @@ class Target(Protocol):
     def restart(self, workload: str = ..., progress: Progress = ...) -> None: ...
     def delete(self, workload: str = ..., progress: Progress = ...) -> None: ...
     def events(self, workload: str = ...) -> list[Event]: ...
-    def logs(self, pod: str, tail: int = 100, follow: bool = False, timestamps: bool = False) -> Iterator[str]: ...
+    # previous: the container before the last restart (Kubernetes' previous=true; locally the runs before
+    # the current one, or the whole log of an exited container); NotFound when there is none
+    def logs(self, pod: str, tail: int = 100, follow: bool = False, timestamps: bool = False,
+             previous: bool = False) -> Iterator[str]: ...
+    def stats(self, workload: str = ...) -> list[ReplicaStats]: ...  # CPU and memory now, without Prometheus
     def watch(self, changed: Callable[[], None]) -> None: ...
     def close(self) -> None: ...
     # operating one object (ui/yaml_view.py, ui/shell.py, ui/operations.py); `kind` is a registry kind

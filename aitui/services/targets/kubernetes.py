@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aitui.config import Settings
-from aitui.models import Autoscaler, Event, Pod, Revision, Service, Shell, Workload
+from aitui.models import Autoscaler, Event, Pod, ReplicaStats, Revision, Service, Shell, Workload
 from aitui.services import kubeconfig, labels, manifests
 from aitui.services.errors import reason
 from aitui.services.targets import Forbidden, NotFound, Progress, TargetError, quiet
@@ -332,6 +332,11 @@ class KubeTarget:
         more = f" (+{len(routes) - 3} more)" if len(routes) > 3 else ""
         return f"port-forward through the API server: {shown}{more}"
 
+    def replica_endpoints(self, workload: str = labels.NAME) -> dict[str, str]:
+        """Each ready pod -> the local end of its own port-forward (to ask one pod, not the Service)."""
+        mine = set(self.endpoints(workload))
+        return {pod: local for local, pod in self._forwards.routes() if local in mine}
+
     def route(self, endpoint: str) -> str:
         pod = dict(self._forwards.routes()).get(endpoint)
         return f"pod/{pod} (port-forward {endpoint})" if pod else endpoint
@@ -514,13 +519,18 @@ class KubeTarget:
                 raise api_error(exc, "delete", f"{plural}/{name}") from exc
             progress(f"delete: {plural}/{name} in {self.namespace}")
 
-    def logs(self, pod: str, tail: int = 100, follow: bool = False, timestamps: bool = False) -> Iterator[str]:
+    def logs(self, pod: str, tail: int = 100, follow: bool = False, timestamps: bool = False,
+             previous: bool = False) -> Iterator[str]:
         try:
             # a followed log may stay quiet for long: only the connect is bounded
             response: Any = self.core.read_namespaced_pod_log(
-                pod, self.namespace, follow=follow, tail_lines=tail, timestamps=timestamps,
-                _preload_content=False, _request_timeout=(self.timeout, 86400) if follow else self.timeout)
+                pod, self.namespace, follow=follow and not previous, tail_lines=tail, timestamps=timestamps,
+                previous=previous, _preload_content=False,
+                _request_timeout=(self.timeout, 86400) if follow and not previous else self.timeout)
         except Exception as exc:
+            if previous and getattr(exc, "status", None) == 400 and "previous terminated container" in \
+                    str(getattr(exc, "body", "")):
+                raise NotFound(f"logs {pod}: no previous container: it has not restarted") from exc
             raise api_error(exc, "logs", f"pods/{pod}") from exc
         buf = b""
         for chunk in response.stream(amt=None, decode_content=False):
@@ -530,6 +540,31 @@ class KubeTarget:
                 yield line.decode(errors="replace")
         if buf:
             yield buf.decode(errors="replace")
+
+    def stats(self, workload: str = labels.NAME) -> list[ReplicaStats]:
+        """Each pod's CPU and memory from metrics-server (the metrics.k8s.io API, what `kubectl top`
+        reads); a cluster without it says so."""
+        from kubernetes import client
+        from kubernetes.utils import parse_quantity
+
+        pods = {p.name for p in self.pods(workload)}
+        try:
+            found = client.CustomObjectsApi(self.api).list_namespaced_custom_object(
+                "metrics.k8s.io", "v1beta1", self.namespace, "pods", _request_timeout=self.timeout)
+        except Exception as exc:
+            if getattr(exc, "status", None) == 404:
+                raise NotFound(f"no metrics-server on {self.name}: the metrics.k8s.io API is not served "
+                               "(install metrics-server for CPU and memory without Prometheus)") from exc
+            raise api_error(exc, "list", "pods.metrics.k8s.io") from exc
+        out = []
+        for item in (found if isinstance(found, dict) else {}).get("items") or []:
+            name = (item.get("metadata") or {}).get("name", "")
+            if name in pods:
+                usage = [c.get("usage") or {} for c in item.get("containers") or []]
+                out.append(ReplicaStats(name, float(sum(parse_quantity(u.get("cpu", "0")) for u in usage)),
+                                        float(sum(parse_quantity(u.get("memory", "0")) for u in usage)),
+                                        "metrics-server"))
+        return sorted(out, key=lambda s: s.replica)
 
     # -- waiting -----------------------------------------------------------------------------
     def _wait(self, done: Callable[[], bool], timeout: float) -> bool:

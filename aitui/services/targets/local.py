@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from aitui.config import Settings, state_dir
-from aitui.models import Autoscaler, Event, Pod, Revision, Service, Shell, Workload
+from aitui.models import Autoscaler, Event, Pod, ReplicaStats, Revision, Service, Shell, Workload
 from aitui.services import labels
 from aitui.services.errors import reason
 from aitui.services.targets import NotFound, Progress, TargetError, Unsupported
@@ -30,8 +30,6 @@ WORKLOAD_LABEL = "io.aitui.workload"
 # what rollback goes back to (labels live with the containers, so they survive aitui's restarts)
 REVISIONS_LABEL = "io.aitui.revisions"
 KEEP_REVISIONS = 10  # as a Deployment's revisionHistoryLimit
-STOP_TIMEOUT = 20  # seconds between SIGTERM and SIGKILL; above the server's drain (10 s)
-READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 20  # seconds between SIGTERM and SIGKILL; above the server's drain (10 s)
 READY_TIMEOUT = 60.0
 
@@ -178,6 +176,10 @@ class LocalTarget:
     def route(self, endpoint: str) -> str:
         return endpoint
 
+    def replica_endpoints(self, workload: str = labels.NAME) -> dict[str, str]:
+        """Each ready replica's name -> its published endpoint (to ask one replica, not the set)."""
+        return {p.name: p.endpoint for p in self.pods(workload) if p.ready and p.endpoint}
+
     def publish(self, image: str, progress: Progress = _quiet) -> None:
         """Images built here are already in the engine the replicas run on."""
 
@@ -252,9 +254,13 @@ class LocalTarget:
         self._remove_dead(workload)
         self.sync_targets()
 
-    def logs(self, pod: str, tail: int = 100, follow: bool = False, timestamps: bool = False) -> Iterator[str]:
+    def logs(self, pod: str, tail: int = 100, follow: bool = False, timestamps: bool = False,
+             previous: bool = False) -> Iterator[str]:
         try:
             c = self.docker.containers.get(pod)
+            if previous:
+                yield from self._previous_logs(c, tail, timestamps)
+                return
             if not follow:
                 yield from c.logs(tail=tail, timestamps=timestamps).decode(errors="replace").splitlines()
                 return
@@ -264,8 +270,56 @@ class LocalTarget:
                 *lines, buf = buf.split(b"\n")
                 for line in lines:
                     yield line.decode(errors="replace")
+        except TargetError:
+            raise
         except Exception as exc:
             raise TargetError(f"logs {pod}: {reason(exc)}") from exc
+
+    def _previous_logs(self, c: Any, tail: int, timestamps: bool) -> Iterator[str]:
+        """A replica restarts in place (restart policy), so its log holds every run: the previous
+        container is what it wrote until its last run ended (FinishedAt: StartedAt is stamped after the new
+        run has begun to write); an exited one's last run is all of it."""
+        state = c.attrs.get("State") or {}
+        until = None
+        if state.get("Running") or state.get("Restarting"):
+            if not int(c.attrs.get("RestartCount") or 0):
+                raise NotFound(f"logs {c.name}: no previous container: it has not restarted")
+            until = self._time(state.get("FinishedAt", "")) + 0.001
+        raw = c.logs(tail=tail, timestamps=timestamps, **({"until": until} if until else {}))
+        yield from raw.decode(errors="replace").splitlines()
+
+    @staticmethod
+    def _time(raw: str) -> float:
+        """The engine's RFC 3339 time (nanoseconds) as unix seconds; 0.0 when it is not one."""
+        from datetime import datetime
+
+        try:
+            return datetime.fromisoformat(raw[:26].rstrip("Z") + "+00:00").timestamp()
+        except ValueError:
+            return 0.0
+
+    def stats(self, workload: str = labels.NAME) -> list[ReplicaStats]:
+        """Each running replica's CPU (cores) and memory (bytes, less the page cache, as `docker stats`),
+        from one sample of the engine's stats per replica (stream=False: the engine takes two readings
+        about a second apart to give a CPU rate), asked in parallel."""
+        running = [c for c in self._containers(workload) if c.status == "running"]
+        found: dict[str, ReplicaStats] = {}
+        failed: list[str] = []
+
+        def one(c: Any) -> None:
+            try:
+                found[c.name] = stats_of(c.name, c.stats(stream=False))
+            except Exception as exc:
+                failed.append(f"stats {c.name}: {reason(exc)}")
+
+        threads = [threading.Thread(target=one, args=(c,), daemon=True) for c in running]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(self.settings.timeout + 5)
+        if failed and not found:
+            raise TargetError("; ".join(failed))
+        return [found[c.name] for c in running if c.name in found]
 
     # -- helpers -----------------------------------------------------------------------------
     def _start(self, image: str, workload: str) -> Any:
@@ -348,6 +402,7 @@ class LocalTarget:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(groups, indent=1))
         tmp.replace(path)  # atomic: Prometheus never reads half a file
+
     # -- one object: inspect data, describe, a shell; revisions and rollback; no autoscaler -----------
     def _history(self, workload: str) -> list[list[Any]]:
         """The revisions the newest labelled container of the workload started with; a workload started by
@@ -461,3 +516,16 @@ class LocalTarget:
 
     def set_autoscaler(self, workload: str, low: int, high: int, progress: Progress = _quiet) -> None:
         raise Unsupported(self._no_autoscaler())
+
+
+def stats_of(name: str, raw: dict[str, Any]) -> ReplicaStats:
+    """The engine's stats document -> cores and bytes, computed as `docker stats` does."""
+    cpu, pre = raw.get("cpu_stats") or {}, raw.get("precpu_stats") or {}
+    used = (cpu.get("cpu_usage") or {}).get("total_usage", 0) - (pre.get("cpu_usage") or {}).get("total_usage", 0)
+    system = cpu.get("system_cpu_usage", 0) - pre.get("system_cpu_usage", 0)
+    cpus = cpu.get("online_cpus") or len((cpu.get("cpu_usage") or {}).get("percpu_usage") or []) or 1
+    memory = raw.get("memory_stats") or {}
+    detail = memory.get("stats") or {}
+    cache = detail.get("inactive_file", detail.get("total_inactive_file", 0))  # cgroup v2 / v1
+    return ReplicaStats(name, used / system * cpus if system > 0 and used >= 0 else 0.0,
+                        float(max(0, memory.get("usage", 0) - cache)), "docker stats")
