@@ -27,7 +27,8 @@ Step 10/33 : ARG TRAIN_ARGS="--min-accuracy 0.97"
  ---> Running in 57f4b0a6f1f1
 Step 11/33 : RUN cd /src && /opt/train/bin/python -m recognizer.train --out /model ${TRAIN_ARGS}
  ---> Running in 762d36f6413f
-dataset: 1000 train / 300 held-out images in 0.2s
+[91mWARNING: All log messages before absl::InitializeLog() is called are written to STDERR
+[0mdataset: 1000 train / 300 held-out images in 0.2s
 Epoch 1/2
 AITUI_EPOCH {"epoch": 1, "epochs": 2, "loss": 2.3059, "accuracy": 0.0947, "val_loss": 2.3055, "val_accuracy": 0.12}
 AITUI_EPOCH {"epoch": 2, "epochs": 2, "loss": 2.3006, "accuracy": 0.1232, "val_loss": 2.3043, "val_accuracy": 0.1}
@@ -59,6 +60,8 @@ def test_the_stream_becomes_stages_epochs_and_a_result() -> None:
     assert [(e.epoch, e.epochs, e.loss, e.accuracy) for e in epochs] == [(1, 2, 2.3059, 0.12), (2, 2, 2.3006, 0.1)]
     assert [e.accuracy for e in evs if e.kind == "result"] == [0.12, 0.11]  # trained, then what ships
     assert any(e.kind == "log" and "broken" in e.text for e in evs)  # a malformed line stays a line
+    assert not any("\x1b" in e.text for e in evs)  # no terminal colours in the log widget
+    assert any(e.text == "dataset: 1000 train / 300 held-out images in 0.2s" for e in evs)
     assert [e.step for e in evs if e.kind == "cached"] == [3, 8, 22]
     # what ran, not what came from the cache, is what the next estimate learns from
     assert set(stages.ran()) == {"packages", "training", "export"}

@@ -32,6 +32,7 @@ _FROM = re.compile(r"^FROM\s+\S+(?:\s+AS\s+(\S+))?\s*$", re.I)
 # not named here belong to the runtime image. The train stage is "packages" until its training step runs.
 DOCKER_STAGES = {"python-env": "base", "train": "packages"}
 TRAINING_STEP = "recognizer.train"  # the step whose RUN trains (its AITUI_RESULT line ends the training)
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # the engine colours a step's stderr: not for a log widget
 _FIGURES = re.compile(r"^(AITUI_EPOCH|AITUI_RESULT) (\{.*\})\s*$")  # what serving/recognizer/train.py emits
 
 
@@ -347,6 +348,7 @@ class _Stages:
         return BuildEvent("stage", stage, seconds=at - self.t0, stage=stage)
 
     def read(self, line: str) -> Iterator[BuildEvent]:
+        line = _ANSI.sub("", line)
         m = _STEP.match(line)
         if m:
             self.step, steps, text = int(m.group(1)), int(m.group(2)), m.group(3)

@@ -101,7 +101,9 @@ class Progress:
         if self.stage == "training" and self.epochs:
             return len(self.losses) / self.epochs
         spent = now - self.began.get(self.stage, now)
-        return min(0.95, spent / max(1.0, self._weight(self.stage)))
+        # before its first epoch the training is loading: the epochs, not the clock, say how far it is
+        cap = 0.1 if self.stage == "training" else 0.95
+        return min(cap, spent / max(1.0, self._weight(self.stage)))
 
     def fraction(self, now: float) -> float:
         if self.outcome == "done":
@@ -149,6 +151,7 @@ class StageBar(Static):
         self.progress: Progress | None = None
         self.clock: float = 0.0  # seconds since the build began, as drawn
         self.compact = False  # two lines (no title): the panel is small
+        self.shown = 0.0  # the fraction drawn last (this build)
 
     def render(self) -> Text:
         p = self.progress
@@ -179,15 +182,15 @@ class StageBar(Static):
 
     def _bar(self, p: Progress) -> Text:
         if p.outcome == "done":
-            acc = f" · held-out accuracy {p.accuracy:.1%}" if p.accuracy is not None else \
-                " · training came from the cache (accuracy: the Images table)"
-            return Text.assemble(("done", "bold green"), f" in {fmt.duration(p.seconds)}{acc} · image {p.image_id}")
+            acc = f"held-out accuracy {p.accuracy:.1%}" if p.accuracy is not None else \
+                "training cached: its accuracy is in Images"
+            return Text.assemble(("done", "bold green"), f" in {fmt.duration(p.seconds)} · image {p.image_id} · {acc}")
         if p.outcome:
             return Text.assemble((p.outcome, "bold red"), f" in {p.stage}: {p.error or 'b builds again'}")
         left = p.left(self.clock)
         words = (f"≈{fmt.duration(left)} left" if left is not None
                  else "no estimate yet: the first timed build of this kind")
-        fraction = p.fraction(self.clock)
+        fraction = self.shown = max(self.shown, p.fraction(self.clock))  # never back (an estimate was short)
         width = max(10, self.size.width - 2 - len(words) - 7)
         filled = round(fraction * width)
         return Text.assemble(("█" * filled, "green"), ("░" * (width - filled), "dim"),
@@ -403,7 +406,9 @@ class BuildPanel(Vertical, can_focus=True):
         self._started = time.monotonic()
         for widget in (self.query_one(StageBar), self.query_one(EpochLine)):
             widget.progress = self.progress
+        self.query_one(StageBar).shown = 0.0
         self.remove_class("-training")
+        self.query_one(TrainingChart).show(self.progress)  # not the last build's epochs
         self._redraw()
         if self.is_attached and self.screen.maximized is None:
             self._return_focus = self.screen.focused

@@ -8,7 +8,9 @@ import time
 from dataclasses import dataclass
 
 from textual import events, on, work
+from textual._two_way_dict import TwoWayDict
 from textual.message import Message
+from textual.widgets.data_table import RowKey
 
 from aitui.models import Image
 from aitui.ui import format as fmt
@@ -47,7 +49,7 @@ class ImagesTable(KeyedTable):
 
     def on_resize(self, event: events.Resize) -> None:
         """The name column takes what the others leave: a longer name shows where there is room."""
-        column = self.columns.get(next(k for k in self.columns if k.value == "name"))
+        column = next((c for k, c in self.columns.items() if k.value == "name"), None)
         if column is not None:
             column.auto_width = False
             column.width = max(OTHERS_MIN, event.size.width - 24)
@@ -65,8 +67,22 @@ class ImagesTable(KeyedTable):
             rows[DANGLING] = {"name": f"<none> ×{len(dangling)}", "runtime": "", "accuracy": "", "size": "",
                               "age": " " + fmt.age(max(i.created for i in dangling), now)}
         sync_rows(self, rows)
+        self._order(list(rows))
         self._read_models([i.id for i in shown if i.recognizer and i.tags and i.accuracy is None
                            and i.id not in self._models and i.id not in self._asked])
+
+    def _order(self, keys: list[str]) -> None:
+        """Rows in the list's order (the newest recognizer first): the diff adds a new image at the bottom,
+        where a build's result would be out of sight. The cursor stays on its image."""
+        shown = (self._row_locations.get_key(n) for n in range(len(self._row_locations)))
+        if [getattr(k, "value", None) for k in shown] == keys:
+            return
+        selected = self.coordinate_to_cell_key(self.cursor_coordinate).row_key if self.row_count else None
+        self._row_locations = TwoWayDict({RowKey(k): n for n, k in enumerate(keys)})  # as DataTable.sort does
+        self._update_count += 1
+        self.refresh()
+        if selected is not None and selected in self._row_locations:
+            self.move_cursor(row=self.get_row_index(selected), scroll=False)
 
     def _row(self, i: Image, now: float) -> dict[str, str]:
         if i.recognizer:
