@@ -257,7 +257,7 @@ class AituiApp(App[None]):
         if self._images_stale:
             self._images_stale = False
             self.load_images()
-        self.load_workloads()
+        self.load_workloads(self.query_one(ResourceBrowser).top)  # the view on top is live too (pods, :rs…)
 
     def _schedule_refresh(self, images: bool = True) -> None:
         """Engine events come in bursts (a rollout is dozens): refresh once per burst. A cluster's cache

@@ -24,7 +24,7 @@ class Key:
     args: str = ""  # the command's argument, "" for none
     command_help: str = ""
     help_key: str = ""  # the help screen's key column, when it differs from the display (e.g. "+ / -")
-
+    priority: bool = False  # before the focused widget's own key (its action raises SkipAction to pass it on)
     where: str = ""  # "" for the App's keys; a panel's name for keys its widget binds (e.g. "log")
 
     @property
@@ -50,7 +50,9 @@ KEYS: tuple[Key, ...] = (
         command="restart", command_help="rollout restart the selected workload", scoped=True),
     Key("ctrl+d", "delete", "Delete", "delete the workload", show=False, changes=True, needs_workload=True,
         scoped=True),
-    Key("enter", "", help="open the row (a workload's pods); esc back"),  # the tables' own key
+    # the tables' own key opens a row's view; a view that names a verb for it (:models -> logs) runs that
+    Key("enter", "enter_row", help="open the row (a workload's pods, a replica's log); esc back", show=False,
+        priority=True),
     Key("l", "logs", "Logs", "logs: the pod, or all replicas merged",
         command="logs", command_help="follow the logs of the selected workload or pod", scoped=True),
     Key("e", "events", "Events", "events of the workload", show=False,
@@ -63,6 +65,15 @@ KEYS: tuple[Key, ...] = (
         command="shell", command_help="exec a shell in the selected replica"),
     Key("u", "rollback", "Undo", "roll back to the previous revision (:rs lists them)", show=False, changes=True,
         needs_workload=True, scoped=True, command="rollback", command_help="roll the workload back one revision"),
+    Key("m", "models", "Models", "models: each replica's model, req/s, p99, errors, batch, queue",
+        show=False, needs_workload=True),
+    Key("L", "loadtest", "Load test", "load test held to the SLO; a report file", show=False, changes=True,
+        needs_workload=True, command="loadtest", command_help="load test the workload, held to the SLO"),
+    Key("C", "capacity", "Capacity", "capacity: ramp concurrency, throughput vs p99, the knee, replicas",
+        show=False, changes=True, needs_workload=True, command="capacity",
+        command_help="find the knee and size replicas for a rate"),
+    Key("", "smoke", needs_workload=True, command="smoke",
+        command_help="send the samples to each replica; flag the wrong ones"),
     Key("t", "traffic", "Traffic", "traffic: start (concurrency) / stop", changes=True, needs_workload=True),
     Key("p", "predict", "Predict", "predict: send a sample image", needs_workload=True),
     Key("w", "window", "Window", "charts window: 5m, 15m, 1h", show=False,
@@ -98,7 +109,8 @@ BY_ACTION = {k.action.split("(")[0]: k for k in KEYS if k.action and not k.where
 
 def bindings(where: str = "") -> list[Binding]:
     """The Binding of every key of the App (where="") or of one panel (its widget's BINDINGS)."""
-    return [Binding(k.key, k.action, k.label, show=k.show, key_display=k.display or None, id=k.id)
+    return [Binding(k.key, k.action, k.label, show=k.show, key_display=k.display or None, id=k.id,
+                    priority=k.priority)
             for k in KEYS if k.key and k.action and k.where == where]
 
 

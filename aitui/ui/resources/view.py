@@ -24,6 +24,7 @@ class ResourceView:
     aliases: tuple[str, ...] = ()  # more `:` words for it (k9s's short names)
     help: str = ""  # what the `:` command lists
     enter: str = ""  # the kind `enter` opens under the selected row ("" for none)
+    enter_verb: str = ""  # or the App action `enter` runs on the selected row (e.g. "logs")
     verbs: frozenset[str] = frozenset()  # the actions of the key table that apply here
     workload: Callable[[str, str | None], str | None] = lambda key, parent: parent  # the workload a row belongs to
     empty: str = "none"  # the subtitle of an empty list: what to do next

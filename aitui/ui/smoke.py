@@ -1,0 +1,82 @@
+"""The smoke test on screen: after every `d` (before the deploy is said done) and on `:smoke`, the shipped
+samples go to each ready replica on its own (services/smoke.py); a replica that answers wrong is flagged
+in Activity and in the models view's SMOKE column."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.message import Message
+from textual.widget import Widget
+
+from aitui import messages as msg
+from aitui.ui.resources import models as models_view
+
+if TYPE_CHECKING:
+    from aitui.services.smoke import SmokeResult
+    from aitui.services.targets import Target
+
+    TargetOf = Callable[[], Target]
+
+
+class SmokeCheck(Widget):
+    """Sends the shipped samples to each ready replica on its own and flags the ones that answer wrong:
+    after every `d` (before the deploy is said done) and on `:smoke`. Its flags show in the models view."""
+
+    DEFAULT_CSS = "SmokeCheck { display: none; }"
+
+    @dataclass
+    class Done(Message):
+        result: SmokeResult | None
+        names: dict[str, str]  # endpoint -> replica name
+        why: str = ""
+
+    def __init__(self, target_of: TargetOf, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._target_of = target_of
+        self.last: SmokeResult | None = None
+
+    @work(thread=True, group="smoke", exclusive=True, exit_on_error=False)
+    def run(self, workload: str) -> None:
+        self.post_message(msg.ShowTab("activity"))
+        def say(line: str) -> None:
+            self.post_message(msg.Say(line))
+
+        self.check(self._target_of(), workload, say)
+
+    def check(self, target: Target, workload: str, progress: Callable[[str], None]) -> None:
+        """The test, in the caller's (worker) thread; the result comes back as a message."""
+        from aitui.services import smoke
+
+        try:
+            names = {ep: pod for pod, ep in target.replica_endpoints(workload).items()}
+            result = smoke.run(target, workload, progress=progress)
+        except smoke.SmokeError as exc:
+            self.post_message(self.Done(None, {}, str(exc)))
+            return
+        self.post_message(self.Done(result, names))
+
+    @on(Done)
+    def _done(self, m: SmokeCheck.Done) -> None:
+        m.stop()
+        if m.result is None:
+            self.post_message(msg.Say(f"smoke: {m.why}", "warning"))
+            return
+        self.last = m.result
+        for r in m.result.replicas:
+            name = m.names.get(r.endpoint, r.replica)
+            models_view.SMOKE[name] = f"{'ok' if r.ok else 'FLAG'} {r.correct}/{len(r.answers)}"
+        lines = m.result.text().splitlines()
+        for line in lines[1:]:
+            self.post_message(msg.Say(f"smoke: {line}"))
+        if m.result.passed:
+            self.post_message(msg.Say(lines[0], notify=True))
+        else:
+            flagged = ", ".join(m.names.get(r.endpoint, r.replica) for r in m.result.flagged)
+            self.post_message(msg.Say(f"{lines[0]}; FLAGGED: {flagged} (m shows each replica)", "error"))
+        self.post_message(msg.RefreshWanted(images=False))
+
+

@@ -1,0 +1,293 @@
+"""Issue 15 on screen, by keystroke against the real Docker engine and a real Prometheus: the models view
+(`m`: each replica's model from the replica itself, its figures from Prometheus and, with Prometheus
+gone, from the replicas' own /metrics; `enter` follows a replica's log), the smoke test after `d` and a
+flagged replica, the load test's SLO gate (`L`) and the capacity finder (`C`). Workloads are this test's
+own (ui15-<hex>), removed afterwards."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from test_app_actions import until
+from test_cli_commands import MISLABEL
+
+import aitui.app
+from aitui.app import AituiApp
+from aitui.config import Settings
+from aitui.services.model_view import model_info, parse
+from aitui.services.predict import samples
+from aitui.services.targets.local import WORKLOAD_LABEL, LocalTarget
+from aitui.services.traffic import Traffic
+from aitui.ui.browser import ResourceBrowser
+from aitui.ui.capacity import CapacityScreen, ThroughputChart
+from aitui.ui.loadtest import LoadTestScreen
+
+pytestmark = pytest.mark.docker
+
+SUFFIX = secrets.token_hex(3)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def image(docker_client, request) -> Iterator[str]:
+    """A recognizer image under a tag of this module's own: the newest litert recognizer the engine has,
+    else the one conftest builds."""
+    litert = ["io.aitui.component=recognizer", "io.aitui.runtime=litert"]
+    made = [i for i in docker_client.images.list(filters={"label": litert}) if i.tags]
+    found = max(made, key=lambda i: i.attrs["Created"]) if made else \
+        docker_client.images.get(request.getfixturevalue("recognizer_image"))
+    found.tag("aitui/recognizer", f"ui15-{SUFFIX}")
+    yield f"aitui/recognizer:ui15-{SUFFIX}"
+    with contextlib.suppress(Exception):
+        docker_client.images.remove(f"aitui/recognizer:ui15-{SUFFIX}", noprune=True)
+
+
+@pytest.fixture
+def state(tmp_path: Path, prometheus, monkeypatch) -> Path:
+    """The app's state dir; its file_sd list is the test Prometheus's (as the walkthrough does)."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    (tmp_path / "aitui").mkdir()
+    (tmp_path / "aitui" / "targets").symlink_to(prometheus.targets)
+    return tmp_path
+
+
+@pytest.fixture
+def settings_(state: Path, prometheus) -> Settings:
+    return Settings(prometheus_url=prometheus.url, kubeconfig=str(state / "none"))
+
+
+@pytest.fixture
+def workload(settings_: Settings, image: str, prometheus) -> Iterator[str]:
+    """Two replicas of the image, deployed through the local target, scraped by the test Prometheus."""
+    name = f"ui15-{secrets.token_hex(3)}"
+    target = LocalTarget(settings_, targets_dir=prometheus.targets)
+    try:
+        target.deploy(image, 2, name)
+        ready(settings_, name, 2)
+        yield name
+    finally:
+        target.delete(name)
+        target.close()
+
+
+def ready(settings_: Settings, name: str, n: int) -> None:
+    """Until a new process's target (the app's) sees n ready replicas: the engine's health check says so."""
+    deadline = time.monotonic() + 60
+    while len(LocalTarget(settings_).endpoints(name)) < n:
+        assert time.monotonic() < deadline, f"{n} ready replicas of {name}"
+        time.sleep(0.5)
+
+
+def select(app: AituiApp, name: str) -> None:
+    table = app.query_one("#workloads")
+    table.move_cursor(row=table.get_row_index(name))  # type: ignore[attr-defined]
+
+
+def cells(app: AituiApp, kind: str) -> dict[str, dict[str, str]]:
+    """The rows of a view's table: key -> column key -> text."""
+    table = app.query_one(ResourceBrowser).table(kind)
+    cols = [k for k, _ in table.view.columns]
+    keys = list(table.rows) if isinstance(table.rows, dict) else []  # type: ignore[attr-defined]
+    return {key: {c: str(table.get_cell(key, c)) for c in cols} for key in keys}
+
+
+def text_of(static) -> str:
+    """What a Static shows, as plain text."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(width=200, file=io.StringIO(), record=True)
+    console.print(static.content)
+    return console.export_text()
+
+
+def activity(app: AituiApp) -> str:
+    return "\n".join(app.query_one("#activity-log").lines)  # type: ignore[attr-defined]
+
+
+async def test_models_view_per_replica_from_prometheus_then_from_each_replica(settings_: Settings, workload: str,
+                                                                               prometheus) -> None:
+    target = LocalTarget(settings_, targets_dir=prometheus.targets)
+    reach = target.replica_endpoints(workload)
+    assert len(reach) == 2
+    # what each replica says it serves, read here on our own
+    served = {pod: model_info(parse(requests.get(f"http://{ep}/metrics", timeout=5).text)) for pod, ep in reach.items()}
+    load = Traffic(lambda: target.endpoints(workload), list(samples().values()), concurrency=2, duration=120,
+                   record=True).start()
+    app = AituiApp(settings_)
+    try:
+        async with app.run_test(size=(160, 40)) as pilot:
+            await until(pilot, lambda: workload in app.workloads, 20, "the workload listed")
+            select(app, workload)
+            await pilot.press("m")
+            browser = app.query_one(ResourceBrowser)
+            assert browser.top == ("models", workload)
+
+            def measured(source: str) -> bool:
+                rows = cells(app, "models")
+                return len(rows) == 2 and all(r["source"] == source and r["rate"] != "-" and r["p99"] != "-"
+                                              for r in rows.values())
+
+            def agrees() -> bool:  # the view's req/s against what the client counts (its window fills first)
+                shown = sum(float(r["rate"]) for r in cells(app, "models").values())
+                return 0.5 * load.stats.rate() < shown < 2 * load.stats.rate()
+
+            await until(pilot, lambda: measured("prom") and agrees(), 60, "each replica's figures from Prometheus")
+            rows = cells(app, "models")
+            for pod, info in served.items():
+                assert rows[pod]["version"] == info["version"].rsplit("-", 1)[-1]  # the hash of the image's tag
+                assert rows[pod]["runtime"] == info["runtime"]
+                assert rows[pod]["accuracy"] == f"{float(info['accuracy']):.1%}"
+                assert float(rows[pod]["rate"]) > 0 and float(rows[pod]["errors"]) == 0
+            assert "from Prometheus" in str(browser.table("models").border_subtitle)
+            # the same figure from the source itself: Prometheus, asked here
+            got = prometheus.query(f'sum(rate(recognizer_requests_total{{workload="{workload}"}}[30s]))')
+            assert got and float(got[0]["value"][1]) > 0
+
+            # Prometheus gone (for this app): each replica's own /metrics, and the screen says so
+            app.settings.prometheus_url = "http://127.0.0.1:1"
+            await until(pilot, lambda: measured("direct"), 30, "figures from each replica's /metrics")
+            sub = str(browser.table("models").border_subtitle)
+            assert "each replica's /metrics" in sub and "Prometheus:" in sub, sub
+
+            # enter on a replica: its log
+            pod = sorted(reach)[0]
+            table = browser.table("models")
+            table.move_cursor(row=table.get_row_index(pod))
+            await pilot.press("enter")
+            await until(pilot, lambda: app.query_one("#bottom").active == "logs", 10, "the Logs tab")  # type: ignore[attr-defined]
+            assert pod in str(app.query_one("#bottom").get_tab("logs").label)  # type: ignore[attr-defined]
+            assert browser.top == ("models", workload)  # the view stays; esc still pops it
+    finally:
+        load.stop()
+    assert load.stats.failed == 0
+
+
+@pytest.fixture
+def mixed(settings_: Settings, image: str, prometheus, docker_client) -> Iterator[tuple[str, str]]:
+    """One good replica deployed by aitui and one that joins it with its labels reversed (it serves and
+    is healthy, but answers every sample wrong)."""
+    name = f"ui15-{secrets.token_hex(3)}"
+    target = LocalTarget(settings_, targets_dir=prometheus.targets)
+    try:
+        target.deploy(image, 1, name)
+        bad = docker_client.containers.run(
+            image, name=f"{name}-wrong", detach=True, read_only=True, tmpfs={"/tmp": "size=64m"},
+            labels={WORKLOAD_LABEL: name}, ports={"8501/tcp": ("127.0.0.1", None)}, entrypoint="python",
+            command=["-c", MISLABEL], environment={"RECOGNIZER_MODEL_DIR": "/tmp/m"},
+            healthcheck={"test": ["CMD", "python", "-m", "recognizer.healthcheck"], "interval": 300_000_000,
+                         "start_period": 300_000_000})
+        ready(settings_, name, 2)
+        yield name, bad.name
+    finally:
+        target.delete(name)
+        target.close()
+
+
+async def test_smoke_after_deploy_and_a_flagged_replica(settings_: Settings, image: str, mixed, monkeypatch,
+                                                        docker_client) -> None:
+    name, bad = mixed
+    fresh = f"ui15-{secrets.token_hex(3)}"
+    monkeypatch.setattr(aitui.app, "WORKLOAD", fresh)  # d deploys this test's own workload, not recognizer
+    app = AituiApp(settings_)
+    try:
+        async with app.run_test(size=(160, 40), notifications=True) as pilot:
+            await until(pilot, lambda: app.images and name in app.workloads, 20, "images and workloads")
+            await pilot.press("d")
+            assert any("smoke" in line for line in app.screen.lines)  # type: ignore[attr-defined]
+            await pilot.press("y")
+            await until(pilot, lambda: f"deploy: {fresh} runs" in activity(app), 90, "the deploy, then its smoke")
+            log = activity(app)
+            n = len(samples())
+            assert f"smoke PASS: 1/1 replicas of {fresh}" in log and f"{n}/{n} correct (100%)" in log, log
+            assert log.index("smoke PASS") < log.index(f"deploy: {fresh} runs")  # checked before it is said done
+
+            # the mixed workload: :smoke flags the wrong one, and the models view shows which
+            select(app, name)
+            await pilot.press("colon", *"smoke", "enter")
+            await until(pilot, lambda: f"smoke FAIL: 1/2 replicas of {name}" in activity(app), 60, "the flag")
+            assert f"FLAGGED: {bad}" in activity(app)
+            await pilot.press("m")
+            await until(pilot, lambda: len(cells(app, "models")) == 2, 20, "the models view")
+            await until(pilot, lambda: cells(app, "models").get(bad, {}).get("smoke") == f"FLAG 0/{n}", 20,
+                        "the flag in the models view")
+            good = next(k for k in cells(app, "models") if k != bad)
+            assert cells(app, "models")[good]["smoke"] == f"ok {n}/{n}"
+            assert "1 FLAGGED" in str(app.query_one(ResourceBrowser).table("models").border_subtitle)
+    finally:
+        LocalTarget(settings_).delete(fresh)
+    assert not docker_client.containers.list(all=True, filters={"label": f"{WORKLOAD_LABEL}={fresh}"})
+
+
+async def test_load_test_gate_and_capacity_on_screen(settings_: Settings, workload: str, state: Path) -> None:
+    app = AituiApp(settings_)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: workload in app.workloads, 20, "the workload listed")
+        select(app, workload)
+        await pilot.press("L")
+        screen = app.screen
+        assert isinstance(screen, LoadTestScreen)
+        rules = (ROOT / "manifests" / "monitoring" / "prometheusrule.yaml").read_text()
+        assert "recognizer:latency_seconds:p99_1m > 0.5" in rules  # the form's 500 ms comes from here
+        assert screen.query_one("#p99").value == "500"  # type: ignore[attr-defined]
+        # a gate this shared machine meets whatever else runs on it (the FAIL below uses one none meets)
+        screen.query_one("#p99").value = "10000"  # type: ignore[attr-defined]
+        screen.query_one("#duration").value = "3"  # type: ignore[attr-defined]
+        screen.query_one("#concurrency").value = "2"  # type: ignore[attr-defined]
+        screen.query_one("#duration").focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.result is not None, 40, "the load test's verdict")
+        r = screen.result
+        assert r.passed and r.figures.failed == 0 and r.figures.ok > 20, r.checks
+        assert r.thresholds.p99_ms == 10000 and r.thresholds.source == "this screen"
+        report = json.loads(Path(r.report["json"]).read_text())
+        assert report["figures"]["requests"] == r.figures.requests and str(state) in r.report["json"]
+        shown = text_of(screen.query_one("#verdict"))
+        assert "PASS" in shown and f"{r.figures.rate:,.1f} req/s" in shown and f"p99 {r.figures.p99_ms:.1f}" in shown
+        assert Path(r.report["markdown"]).read_text().startswith("# Load test: PASS")
+
+        # the same load held to a p99 no server meets: FAIL, said on screen and in Activity
+        screen.query_one("#p99").value = "0.001"  # type: ignore[attr-defined]
+        screen.query_one("#p99").focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.result is not r, 40, "the second verdict")
+        failed = screen.result
+        assert not failed.passed and not next(c for c in failed.checks if c.name == "p99").ok
+        assert "FAIL" in text_of(screen.query_one("#verdict"))
+        assert "loadtest FAIL (p99" in activity(app)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, LoadTestScreen)
+
+        # capacity: two short steps, each on the chart as it lands, then the knee and a suggestion
+        await pilot.press("C")
+        cap = app.screen
+        assert isinstance(cap, CapacityScreen)
+        cap.query_one("#steps-in").value = "1,2,4"  # type: ignore[attr-defined]
+        cap.query_one("#seconds").value = "2"  # type: ignore[attr-defined]
+        cap.query_one("#wanted").value = "500"  # type: ignore[attr-defined]
+        cap.query_one("#seconds").focus()
+        await pilot.press("enter")
+        chart = cap.query_one(ThroughputChart)
+        await until(pilot, lambda: len(chart.steps) >= 1, 20, "the first step on the chart")
+        await until(pilot, lambda: cap.result is not None, 60, "the capacity result")
+        res = cap.result
+        assert [s.concurrency for s in res.steps] == [1, 2, 4][:len(res.steps)]
+        assert chart.steps == list(res.steps) and chart.knee == res.knee.index
+        text = text_of(cap.query_one("#verdict"))
+        assert "knee:" in text
+        if res.suggestion:
+            s = res.suggestion
+            import math
+
+            at = res.steps[res.knee.index]
+            assert s.replicas == math.ceil(500 * 1.3 / (at.figures.rate / at.replicas))
+            assert f"suggest: {s.replicas} replica" in text
+        await pilot.press("escape")
