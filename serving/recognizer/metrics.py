@@ -59,8 +59,9 @@ class ProcessTree:
     """process_* of the supervisor and all its workers, added up: CPU seconds, memory and open files are the
     pod's, as they are with one process; the start time is the supervisor's."""
 
-    def __init__(self, root: int) -> None:
+    def __init__(self, root: int, supervised: bool) -> None:
         self.root = root
+        self.supervised = supervised
 
     def pids(self) -> list[int]:
         kids = []
@@ -85,7 +86,7 @@ class ProcessTree:
                         value=total[m.name].samples[0].value + m.samples[0].value)
         yield from total.values()
         yield GaugeMetricFamily("recognizer_worker_processes", "Worker processes serving this port",
-                              value=len(self.pids()) - 1)
+                                value=len(self.pids()) - 1 if self.supervised else 1)
 
 
 def exposition() -> bytes:
@@ -94,5 +95,7 @@ def exposition() -> bytes:
         return generate_latest()
     registry = CollectorRegistry()
     MultiProcessCollector(registry)
-    registry.register(ProcessTree(os.getppid()))
+    # a worker's parent is the supervisor; a lone process with PROMETHEUS_MULTIPROC_DIR set is its own root
+    supervised = "RECOGNIZER_WORKER" in os.environ
+    registry.register(ProcessTree(os.getppid() if supervised else os.getpid(), supervised))
     return generate_latest(registry)
