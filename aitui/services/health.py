@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aitui.config import Settings
 from aitui.models import Health
 from aitui.services.errors import reason
@@ -31,13 +33,18 @@ def kubernetes(settings: Settings) -> Health:
     return Health("kubernetes", True, f"{len(names)} context{'s' if len(names) != 1 else ''}")
 
 
+_session: Any = None  # one keep-alive connection for the probe every few seconds
+
+
 def prometheus(settings: Settings) -> Health:
+    global _session
     import requests
 
+    _session = _session or requests.Session()
     url = settings.prometheus_url.rstrip("/")
     shown = url.removeprefix("http://")  # the header is narrow; https stays visible
     try:
-        r = requests.get(f"{url}/api/v1/status/buildinfo", timeout=settings.timeout)
+        r = _session.get(f"{url}/api/v1/status/buildinfo", timeout=settings.timeout)
         r.raise_for_status()
         version = str(r.json()["data"].get("version") or "").split("+")[0]
         return Health("prometheus", True, f"{shown} ok" + (f" (v{version})" if version else ""))

@@ -40,16 +40,29 @@ class DockerError(Exception):
     """An engine call failed; the message says what and why, ready for the screen."""
 
 
+_clients: dict[tuple[str, ...], docker.DockerClient] = {}
+_clients_lock = threading.Lock()
+
+
 def client(settings: Settings) -> docker.DockerClient:
+    """One client per engine address, kept: a new one asks the engine its API version first (a request
+    more per call, every few seconds from the header's probe and each list)."""
     import docker
 
-    kwargs = {"base_url": settings.docker_host} if settings.docker_host else {}
-    try:
-        if kwargs:
-            return docker.DockerClient(timeout=int(settings.timeout) + 1, **kwargs)
-        return docker.from_env(timeout=int(settings.timeout) + 1)
-    except docker.errors.DockerException as exc:
-        raise DockerError(f"docker: {reason(exc)}") from exc
+    env = os.environ
+    key = (settings.docker_host or env.get("DOCKER_HOST", ""), env.get("DOCKER_TLS_VERIFY", ""),
+           env.get("DOCKER_CERT_PATH", ""), str(settings.timeout))
+    with _clients_lock:
+        if key in _clients:
+            return _clients[key]
+        kwargs = {"base_url": settings.docker_host} if settings.docker_host else {}
+        try:
+            made = docker.DockerClient(timeout=int(settings.timeout) + 1, **kwargs) if kwargs \
+                else docker.from_env(timeout=int(settings.timeout) + 1)
+        except docker.errors.DockerException as exc:
+            raise DockerError(f"docker: {reason(exc)}") from exc
+        _clients[key] = made
+        return made
 
 
 def list_images(settings: Settings) -> list[Image]:

@@ -11,13 +11,21 @@ def paths(kubeconfig: str | None) -> list[Path]:
     return [Path(p).expanduser() for p in raw.split(os.pathsep) if p]
 
 
+_read_before: dict[tuple, tuple[list[dict], dict | None]] = {}
+
+
 def _read(kubeconfig: str | None) -> tuple[list[dict], dict | None]:
+    """Parsed again only when a file changed (the header asks every few seconds; YAML is slow to parse)."""
     existing = [p for p in paths(kubeconfig) if p.is_file()]
     if not existing:
         raise FileNotFoundError(str(paths(kubeconfig)[0]))
-    from kubernetes import config
+    stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in existing)
+    if stamp not in _read_before:
+        from kubernetes import config
 
-    return config.list_kube_config_contexts(config_file=os.pathsep.join(map(str, existing)))
+        _read_before.clear()
+        _read_before[stamp] = config.list_kube_config_contexts(config_file=os.pathsep.join(map(str, existing)))
+    return _read_before[stamp]
 
 
 def contexts(kubeconfig: str | None) -> tuple[list[str], str | None]:

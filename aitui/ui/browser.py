@@ -123,7 +123,7 @@ class ResourceBrowser(Container):
             table.display = table is top
         if fresh and top.view.kind != HOME[0]:
             top.clear()
-            top.move_cursor(0)
+            top.move_cursor(row=0)
             top.border_subtitle = "listing…"
         self.retitle()
         self.focus_top()
