@@ -229,7 +229,8 @@ async def scale(kubeconfig: Path, pods: int, images: int, context: str = "standi
         drawn = time.perf_counter() - t0
         fill, fill_cpu = next((dt, c) for (n, dt), c in zip(timings, cpu, strict=True) if n == pods)
         print(f"[{table_kind}] pods table, enter to the first full table of {pods} rows: {t:.3f} s, drawn at "
-              f"{drawn:.3f} s (of which filling the table {fill:.3f} s, {fill_cpu:.3f} s of UI-thread CPU); target < 0.5 s")
+              f"{drawn:.3f} s (of which filling the table {fill:.3f} s, {fill_cpu:.3f} s of UI-thread CPU); "
+              "target < 0.5 s")
         pods_table.move_cursor(row=100)
         kept = pods_table.selected
         victims = [keyname(k) for k in list(pods_table.rows)[200:250]]
