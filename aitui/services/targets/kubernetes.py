@@ -640,7 +640,10 @@ class KubeTarget:
         from aitui.services.targets.shells import probe
 
         where = f"pod/{pod} in {self.name}/{self.namespace}"
-        self.manifest("pods", pod)
+        try:
+            self.manifest("pods", pod)
+        except NotFound as exc:
+            raise NotFound(f"shell in {where}: it is gone ({exc})") from exc
         base = ["kubectl", *([f"--kubeconfig={self.settings.kubeconfig}"] if self.settings.kubeconfig else []),
                 f"--context={self.name}", f"--namespace={self.namespace}", "exec"]
         shell = probe([*base, pod, "--"], {}, where, max(self.timeout, 20.0))

@@ -1,0 +1,203 @@
+"""Operating what is selected on the real cluster (`.ci/cluster up`), by keystrokes, each test in a fresh
+namespace that enforces the restricted Pod Security Standard, with manifests/base deployed (its HPA keeps
+2..10): the HPA next to the workload and in :hpa, + / - beyond its bounds moving them (confirmed), YAML and
+describe of live objects and of a pod deleted while open, a shell through a real pseudo-terminal with
+kubectl, a rollback to the previous ReplicaSet's template (and none without one), and the limited user's
+403s said in the server's words."""
+
+from __future__ import annotations
+
+import pytest
+from cluster import ADMIN, LIMITED, Cluster
+from test_app_actions import until
+from test_ops_local import command, notices, run_in_tty, said, select_row
+
+from aitui.app import WORKLOAD, AituiApp
+from aitui.config import Settings
+from aitui.services.targets import Forbidden, NotFound
+from aitui.services.targets.kubernetes import RESTARTED_AT, KubeTarget
+from aitui.ui.browser import ResourceTable
+from aitui.ui.dialogs import ConfirmScreen
+from aitui.ui.yaml_view import ObjectScreen
+
+pytestmark = pytest.mark.docker
+
+
+def deployed(cluster: Cluster, namespace: str, image: str) -> KubeTarget:
+    """manifests/base applied as d does (2 replicas: the HPA's minimum), rolled out."""
+    target = KubeTarget(Settings(kubeconfig=str(cluster.kubeconfig), timeout=10), ADMIN, namespace)
+    target.deploy(image, 2)
+    return target
+
+
+def app_in(cluster: Cluster, namespace: str, tmp_path, context: str = ADMIN) -> AituiApp:
+    return AituiApp(Settings(context=context, namespace=namespace, kubeconfig=str(cluster.kubeconfig),
+                             prometheus_url=cluster.prometheus_url, timeout=10))
+
+
+def hpa_bounds(cluster: Cluster, namespace: str) -> tuple[int, int]:
+    spec = cluster.get("hpa", WORKLOAD, "-n", namespace)["spec"]
+    return spec["minReplicas"], spec["maxReplicas"]
+
+
+def replicas(cluster: Cluster, namespace: str) -> int:
+    return int(cluster.get("deployment", WORKLOAD, "-n", namespace)["spec"]["replicas"])
+
+
+async def test_the_autoscaler_and_the_scale_keys_agree(cluster, namespace, cluster_image, tmp_path,
+                                                       monkeypatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    deployed(cluster, namespace, cluster_image).close()
+    cluster.kubectl("patch", "hpa", WORKLOAD, "-n", namespace, "--type=merge", "-p",
+                    '{"spec": {"maxReplicas": 3}}')  # a low ceiling to go through with a third pod
+    app = app_in(cluster, namespace, tmp_path)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        table = app.query_one("#workloads", ResourceTable)
+        await until(pilot, lambda: f"{WORKLOAD}: hpa 2..3" in str(table.border_subtitle), 30, "the HPA by the workload")
+        await select_row(pilot, table, WORKLOAD)
+
+        await command(pilot, "hpa")  # the real HPA: bounds, its target (no metrics-server here: unknown), why
+        hpas = app.query_one("#hpa", ResourceTable)
+        await until(pilot, lambda: WORKLOAD in hpas.rows, 30, "the HPA listed")
+        row = {c: str(hpas.get_cell(WORKLOAD, c)) for c in ("reference", "targets", "min", "max", "replicas")}
+        assert row["reference"] == f"deployment/{WORKLOAD}" and (row["min"], row["max"]) == ("2", "3")
+        assert row["targets"].startswith("cpu: <unknown>/70%") and row["replicas"].startswith("2/")
+        assert "FailedGetResourceMetric" in str(hpas.border_subtitle)  # why it holds the count
+        await pilot.press("escape")
+
+        await pilot.press("plus")  # 3: within the bounds, scaled at once (said that the HPA may move it)
+        await until(pilot, lambda: replicas(cluster, namespace) == 3, 30, "3 replicas")
+        assert said(app, "its autoscaler (hpa 2..3) may move this count again")
+        await until(pilot, lambda: str(table.get_cell(WORKLOAD, "ready")) == "3/3", 120, "3/3 ready")
+        await pilot.press("plus")  # 4: above the ceiling: asks to raise it
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10, "the bounds dialog")
+        lines = " ".join(app.screen.lines)  # type: ignore[attr-defined]
+        assert "between 2 and 3 replicas" in lines and "raise its maximum from 3 to 4" in lines
+        await pilot.press("n")  # no: nothing changes
+        assert hpa_bounds(cluster, namespace) == (2, 3) and replicas(cluster, namespace) == 3
+
+        await pilot.press("s")  # 1 through the dialog: below the floor
+        await pilot.press("end", "backspace", "1", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10, "the bounds dialog")
+        assert "lower its minimum from 2 to 1" in " ".join(app.screen.lines)  # type: ignore[attr-defined]
+        await pilot.press("y")
+        await until(pilot, lambda: hpa_bounds(cluster, namespace) == (1, 3) and replicas(cluster, namespace) == 1,
+                    60, "the floor moved, then the scale")
+        await until(pilot, lambda: f"{WORKLOAD}: hpa 1..3" in str(table.border_subtitle)
+                    and str(table.get_cell(WORKLOAD, "ready")) == "1/1", 120, "1/1 under hpa 1..3")
+        assert said(app, f"hpa/{WORKLOAD}: now keeps {WORKLOAD} between 1 and 3 replicas (was 2..3)")
+        await pilot.press("minus")  # 0: an HPA keeps at least one; said, nothing sent
+        await until(pilot, lambda: "its minimum cannot be 0" in notices(app), 10, "0 refused with the reason")
+        assert not isinstance(app.screen, ConfirmScreen) and replicas(cluster, namespace) == 1
+
+
+async def test_yaml_describe_and_a_shell_in_a_pod(cluster, namespace, cluster_image, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    target = deployed(cluster, namespace, cluster_image)
+    pods = [p.name for p in target.pods(WORKLOAD)]
+    shell = target.shell(pods[0])  # probed through the exec subresource: bash is there
+    assert shell.argv[-4:] == ("-it", pods[0], "--", "bash") and f"--namespace={namespace}" in shell.argv
+    code, out = run_in_tty(shell.argv, "echo $((6*7)) $(id -u); tty; exit 4\n", timeout=60)
+    assert code == 4 and "42 10001" in out and "/dev/pts/" in out, out
+    with pytest.raises(NotFound, match="it is gone"):
+        target.shell(f"{WORKLOAD}-gone")
+    target.close()
+
+    app = app_in(cluster, namespace, tmp_path)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        table = app.query_one("#workloads", ResourceTable)
+        await select_row(pilot, table, WORKLOAD)
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, ObjectScreen) and app.screen.text is not None, 30, "yaml")
+        screen = app.screen
+        assert isinstance(screen, ObjectScreen)
+        text = screen.text or ""
+        assert text.startswith("kind: Deployment") and "managedFields" not in text
+        assert "managedFields folded away" in str(screen.query_one("#what").render())
+        await pilot.press("slash", *"maxunavailable", "enter")
+        assert len(screen.matches) == 1 and "maxUnavailable: 0" in text
+        await pilot.press("i")
+        await until(pilot, lambda: "Kind:         Deployment" in (screen.text or ""), 30, "describe")
+        assert "Replicas:     2 desired" in (screen.text or "") and "ScalingReplicaSet" in (screen.text or "")
+        await pilot.press("escape", "escape")
+
+        await pilot.press("enter")
+        table = app.query_one("#pods", ResourceTable)
+        await select_row(pilot, table, pods[1])
+        await pilot.press("x")  # a pilot cannot hand the terminal over: the command it would run is said
+        await until(pilot, lambda: said(app, f"exec -it {pods[1]} -- bash"), 60, "the kubectl command")
+        assert said(app, f"--context={ADMIN} --namespace={namespace}")
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, ObjectScreen) and app.screen.text is not None, 30, "yaml")
+        screen = app.screen
+        assert isinstance(screen, ObjectScreen) and "kind: Pod" in (screen.text or "")
+        cluster.kubectl("delete", "pod", pods[1], "-n", namespace, "--wait=true")  # deleted while open
+        await until(pilot, lambda: f"pods/{pods[1]} was deleted" in str(screen.query_one("#what").render()), 60,
+                    "the deleted line")
+        assert "kind: Pod" in (screen.text or "")  # the last YAML stays, under the line
+        await pilot.press("escape")
+        await pilot.press("x")  # the gone pod may still be the selected row: its shell says so
+        await until(pilot, lambda: "it is gone" in notices(app) or said(app, "exec -it"), 60, "x on a gone pod")
+
+
+async def test_rollback_and_the_limited_users_refusals(cluster, namespace, cluster_image, tmp_path,
+                                                       monkeypatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    deployed(cluster, namespace, cluster_image).close()
+    app = app_in(cluster, namespace, tmp_path)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        table = app.query_one("#workloads", ResourceTable)
+        await select_row(pilot, table, WORKLOAD)
+        await pilot.press("u")  # one ReplicaSet: nothing to go back to
+        await until(pilot, lambda: f"rollback {WORKLOAD}: no previous revision to go back to (only revision 1"
+                    in notices(app), 30, "no previous revision")
+
+        await pilot.press("r")  # a restart is a new revision (the template's restartedAt)
+        await pilot.press("y")
+        await until(pilot, lambda: said(app, f'restart {WORKLOAD}: deployment "{WORKLOAD}" successfully rolled out'),
+                    180, "the restart")
+        await command(pilot, "rs")
+        revisions = app.query_one("#revisions", ResourceTable)
+        await until(pilot, lambda: revisions.row_count == 2, 30, "two revisions")
+        current = [k for k in revisions.rows if str(revisions.get_cell(k, "revision")) == "2 (current)"]
+        assert len(current) == 1 and str(revisions.get_cell(current[0], "pods")) in ("2", "3")
+        await pilot.press("u")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 30, "the rollback dialog")
+        assert "from revision 2:" in " ".join(app.screen.lines)  # type: ignore[attr-defined]
+        await pilot.press("y")
+        await until(pilot, lambda: said(app, f'rollback {WORKLOAD}: deployment "{WORKLOAD}" successfully rolled out'),
+                    180, "the rollback")
+        template = cluster.get("deployment", WORKLOAD, "-n", namespace)["spec"]["template"]
+        assert RESTARTED_AT not in (template["metadata"].get("annotations") or {})  # revision 1's template
+        await until(pilot, lambda: any(str(revisions.get_cell(k, "revision")) == "3 (current)"
+                                       for k in revisions.rows) and revisions.row_count == 2, 30,
+                    "revision 1 back as revision 3")
+        await pilot.press("escape")
+
+        # the limited user reads (y works) but may not roll back, exec or move the autoscaler's bounds
+        await command(pilot, f"ctx {LIMITED}")
+        await until(pilot, lambda: app.settings.context == LIMITED, 10, "the limited context")
+        await command(pilot, f"ns {namespace}")
+        await until(pilot, lambda: app.settings.namespace == namespace and WORKLOAD in app.workloads, 30,
+                    "the limited user's view")
+        table = app.query_one("#workloads", ResourceTable)
+        await select_row(pilot, table, WORKLOAD)
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, ObjectScreen) and app.screen.text is not None, 30, "yaml")
+        await pilot.press("escape")
+        await pilot.press("u")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 30, "the rollback dialog")
+        await pilot.press("y")
+        await until(pilot, lambda: "rollback deployments/recognizer: forbidden (RBAC)" in notices(app), 30, "403")
+        await pilot.press("x")
+        await until(pilot, lambda: "forbidden (RBAC)" in notices(app) and "shell in pod/" in notices(app), 60,
+                    "403 on exec")
+        await pilot.press("minus")  # 1 is below the floor (2): the dialog, then the server's 403 on the HPA
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 30, "the bounds dialog")
+        await pilot.press("y")
+        await until(pilot, lambda: "patch horizontalpodautoscalers/recognizer: forbidden (RBAC)" in notices(app), 30,
+                    "403 on the HPA")
+    target = KubeTarget(Settings(kubeconfig=str(cluster.kubeconfig), timeout=10), LIMITED, namespace)
+    with pytest.raises(Forbidden):
+        target.rollback()
+    target.close()
