@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on, work
@@ -32,6 +33,7 @@ from aitui.ui.keys import BY_ACTION, KEYS, bindings
 from aitui.ui.logs import PodLog
 from aitui.ui.operations import Operations
 from aitui.ui.resources import REGISTRY
+from aitui.ui.smoke import SmokeCheck
 from aitui.ui.traffic import Predictor, TrafficControl
 
 if TYPE_CHECKING:
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 
 HEALTH_EVERY = 5.0  # seconds between engine probes; the next starts only after the last ends
 WORKLOAD = "recognizer"
+MODELS_EVERY = 5.0  # seconds between fetches of the models view's figures while it is shown
 
 
 class AituiApp(App[None]):
@@ -98,6 +101,7 @@ class AituiApp(App[None]):
         yield Operations(self._target)
         yield TrafficControl(self.settings, self._target)
         yield Predictor(self._target)
+        yield SmokeCheck(self._target)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -108,6 +112,7 @@ class AituiApp(App[None]):
         self.query_one("#images").border_title = "Images"
         self._titles()
         self.query_one(ResourceBrowser).focus_top()
+        self.set_interval(MODELS_EVERY, self._models_tick)
         # the engines after the first frame: their SDK imports in worker threads would hold the GIL
         # while it is drawn (and the charts have their sizes only after the first layout)
         self.call_after_refresh(self._start_engines)
@@ -389,8 +394,15 @@ class AituiApp(App[None]):
                  f"image:     {image}", f"replicas:  {replicas}", *plan[1:]]
         if current and current.image != image:
             lines.append(f"rollout from {current.image}, one replica at a time")
+        lines.append("then the shipped samples go to each replica (smoke): a wrong answer is flagged")
+        smoke = self.query_one(SmokeCheck)
+
+        def deploy_and_smoke(t: Target, p: Callable[[str], None]) -> None:
+            t.deploy(image, replicas, WORKLOAD, p)
+            smoke.check(t, WORKLOAD, p)
+
         self.query_one(WorkloadChanges).confirm(
-            "Deploy", lines, lambda t, p: t.deploy(image, replicas, WORKLOAD, p),
+            "Deploy", lines, deploy_and_smoke,
             done=f"deploy: {WORKLOAD} runs {image}", said=f"deploy: {image} x{replicas} to {self.settings.context}")
 
     def action_scale_by(self, delta: int) -> None:
@@ -460,10 +472,65 @@ class AituiApp(App[None]):
         """The selected pod's log in the pods view; every replica's, merged, in the workloads view."""
         name = self._selected_workload()
         browser = self.query_one(ResourceBrowser)
-        pod = browser.table().selected if browser.view.kind == "pods" else None
+        pod = browser.table().selected if browser.view.kind in ("pods", "models") else None  # rows of replicas
         self.query_one(TabbedContent).active = "logs"
         self.query_one(TabbedContent).get_tab("logs").label = f"Logs: {pod or name + ' (all replicas)'}"
         self.query_one(PodLog).follow(self._target, name, pod)
+
+    def action_enter_row(self) -> None:
+        """enter on a view that names a verb for it (:models -> the replica's log); else the table's own."""
+        from textual.actions import SkipAction
+
+        browser = self.query_one(ResourceBrowser)
+        verb = browser.view.enter_verb
+        if not verb or self.screen is not self.screen_stack[0] or self.focused is not browser.table() \
+                or browser.table().selected is None:
+            raise SkipAction
+        getattr(self, f"action_{verb}")()
+
+    # -- issue 15: models, load test, capacity, smoke (ui/resources/models.py, ui/loadtest.py…) ----
+    def action_models(self) -> None:
+        name = self._selected_workload()
+        if self.may("models", name):
+            self.query_one(ResourceBrowser).open("models", name)
+
+    def _models_tick(self) -> None:
+        """The models view's figures are rates: fetched again while it is on top."""
+        browser = self.query_one(ResourceBrowser)
+        if browser.top[0] == "models" and self.screen is self.screen_stack[0]:
+            self.load_workloads(browser.top)
+
+    def action_loadtest(self) -> None:
+        name = self._selected_workload()
+        if self.may("loadtest", name):
+            from aitui.ui.loadtest import LoadTestScreen
+
+            self.push_screen(LoadTestScreen(self.settings, self._target, name))
+
+    def action_capacity(self) -> None:
+        name = self._selected_workload()
+        if self.may("capacity", name):
+            from aitui.ui.capacity import CapacityScreen
+
+            self.push_screen(CapacityScreen(self.settings, self._target, name))
+
+    def action_smoke(self) -> None:
+        name = self._selected_workload()
+        if self.may("smoke", name):
+            self.query_one(SmokeCheck).run(name)
+
+    def action_canary(self) -> None:
+        from aitui.services.canary import SUFFIX, canary_of
+
+        name = self._selected_workload().removesuffix(SUFFIX)  # on the canary's row: the workload it is beside
+        if not self.may("canary", name):
+            return
+        from aitui.ui.canary import CanaryScreen
+
+        current = self.workloads[name].image
+        others = [i.tags[0] for i in self.images if i.recognizer and i.tags and current not in i.tags]
+        self.push_screen(CanaryScreen(self._target, name, (others or [current])[0], canary_of(name) in self.workloads,
+                                      self.settings.context))
 
     def action_zoom(self) -> None:
         """z: the focused panel full screen (k9s's zoom); from the lists, the open tab (logs, build…).

@@ -131,3 +131,32 @@ def test_capacity_result(snap_compare, size: tuple[int, int]) -> None:
         await pilot.pause()
 
     assert snap_compare(OpsApp(), terminal_size=size, run_before=run_before)
+
+
+def canary_figures():
+    from aitui.ui.canary import Figures as CanaryFigures
+    from aitui.ui.canary import SideFigures
+
+    rounds = tuple((9.0 + (i % 4) * 0.8, 11.5 + (i % 5) * 1.1) for i in range(24))
+    return CanaryFigures(SideFigures(2, 192, 0, 4.1, 10.9), SideFigures(1, 192, 0, 4.6, 14.2), 192, 188,
+                         (("star: star->circle", 4),), rounds)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_canary_side_by_side(snap_compare, size: tuple[int, int]) -> None:
+    from aitui.ui.canary import CanaryScreen
+
+    async def run_before(pilot) -> None:
+        await settled(pilot)
+        app = pilot.app
+        screen = CanaryScreen(lambda: app.target, WORKLOAD, "aitui/recognizer:0.1.0-c0ffee1", False, "local")
+        await app.push_screen(screen)
+        await pilot.pause()
+        screen.running = True
+        screen.query_one(".form").display = False
+        screen._hint()
+        screen._say("comparing the two versions: each sample to a replica of each")
+        screen.show_figures(canary_figures())
+        await pilot.pause()
+
+    assert snap_compare(OpsApp(), terminal_size=size, run_before=run_before)

@@ -291,3 +291,73 @@ async def test_load_test_gate_and_capacity_on_screen(settings_: Settings, worklo
             assert s.replicas == math.ceil(500 * 1.3 / (at.figures.rate / at.replicas))
             assert f"suggest: {s.replicas} replica" in text
         await pilot.press("escape")
+
+
+@pytest.fixture(scope="module")
+def other_image(docker_client, image: str) -> Iterator[str]:
+    """A second recognizer image (another build than `image`) for the canary, under this module's tag."""
+    litert = ["io.aitui.component=recognizer", "io.aitui.runtime=litert"]
+    first = docker_client.images.get(image).id
+    made = sorted((i for i in docker_client.images.list(filters={"label": litert}) if i.tags and i.id != first),
+                  key=lambda i: i.attrs["Created"], reverse=True)
+    if not made:
+        pytest.skip("one recognizer image only: a canary needs a second build")
+    made[0].tag("aitui/recognizer", f"ui15-canary-{SUFFIX}")
+    yield f"aitui/recognizer:ui15-canary-{SUFFIX}"
+    with contextlib.suppress(Exception):
+        docker_client.images.remove(f"aitui/recognizer:ui15-canary-{SUFFIX}", noprune=True)
+
+
+async def test_canary_side_by_side_then_promote_and_abort_without_a_failed_request(
+        settings_: Settings, workload: str, image: str, other_image: str, prometheus, docker_client) -> None:
+    from aitui.services.canary import canary_of
+    from aitui.ui.canary import CanaryScreen
+    from aitui.ui.dialogs import ConfirmScreen
+
+    def images_of(name: str) -> set[str]:
+        return {c.attrs["Config"]["Image"] for c in
+                docker_client.containers.list(filters={"label": f"{WORKLOAD_LABEL}={name}"})}
+
+    app = AituiApp(settings_)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await until(pilot, lambda: app.images and workload in app.workloads, 20, "the workload listed")
+        target = app.target  # the app's own: it knows which replicas it saw become ready
+        assert target is not None
+        for round_ in ("promote", "abort"):
+            select(app, workload)
+            await pilot.press("n")
+            screen = app.screen
+            assert isinstance(screen, CanaryScreen) and not screen.running
+            screen.query_one("#image").value = other_image  # type: ignore[attr-defined]
+            screen.query_one("#image").focus()
+            await pilot.press("enter")
+            await until(pilot, lambda s=screen: s.running and s.figures is not None and s.figures.compared >= 16,
+                        90, "the canary up and compared")
+            f = screen.figures
+            assert (f.main.replicas, f.canary.replicas) == (2, 1)
+            assert f.main.failed == f.canary.failed == 0 and f.main.p99_ms and f.canary.p99_ms
+            assert len(target.endpoints(workload)) == 3  # the canary's replica takes a third of the traffic
+            shown = text_of(screen.query_one("#sides"))
+            assert canary_of(workload) in shown and f"{f.agreed:,}/{f.compared:,}" in shown
+            assert images_of(canary_of(workload)) == {other_image}
+
+            load = Traffic(lambda: target.endpoints(workload), list(samples().values()), concurrency=2, duration=300,
+                           record=True).start()
+            try:
+                await pilot.press("p" if round_ == "promote" else "a")
+                assert isinstance(app.screen, ConfirmScreen)
+                await pilot.press("y")
+                want = "promoted" if round_ == "promote" else "aborted"
+                await until(pilot, lambda s=screen, w=want: s.outcome == w, 180, f"the canary {round_}d")
+                assert load.stats.ok > 20
+            finally:
+                load.stop()
+            # not one request failed while the canary went away (and, on promote, the workload rolled out)
+            assert load.stats.failed == 0, load.totals()
+            assert not images_of(canary_of(workload))
+            assert images_of(workload) == {other_image if round_ == "promote" else image}
+            if round_ == "promote":
+                assert "smoke PASS: 1/1 replicas of " + canary_of(workload) in activity(app)
+                image, other_image = other_image, image  # the next canary: back to the first image
+            await pilot.press("escape")
+            await until(pilot, lambda: canary_of(workload) not in app.workloads, 20, "the list without the canary")

@@ -49,6 +49,11 @@ class Target(Protocol):
     def reach(self, workload: str = ...) -> str: ...  # how endpoints() reach the replicas, for the screen
     def route(self, endpoint: str) -> str: ...  # which replica one endpoint reaches, for the screen
     def replica_endpoints(self, workload: str = ...) -> dict[str, str]: ...  # ready replica -> its endpoint
+    # a canary beside a workload (services/canary.py): endpoints() are the Service's, the canary's among them
+    def canary_endpoints(self, workload: str = ...) -> tuple[list[str], list[str]]: ...  # (the workload's, canary's)
+    def deploy_canary(self, image: str, replicas: int, workload: str = ..., progress: Progress = ...) -> None: ...
+    def promote_canary(self, workload: str = ..., progress: Progress = ...) -> None: ...  # rollout, then remove
+    def remove_canary(self, workload: str = ..., progress: Progress = ...) -> None: ...  # drained first
     def publish(self, image: str, progress: Progress = ...) -> None: ...  # make a local build runnable there
     @property
     def errors(self) -> dict[str, str]: ...  # what is not current and why (a cache 403, unreachable…)

@@ -424,6 +424,78 @@ class KubeTarget:
             progress(f"deploy: applied {what} in {self.namespace} (server-side, fieldManager={FIELD_MANAGER})")
         self._wait_rollout(workload, progress, "deploy")
 
+    # -- a canary: a second Deployment behind the same Service (services/canary.py) ----------------
+    def canary_endpoints(self, workload: str = labels.NAME) -> tuple[list[str], list[str]]:
+        """The workload's endpoints (the Service's pods: its canary's too) split into its own and its canary's."""
+        from aitui.services.canary import canary_of
+
+        every = self.endpoints(workload)  # one sync of the forwards for both: no forward closed and reopened
+        canary = {p.name for p in self.pods(canary_of(workload))}
+        pod_of_ep = dict(self._forwards.routes())
+        return ([e for e in every if pod_of_ep.get(e) not in canary], [e for e in every if pod_of_ep.get(e) in canary])
+
+    def deploy_canary(self, image: str, replicas: int, workload: str = labels.NAME,
+                      progress: Progress = quiet) -> None:
+        """manifests/base's Deployment as `<workload>-canary`, with `track: canary` on it, its selector and
+        its pods, and the same labels the Service selects: the Service spreads over both, by replica count."""
+        from aitui.services.canary import TRACK_LABEL, canary_of
+
+        if not any(d["metadata"]["name"] == workload for d in self._deps()):
+            raise TargetError(f"canary: no deployment {workload!r} in {self.namespace} to put a canary beside")
+        self.publish(image, progress)
+        try:
+            docs = manifests.render(self.settings, self.image_ref(image), replicas, self.namespace)
+        except manifests.ManifestError as exc:
+            raise TargetError(f"canary: {exc}") from exc
+        dep = next(d for d in docs if d["kind"] == "Deployment")
+        name = canary_of(workload)
+        dep["metadata"]["name"] = name
+        dep["metadata"].setdefault("annotations", {})["aitui.io/image"] = image  # what promote deploys
+        for where in (dep["metadata"]["labels"], dep["spec"]["selector"]["matchLabels"],
+                      dep["spec"]["template"]["metadata"]["labels"]):
+            where[TRACK_LABEL] = "canary"
+        self._apply(dep)
+        progress(f"canary: applied deployment/{name} in {self.namespace} ({replicas} replica(s) of {image})")
+        self._wait_rollout(name, progress, "canary")
+
+    def remove_canary(self, workload: str = labels.NAME, progress: Progress = quiet) -> None:
+        """Abort: scaled to 0 first (each pod leaves the endpoints, then drains in its grace period), the
+        Deployment deleted once its pods are gone."""
+        from aitui.services.canary import canary_of
+
+        name = canary_of(workload)
+        if not any(d["metadata"]["name"] == name for d in self._deps()):
+            raise TargetError(f"canary: {workload} has no canary in {self.namespace}")
+        try:
+            self.apps.patch_namespaced_deployment_scale(
+                name, self.namespace, {"spec": {"replicas": 0}}, field_manager=FIELD_MANAGER,
+                _content_type="application/merge-patch+json", _request_timeout=self.timeout)
+        except Exception as exc:
+            raise api_error(exc, "scale", f"deployments/{name}") from exc
+        progress(f"canary: {name} scaled to 0; its pods drain")
+        if not self._wait(lambda: not self.pods(name), ROLLOUT_TIMEOUT):
+            raise TargetError(f"canary: the pods of {name} did not stop within {ROLLOUT_TIMEOUT:.0f}s")
+        try:
+            self.apps.delete_namespaced_deployment(name, self.namespace, _request_timeout=self.timeout)
+        except Exception as exc:
+            raise api_error(exc, "delete", f"deployments/{name}") from exc
+        progress(f"canary: deployment/{name} removed")
+
+    def promote_canary(self, workload: str = labels.NAME, progress: Progress = quiet) -> None:
+        """The workload's rolling update to the canary's image (each new pod ready before an old one goes),
+        then the canary drained and removed."""
+        from aitui.services.canary import canary_of
+
+        name = canary_of(workload)
+        dep = next((d for d in self._deps() if d["metadata"]["name"] == name), None)
+        main = next((d for d in self._deps() if d["metadata"]["name"] == workload), None)
+        if dep is None or main is None:
+            raise TargetError(f"canary: {workload} has no canary in {self.namespace} to promote")
+        image = ((dep["metadata"].get("annotations") or {}).get("aitui.io/image") or
+                 dep["spec"]["template"]["spec"]["containers"][0]["image"])
+        self.deploy(image, (main.get("spec") or {}).get("replicas", 1), workload, progress)
+        self.remove_canary(workload, progress)
+
     def _apply(self, doc: dict[str, Any]) -> None:
         prefix, plural = PATHS[f"{doc['apiVersion']}/{doc['kind']}"]
         name = doc["metadata"]["name"]

@@ -1,0 +1,115 @@
+"""A canary: a second image beside a workload, taking a share of its traffic (Kubernetes: a second
+Deployment `<workload>-canary` behind the same Service, weighted by replica counts; local: a second
+workload whose replicas the traffic generator counts among the workload's endpoints). Its verbs live on
+the targets (deploy_canary, promote_canary, remove_canary, canary_endpoints); here is the comparison:
+each sample sent to a replica of each version, their latencies, errors and top-1 agreement on the same
+input, measured by the client."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from aitui.services.measure import percentile
+
+if TYPE_CHECKING:
+    from aitui.services.targets import Target
+
+SUFFIX = "-canary"
+TRACK_LABEL = "track"  # on the canary's Deployment, selector and pods (Kubernetes)
+
+
+def canary_of(workload: str) -> str:
+    return workload + SUFFIX
+
+
+def is_canary(workload: str) -> bool:
+    return workload.endswith(SUFFIX)
+
+
+@dataclass
+class Side:
+    """One version's answers so far."""
+
+    endpoints: int = 0
+    seconds: list[float] = field(default_factory=list)  # of answered requests
+    failed: int = 0
+
+    @property
+    def requests(self) -> int:
+        return len(self.seconds) + self.failed
+
+    def p(self, q: float) -> float | None:
+        return percentile(sorted(self.seconds), q) * 1000 if self.seconds else None
+
+    @property
+    def error_ratio(self) -> float | None:
+        return self.failed / self.requests if self.requests else None
+
+
+@dataclass
+class Comparison:
+    main: Side = field(default_factory=Side)
+    canary: Side = field(default_factory=Side)
+    compared: int = 0  # samples both answered
+    agreed: int = 0  # of those, the same top-1 label
+    disagreements: dict[str, int] = field(default_factory=dict)  # "expected: main->canary" -> count
+
+    @property
+    def agreement(self) -> float | None:
+        return self.agreed / self.compared if self.compared else None
+
+
+class CanaryError(Exception):
+    pass
+
+
+def compare_round(target: Target, workload: str, comparison: Comparison, images: dict[str, bytes],
+                  turn: itertools.count, timeout: float = 10.0) -> Comparison:
+    """Each sample once to a replica of each version (round robin over their endpoints); adds to
+    `comparison` and returns it. Raises CanaryError when a version has no ready replica."""
+    from aitui.services.predict import predict
+
+    main_eps, canary_eps = target.canary_endpoints(workload)
+    if not canary_eps:
+        raise CanaryError(f"{canary_of(workload)} has no ready replica")
+    if not main_eps:
+        raise CanaryError(f"{workload} has no ready replica")
+    comparison.main.endpoints, comparison.canary.endpoints = len(main_eps), len(canary_eps)
+    for label, png in images.items():
+        i = next(turn)
+        answers: list[str | None] = []
+        for side, eps in ((comparison.main, main_eps), (comparison.canary, canary_eps)):
+            p = predict(eps[i % len(eps)], png, timeout)
+            if p.error:
+                side.failed += 1
+                answers.append(None)
+            else:
+                side.seconds.append(p.seconds)
+                answers.append(p.labels[0][0] if p.labels else "")
+        if answers[0] is not None and answers[1] is not None:
+            comparison.compared += 1
+            if answers[0] == answers[1]:
+                comparison.agreed += 1
+            else:
+                key = f"{label}: {answers[0]}->{answers[1]}"
+                comparison.disagreements[key] = comparison.disagreements.get(key, 0) + 1
+    return comparison
+
+
+def compare(target: Target, workload: str, rounds: int, images: dict[str, bytes] | None = None,
+            on_round: Callable[[Comparison], None] = lambda _: None,
+            stop: Callable[[], bool] = lambda: False) -> Comparison:
+    """`rounds` rounds of compare_round (until stop()), `on_round` after each."""
+    from aitui.services.predict import samples
+
+    images = images or samples()
+    comparison, turn = Comparison(), itertools.count()
+    for _ in range(rounds):
+        if stop():
+            break
+        compare_round(target, workload, comparison, images, turn)
+        on_round(comparison)
+    return comparison
