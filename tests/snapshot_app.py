@@ -13,8 +13,8 @@ from aitui.models import Health, Image, Pod, Series, Service, Workload
 from aitui.services.doctor import Check
 from aitui.services.predict import samples
 from aitui.services.targets.local import LocalTarget
+from aitui.ui.chart_grid import ChartGrid
 from aitui.ui.doctor import DoctorScreen
-from aitui.ui.header import StatusBar
 from aitui.ui.traffic import Predictor
 
 
@@ -113,21 +113,18 @@ class SnapshotApp(AituiApp):
         self.target = CannedTarget(self.now)  # type: ignore[assignment]
         self.chart_source = lambda _settings, query, _window, _width, _selector, now: series(query, now)
 
-    def probe_health(self) -> None:  # type: ignore[override]
-        bar = self.query_one(StatusBar)
+    def _start_engines(self) -> None:
+        """The engines' first answers, posted as their workers would post them; the workloads, pods and
+        charts come through the real workers, from CannedTarget and chart_source."""
         for h in (Health("docker", True, "20.10.24"), Health("prometheus", True, "127.0.0.1:9090 ok (v2.42.0)"),
                   Health("kubernetes", True, "2 contexts")):
-            bar.set_health(h)
-
-    def load_contexts(self) -> None:  # type: ignore[override]
-        self.contexts = ["local", "kind-demo", "prod-eu"]
-        self._suggest()
-
-    def watch_engine(self) -> None:  # type: ignore[override]
-        pass
+            self.post_message(msg.HealthChecked(h))
+        self.post_message(msg.ContextsListed(["local", "kind-demo", "prod-eu"]))
+        self.refresh_lists()
+        self.query_one(ChartGrid).poll()
 
     def load_images(self) -> None:  # type: ignore[override]
-        self._show_images(images(self.now))
+        self.post_message(msg.ImagesListed(images(self.now)))
 
     def action_doctor(self) -> None:
         self.push_screen(CannedDoctor(self.settings))
