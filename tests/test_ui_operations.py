@@ -15,18 +15,23 @@ from pathlib import Path
 
 import pytest
 import requests
+from cluster import ADMIN
 from test_app_actions import until
 from test_cli_commands import MISLABEL
 
 import aitui.app
-from aitui.app import AituiApp
+from aitui.app import WORKLOAD, AituiApp
 from aitui.config import Settings
+from aitui.services.canary import canary_of
 from aitui.services.model_view import model_info, parse
 from aitui.services.predict import samples
+from aitui.services.targets.kubernetes import KubeTarget
 from aitui.services.targets.local import WORKLOAD_LABEL, LocalTarget
 from aitui.services.traffic import Traffic
 from aitui.ui.browser import ResourceBrowser
+from aitui.ui.canary import CanaryScreen
 from aitui.ui.capacity import CapacityScreen, ThroughputChart
+from aitui.ui.dialogs import ConfirmScreen
 from aitui.ui.loadtest import LoadTestScreen
 
 pytestmark = pytest.mark.docker
@@ -142,6 +147,7 @@ async def test_models_view_per_replica_from_prometheus_then_from_each_replica(se
 
             await until(pilot, lambda: measured("prom") and agrees(), 60, "each replica's figures from Prometheus")
             rows = cells(app, "models")
+            print("models (prometheus):", rows)
             for pod, info in served.items():
                 assert rows[pod]["version"] == info["version"].rsplit("-", 1)[-1]  # the hash of the image's tag
                 assert rows[pod]["runtime"] == info["runtime"]
@@ -246,6 +252,7 @@ async def test_load_test_gate_and_capacity_on_screen(settings_: Settings, worklo
         await pilot.press("enter")
         await until(pilot, lambda: screen.result is not None, 40, "the load test's verdict")
         r = screen.result
+        print(r.line())
         assert r.passed and r.figures.failed == 0 and r.figures.ok > 20, r.checks
         assert r.thresholds.p99_ms == 10000 and r.thresholds.source == "this screen"
         report = json.loads(Path(r.report["json"]).read_text())
@@ -279,6 +286,7 @@ async def test_load_test_gate_and_capacity_on_screen(settings_: Settings, worklo
         await until(pilot, lambda: len(chart.steps) >= 1, 20, "the first step on the chart")
         await until(pilot, lambda: cap.result is not None, 60, "the capacity result")
         res = cap.result
+        print(res.text())
         assert [s.concurrency for s in res.steps] == [1, 2, 4][:len(res.steps)]
         assert chart.steps == list(res.steps) and chart.knee == res.knee.index
         text = text_of(cap.query_one("#verdict"))
@@ -310,10 +318,6 @@ def other_image(docker_client, image: str) -> Iterator[str]:
 
 async def test_canary_side_by_side_then_promote_and_abort_without_a_failed_request(
         settings_: Settings, workload: str, image: str, other_image: str, prometheus, docker_client) -> None:
-    from aitui.services.canary import canary_of
-    from aitui.ui.canary import CanaryScreen
-    from aitui.ui.dialogs import ConfirmScreen
-
     def images_of(name: str) -> set[str]:
         return {c.attrs["Config"]["Image"] for c in
                 docker_client.containers.list(filters={"label": f"{WORKLOAD_LABEL}={name}"})}
@@ -334,6 +338,7 @@ async def test_canary_side_by_side_then_promote_and_abort_without_a_failed_reque
             await until(pilot, lambda s=screen: s.running and s.figures is not None and s.figures.compared >= 16,
                         90, "the canary up and compared")
             f = screen.figures
+            print("canary (local):", f.main, f.canary, f"agreed {f.agreed}/{f.compared}")
             assert (f.main.replicas, f.canary.replicas) == (2, 1)
             assert f.main.failed == f.canary.failed == 0 and f.main.p99_ms and f.canary.p99_ms
             assert len(target.endpoints(workload)) == 3  # the canary's replica takes a third of the traffic
@@ -353,6 +358,7 @@ async def test_canary_side_by_side_then_promote_and_abort_without_a_failed_reque
             finally:
                 load.stop()
             # not one request failed while the canary went away (and, on promote, the workload rolled out)
+            print(f"canary {round_} (local):", load.totals())
             assert load.stats.failed == 0, load.totals()
             assert not images_of(canary_of(workload))
             assert images_of(workload) == {other_image if round_ == "promote" else image}
@@ -361,3 +367,90 @@ async def test_canary_side_by_side_then_promote_and_abort_without_a_failed_reque
                 image, other_image = other_image, image  # the next canary: back to the first image
             await pilot.press("escape")
             await until(pilot, lambda: canary_of(workload) not in app.workloads, 20, "the list without the canary")
+
+
+# -- the real cluster (.ci/cluster): the models view of a Deployment's pods, and a canary promoted --------
+def pod_images(cluster, namespace: str) -> dict[str, set[str]]:
+    """Deployment name -> the images its live pods run (from kubectl, not from aitui)."""
+    out: dict[str, set[str]] = {}
+    for p in cluster.get("pods", "-n", namespace, "-l", "app.kubernetes.io/name=recognizer")["items"]:
+        if not p["metadata"].get("deletionTimestamp"):
+            owner = p["metadata"]["ownerReferences"][0]["name"].rsplit("-", 1)[0]
+            out.setdefault(owner, set()).add(p["spec"]["containers"][0]["image"])
+    return out
+
+
+async def test_models_and_a_canary_promoted_on_the_cluster(cluster, namespace: str, image: str, other_image: str,
+                                                          tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    settings = Settings(context=ADMIN, namespace=namespace, kubeconfig=str(cluster.kubeconfig),
+                        prometheus_url=cluster.prometheus_url, timeout=5)
+    setup = KubeTarget(settings, ADMIN, namespace)
+    setup.watch()
+    try:
+        setup.deploy(image, 2, WORKLOAD)  # (publishes the image into the node first)
+    finally:
+        setup.close()
+    app = AituiApp(settings)
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await until(pilot, lambda: WORKLOAD in app.workloads and app.workloads[WORKLOAD].ready == 2, 60, "2 ready")
+        target = app.target
+        assert target is not None
+        load = Traffic(lambda: target.endpoints(WORKLOAD), list(samples().values()), concurrency=2, duration=400,
+                       record=True).start()
+        try:
+            # the models view: both pods, their model from each pod itself, their own figures
+            await pilot.press("m")
+            browser = app.query_one(ResourceBrowser)
+
+            def measured() -> bool:
+                rows = cells(app, "models")
+                return len(rows) == 2 and all(r["version"] != "-" and r["rate"] not in ("-", "0.0") for r in
+                                              rows.values())
+
+            await until(pilot, measured, 90, "both pods' models and figures")
+            rows = cells(app, "models")
+            assert {r["runtime"] for r in rows.values()} == {"litert"}
+            assert set(rows) == {p.name for p in target.pods(WORKLOAD)}
+            source = {r["source"] for r in rows.values()}
+            sub = str(browser.table("models").border_subtitle)
+            assert ("from Prometheus" in sub) == (source == {"prom"}), (sub, source)
+            await pilot.press("escape")
+
+            # the canary: a second Deployment behind the same Service, compared side by side
+            await pilot.press("n")
+            screen = app.screen
+            assert isinstance(screen, CanaryScreen)
+            screen.query_one("#image").value = other_image  # type: ignore[attr-defined]
+            screen.query_one("#image").focus()
+            await pilot.press("enter")
+            await until(pilot, lambda: screen.running and screen.figures is not None and screen.figures.compared >= 16,
+                        240, "the canary up and compared")
+            f = screen.figures
+            assert (f.main.replicas, f.canary.replicas) == (2, 1) and f.main.failed == f.canary.failed == 0
+            assert "recognizer-canary" in text_of(screen.query_one("#sides"))
+            dep = cluster.get("deployment", canary_of(WORKLOAD), "-n", namespace)
+            assert dep["spec"]["template"]["metadata"]["labels"]["track"] == "canary"
+            svc = cluster.get("service", WORKLOAD, "-n", namespace)
+            assert all(dep["spec"]["template"]["metadata"]["labels"][k] == v
+                       for k, v in svc["spec"]["selector"].items())  # the Service selects its pods too
+            assert len(target.endpoints(WORKLOAD)) == 3  # and aitui's traffic spreads over the three
+            sent_before = load.stats.sent
+
+            await pilot.press("p")
+            assert isinstance(app.screen, ConfirmScreen)
+            await pilot.press("y")
+            await until(pilot, lambda: screen.outcome == "promoted", 400, "the canary promoted")
+            assert load.stats.sent - sent_before > 50
+        finally:
+            load.stop()
+        print("canary promote (cluster):", f.main, f.canary, f"agreed {f.agreed}/{f.compared};", load.totals())
+        assert load.stats.failed == 0, load.totals()
+        images = pod_images(cluster, namespace)
+        assert canary_of(WORKLOAD) not in images, images
+        ref = other_image  # the node runs the reference deploy named (containerd: the same name)
+        assert images.get(WORKLOAD) == {ref}, images
+        deadline = time.monotonic() + 30
+        while "canary" in str(cluster.kubectl("get", "deployments", "-n", namespace).stdout):
+            assert time.monotonic() < deadline, "the canary Deployment is still there"
+            time.sleep(1)
