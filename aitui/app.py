@@ -38,7 +38,7 @@ from aitui.ui.traffic import Predictor, TrafficControl
 
 if TYPE_CHECKING:
     from aitui.services.targets import Target
-    from aitui.ui.chart_grid import Fetch, Probe
+    from aitui.ui.chart_grid import Fetch
 
 HEALTH_EVERY = 5.0  # seconds between engine probes; the next starts only after the last ends
 WORKLOAD = "recognizer"
@@ -61,7 +61,6 @@ class AituiApp(App[None]):
     COMMANDS = App.COMMANDS | {AituiCommands}
 
     chart_source: Fetch | None = None  # where the charts' series come from: Prometheus (tests give canned ones)
-    prometheus_probe: Probe | None = None  # why Prometheus does not answer, "" if it does (tests: a canned answer)
 
     def __init__(self, settings: Settings) -> None:
         super().__init__()
@@ -83,7 +82,7 @@ class AituiApp(App[None]):
         with Horizontal(id="top"):
             yield ImagesTable(id="images")
             yield ResourceBrowser(id="browser")
-        yield ChartGrid(self.settings, self._target, self.chart_source, id="charts", probe=self.prometheus_probe)
+        yield ChartGrid(self.settings, self._target, self.chart_source, id="charts")
         with TabbedContent(id="bottom", initial="activity"):
             with TabPane("Activity", id="activity"):
                 yield ActivityLog(id="activity-log")

@@ -134,7 +134,7 @@ async def test_yaml_and_describe_of_a_container_and_of_one_removed_meanwhile(loc
         assert isinstance(screen, ObjectScreen)
         assert f"{WORKLOAD_LABEL}: {name}" in (screen.text or "") and "ReadonlyRootfs: true" in (screen.text or "")
         await pilot.press("slash", *"readonlyrootfs", "enter")  # search: case-insensitive, the match shown
-        assert screen.matches and "match 1 of" in str(screen.query_one("ScrollableContainer").border_subtitle)
+        assert screen.matches and "match 1 of" in str(screen.query_one("#text").border_subtitle)
         await pilot.press("i")  # describe, in the same screen
         await until(pilot, lambda: "Kind:         container (local Docker engine)" in (screen.text or ""), 20,
                     "describe")
@@ -261,6 +261,7 @@ async def test_the_local_engine_says_it_has_no_autoscaler(local, settings, tmp_p
         table = app.query_one("#hpa", ResourceTable)
         await until(pilot, lambda: table.row_count == 1, 20, "the one row")
         assert "no autoscaler" in str(table.get_cell("-", "targets"))
+        assert "local engine" in str(table.get_cell("-", "name"))
         assert str(table.border_subtitle).startswith("the local Docker engine has no autoscaler")
 
 

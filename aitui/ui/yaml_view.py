@@ -41,7 +41,7 @@ class ObjectScreen(Screen[None]):
     DEFAULT_CSS = """
     ObjectScreen #what { height: 1; padding: 0 1; background: $boost; }
     ObjectScreen #what.gone { background: $error 40%; }
-    ObjectScreen ScrollableContainer { height: 1fr; border: round $primary; padding: 0 1; }
+    ObjectScreen #text { height: 1fr; border: round $primary; padding: 0 1; }  /* by id: Footer is one too */
     ObjectScreen #body { width: auto; }
     ObjectScreen #find { dock: bottom; display: none; }
     """
@@ -68,7 +68,7 @@ class ObjectScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static("reading…", id="what")
-        with ScrollableContainer() as scroll:
+        with ScrollableContainer(id="text") as scroll:
             scroll.border_title = self._title()
             yield Static("", id="body")
         yield Input(placeholder="search (enter keeps it, n / N next / previous, esc clears)", id="find")
@@ -78,7 +78,7 @@ class ObjectScreen(Screen[None]):
         return f"{'YAML' if self.mode == 'yaml' else 'Describe'}: {self.kind}/{self.object_name} · esc back"
 
     def on_mount(self) -> None:
-        self.query_one(ScrollableContainer).focus()
+        self.query_one("#text", ScrollableContainer).focus()
         self.read()
 
     # -- reading --------------------------------------------------------------------------------
@@ -154,7 +154,7 @@ class ObjectScreen(Screen[None]):
         if find.display:
             find.value = ""
             find.display = False
-            self.query_one(ScrollableContainer).focus()
+            self.query_one("#text", ScrollableContainer).focus()
             return
         self.dismiss(None)
 
@@ -165,13 +165,13 @@ class ObjectScreen(Screen[None]):
         if mode != self.mode:
             self.mode = mode
             self.text, self.matches = None, []
-            self.query_one(ScrollableContainer).border_title = self._title()
+            self.query_one("#text", ScrollableContainer).border_title = self._title()
             self.query_one("#body", Static).update("")
             self.query_one("#what", Static).update("reading…")
             self.read()
 
     def action_scroll(self, lines: int) -> None:
-        scroll = self.query_one(ScrollableContainer)
+        scroll = self.query_one("#text", ScrollableContainer)
         scroll.scroll_to(y=scroll.scroll_y + lines, animate=False)
 
     def action_find(self) -> None:
@@ -185,7 +185,7 @@ class ObjectScreen(Screen[None]):
 
     @on(Input.Submitted, "#find")
     def _find_done(self) -> None:
-        self.query_one(ScrollableContainer).focus()  # the matches stay: n / N walk them
+        self.query_one("#text", ScrollableContainer).focus()  # the matches stay: n / N walk them
 
     def search(self, needle: str) -> None:
         self.matches, self.current = [], 0
@@ -203,7 +203,7 @@ class ObjectScreen(Screen[None]):
             self._show_match()
 
     def _show_match(self) -> None:
-        scroll = self.query_one(ScrollableContainer)
+        scroll = self.query_one("#text", ScrollableContainer)
         needle = self.query_one("#find", Input).value
         if not self.matches:
             scroll.border_subtitle = f"no match for {needle!r}" if needle else ""

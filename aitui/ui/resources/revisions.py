@@ -22,8 +22,8 @@ def summary(found: list[Revision]) -> str:
 VIEW = ResourceView(
     kind="revisions", title="Revisions of {parent}", aliases=("rs", "replicasets", "history"),
     help="the revisions (ReplicaSets) a workload can roll back to",
-    columns=(("revision", "REVISION"), ("workload", "WORKLOAD"), ("image", "IMAGE"), ("pods", "PODS"),
-             ("age", "AGE"), ("cause", "CHANGE-CAUSE"), ("name", "NAME")),
+    columns=(("revision", "REVISION"), ("image", "IMAGE"), ("pods", "PODS"), ("age", "AGE"),
+             ("cause", "CHANGE-CAUSE"), ("workload", "WORKLOAD"), ("name", "NAME")),
     fetch=lambda target, parent: target.revisions(parent), key=lambda r: r.name, row=row,
     verbs=frozenset({"rollback", "events"}),
     workload=lambda key, parent: parent or key.rsplit("-", 1)[0],  # a ReplicaSet is "<deployment>-<hash>"
