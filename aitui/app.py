@@ -37,6 +37,8 @@ from aitui.ui.smoke import SmokeCheck
 from aitui.ui.traffic import Predictor, TrafficControl
 
 if TYPE_CHECKING:
+    from textual.theme import Theme
+
     from aitui.services.targets import Target
     from aitui.ui.chart_grid import Fetch
 
@@ -111,11 +113,36 @@ class AituiApp(App[None]):
         status.readonly = self.settings.is_readonly()
         self.query_one("#images").border_title = "Images"
         self._titles()
+        self._apply_preferences()
         self.query_one(ResourceBrowser).focus_top()
         self.set_interval(MODELS_EVERY, self._models_tick)
         # the engines after the first frame: their SDK imports in worker threads would hold the GIL
         # while it is drawn (and the charts have their sizes only after the first layout)
         self.call_after_refresh(self._start_engines)
+
+    def _apply_preferences(self) -> None:
+        """The config file's [keys] (Textual's keymap, by binding id) and the theme; a theme picked later
+        (ctrl+p) is remembered for the next start."""
+        from aitui.config import save_theme
+
+        known = {k.id for k in KEYS if k.key and k.action}
+        unknown = sorted(set(self.settings.keys) - known)
+        if unknown:
+            self.notify(f"config [keys]: no binding {', '.join(unknown)}; the ids are in the README",
+                        severity="warning")
+        self.set_keymap({k: v for k, v in self.settings.keys.items() if k in known})
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        elif self.settings.theme:
+            self.notify(f"no theme {self.settings.theme!r}; ctrl+p, theme lists them", severity="warning")
+        kept = [self.theme]
+
+        def picked(theme: Theme) -> None:  # the signal also fires as the app starts: only a change is kept
+            if theme.name != kept[0]:
+                kept[0] = theme.name
+                save_theme(theme.name)
+
+        self.theme_changed_signal.subscribe(self, picked)
 
     def _start_engines(self) -> None:
         self.load_contexts()

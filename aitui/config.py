@@ -19,9 +19,9 @@ def config_dir() -> Path:
     return Path(base) / "aitui"
 
 
-def state_dir() -> Path:
+def state_dir(env: Mapping[str, str] | None = None) -> Path:
     """Where aitui keeps files other programs read (the local Prometheus's target list)."""
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    base = (os.environ if env is None else env).get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "aitui"
 
 
@@ -44,6 +44,11 @@ class Settings:
     # context -> where its nodes take images aitui builds: "containerd:///path/to.sock" (a cluster on this
     # machine) or "registry://host:5000/team" (pushed there); a context's kubeconfig extension may say it too
     cluster_images: dict[str, str] = field(default_factory=dict)
+    # binding id -> key(s), e.g. {"build": "f5", "log.toggle_wrap": "W"}: Textual's keymap (ids in README, `?`)
+    keys: dict[str, str] = field(default_factory=dict)
+    # the start theme (Textual's names: ctrl+p, "theme"); one picked in the app is kept in the state dir
+    # and wins over the config file's at the next start (a flag or AITUI_THEME still wins over both)
+    theme: str = ""
 
     def is_readonly(self, context: str | None = None) -> bool:
         return self.readonly or (context or self.context) in self.readonly_contexts
@@ -62,7 +67,25 @@ ENV = {  # environment variable -> setting
     "AITUI_READONLY": "readonly",
     "AITUI_TIMEOUT": "timeout",
     "AITUI_TRAFFIC_RETRIES": "traffic_retries",
+    "AITUI_THEME": "theme",
 }
+THEME_FILE = "theme"  # in the state dir: the theme last picked in the app
+
+
+def saved_theme(env: Mapping[str, str] | None = None) -> str:
+    try:
+        return (state_dir(env) / THEME_FILE).read_text().strip()
+    except OSError:
+        return ""
+
+
+def save_theme(name: str) -> None:
+    """Remember the theme picked in the app for the next start (best effort: a read-only home is fine)."""
+    try:
+        state_dir().mkdir(parents=True, exist_ok=True)
+        (state_dir() / THEME_FILE).write_text(name + "\n")
+    except OSError:
+        pass
 
 
 class ConfigError(Exception):
@@ -86,6 +109,14 @@ def _coerce(name: str, value: Any) -> Any:
             return float(value)
         except (TypeError, ValueError):
             raise ConfigError(f"{name} must be a number, not {value!r}") from None
+    if kind == "dict[str, str]" and name == "keys":
+        if not isinstance(value, dict):
+            raise ConfigError('keys must be a table of binding id = "key" or ["key", "other key"]')
+        for k, v in value.items():
+            if not (isinstance(v, str) and v.strip()) and not (
+                    isinstance(v, list) and v and all(isinstance(x, str) and x.strip() for x in v)):
+                raise ConfigError(f'keys.{k} must be a key ("f5") or a list of keys (["f5", "ctrl+b"]), not {v!r}')
+        return {str(k): v if isinstance(v, str) else ",".join(v) for k, v in value.items()}
     if kind == "dict[str, str]":
         if not isinstance(value, dict):
             raise ConfigError(f"{name} must be a table of context = \"containerd://…\" or \"registry://…\"")
@@ -124,6 +155,9 @@ def load(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None =
             setattr(settings, k, _coerce(k, v))
     chosen = (data if path.is_file() else {}).keys() | {n for var, n in ENV.items() if env.get(var)} | \
         {k for k, v in (flags or {}).items() if v is not None}
+    overridden = {n for var, n in ENV.items() if env.get(var)} | {k for k, v in (flags or {}).items() if v is not None}
+    if "theme" not in overridden:
+        settings.theme = saved_theme(env) or settings.theme  # the one picked in the app last time
     if settings.context != "local" and "namespace" not in chosen:
         from aitui.services.kubeconfig import namespace_of
 

@@ -1,0 +1,167 @@
+"""Charts beyond requests (issue 14, item 8): `c` pages through the requests page and the replicas page
+(CPU, memory, batch size, requests in flight, one line per replica); with Prometheus down, CPU and memory
+still come from the target (here the real engine's stats, one sample per poll), labelled as the fallback;
+with the real Prometheus, the replicas page's series come from real scrapes."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+import requests
+from conftest import free_port
+from snapshot_app import CannedTarget
+from test_app_actions import until
+from test_background_ends import quiet_settings
+
+from aitui.app import AituiApp
+from aitui.config import Settings
+from aitui.models import ReplicaStats, Series
+from aitui.services.metrics import StatsHistory
+from aitui.services.targets.local import WORKLOAD_LABEL, stats_of
+from aitui.ui import chart_grid
+from aitui.ui.chart_grid import ChartGrid
+from aitui.ui.charts import Chart
+
+BURN = "while :; do i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done; sleep 0.1; done"  # a little CPU
+
+
+def shown(app: AituiApp) -> list[str]:
+    return [c.query_name for c in app.query(Chart) if c.display and c.region.width]
+
+
+def test_stats_document_and_history() -> None:
+    raw = {"cpu_stats": {"cpu_usage": {"total_usage": 3_000_000_000}, "system_cpu_usage": 20_000_000_000,
+                         "online_cpus": 2},
+           "precpu_stats": {"cpu_usage": {"total_usage": 2_000_000_000}, "system_cpu_usage": 16_000_000_000},
+           "memory_stats": {"usage": 50 * 2**20, "stats": {"inactive_file": 10 * 2**20}}}
+    s = stats_of("r1", raw)  # as docker stats: (1e9 / 4e9) x 2 cores; usage less the page cache
+    assert (s.cpu, s.memory, s.source) == (0.5, 40 * 2**20, "docker stats")
+    history = StatsHistory()
+    history.add([ReplicaStats("r1", 0.5, 100.0), ReplicaStats("r2", 0.1, 200.0)], 1000.0)
+    history.add([ReplicaStats("r1", 0.7, 110.0)], 1005.0)
+    assert history.series("cpu", 300, 1005.0) == [Series("r1", ((1000.0, 0.5), (1005.0, 0.7))),
+                                                  Series("r2", ((1000.0, 0.1),))]
+    assert history.series("memory", 3, 1005.0, scale=0.5) == [Series("r1", ((1005.0, 55.0),))]
+    history.add([], 4606.0)  # an hour on: the old samples are gone
+    assert history.series("cpu", 3600, 4606.0) == []
+
+
+async def test_c_pages_through_the_charts_at_both_widths(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+
+    class Canned(AituiApp):
+        chart_source = staticmethod(lambda _s, query, _w, _n, _sel, now: [Series("r1", ((now - 10, 1.0), (now, 2.0)))])
+        prometheus_probe = staticmethod(lambda _s: "")
+
+    app = Canned(Settings(kubeconfig=str(tmp_path / "none"), docker_host="unix:///nonexistent", timeout=1))
+    app.target = CannedTarget(time.time())  # type: ignore[assignment]
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        assert shown(app) == ["requests", "latency", "replicas", "errors"]
+        await pilot.press("c")
+        assert shown(app) == ["cpu", "memory", "batch", "in_flight"]
+        titles = [str(c.border_title) for c in app.query(Chart)]
+        assert titles == ["CPU cores · 5m", "Memory MiB · 5m", "Batch size · 5m", "In flight · 5m"]
+        await until(pilot, lambda: all(c.series and c.series[0].name == "r1" for c in app.query(Chart)), 5,
+                    "the replicas page drawn")
+        await pilot.press("c")
+        assert shown(app) == ["requests", "latency", "replicas", "errors"]
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        order = []
+        for _ in range(4):
+            order.append(shown(app))
+            await pilot.press("c")
+            await pilot.pause()
+        assert order == [["requests", "latency"], ["replicas", "errors"], ["cpu", "memory"], ["batch", "in_flight"]]
+        assert shown(app) == ["requests", "latency"]
+
+
+@pytest.mark.docker
+async def test_without_prometheus_cpu_and_memory_come_from_the_engine(settings, docker_client, tmp_path,
+                                                                     monkeypatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    monkeypatch.setattr(chart_grid, "EVERY", 1.0)
+    workload = f"charts-{os.urandom(3).hex()}"
+    replicas = [docker_client.containers.run(settings.base_image, ["sh", "-c", BURN], detach=True,
+                                             labels={WORKLOAD_LABEL: workload}) for _ in range(2)]
+    try:
+        app = AituiApp(quiet_settings(settings, tmp_path))  # Prometheus: a port nothing listens on
+        async with app.run_test(size=(120, 36)) as pilot:
+            grid = app.query_one(ChartGrid)
+            grid.workload = workload
+            await pilot.press("c")
+            cpu, memory, batch, _ = app.query(Chart)
+            names = {c.name for c in replicas}
+
+            def drawn() -> bool:
+                return {s.name for s in cpu.series} == names and all(len(s.points) >= 2 for s in cpu.series) \
+                    and {s.name for s in memory.series} == names
+
+            await until(pilot, drawn, 60, "two samples of each replica's CPU and memory")
+            assert grid.fallback and "connection refused" in grid.fallback
+            assert str(cpu.border_title) == "CPU cores · fallback · 5m"
+            assert str(memory.border_title) == "Memory MiB · fallback · 5m"
+            said = [str(line) for line in app.query_one("#activity-log").lines]
+            assert f"charts: Prometheus at {app.settings.prometheus_url} {grid.fallback}: CPU and memory (c) come " \
+                "from the target instead, marked fallback" in said and \
+                "charts: CPU and memory from docker stats (fallback)" in said, said
+            assert any(v > 0 for s in cpu.series for _, v in s.points)
+            assert all(0.1 < v < 500 for s in memory.series for _, v in s.points)  # MiB of a shell
+            # what the fallback cannot show says why
+            assert batch.series[0].error == f"no data: Prometheus: {grid.fallback}"
+            assert "fallback" not in str(batch.border_title)
+    finally:
+        for c in replicas:
+            c.remove(force=True)
+
+
+@pytest.mark.docker
+async def test_the_replicas_page_from_the_real_prometheus(replica, prometheus, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    monkeypatch.setattr(chart_grid, "EVERY", 1.0)
+    workload = f"charts-{os.urandom(3).hex()}"
+    target = prometheus.targets / f"{workload}.json"
+    target.write_text(json.dumps([{"targets": [f"127.0.0.1:{replica.port}"],
+                                   "labels": {"replica": f"{workload}-r1", "workload": workload}}]))
+    stop = threading.Event()
+    body = {"instances": [np.full((32, 32, 3), 100.0).tolist()]}
+
+    def load() -> None:  # requests, so batch size has samples
+        while not stop.is_set():
+            requests.post(f"{replica.url}/v1/models/recognizer:predict", json=body, timeout=10)
+            stop.wait(0.05)
+
+    sender = threading.Thread(target=load, daemon=True)
+    sender.start()
+    try:
+        settings = Settings(kubeconfig=str(tmp_path / "none"), prometheus_url=prometheus.url, timeout=3)
+        app = AituiApp(settings)
+        async with app.run_test(size=(120, 36)) as pilot:
+            app.query_one(ChartGrid).workload = workload
+            await pilot.press("c")
+            charts = list(app.query(Chart))
+
+            def all_drawn() -> bool:
+                return all([s.name for s in c.series if s.points] == [f"{workload}-r1"] for c in charts)
+
+            await until(pilot, all_drawn, 90, "CPU, memory, batch size and in flight of the replica")
+            cpu, memory, batch, in_flight = (c.series[0].points[-1][1] for c in charts)
+            assert cpu > 0 and 5 < memory < 2000 and batch >= 1 and in_flight >= 0
+            assert not app.query_one(ChartGrid).fallback
+            assert not any("fallback" in str(c.border_title) for c in charts)
+    finally:
+        stop.set()
+        sender.join(15)
+        target.unlink()
+
+
+def test_a_dead_prometheus_is_said_in_one_quick_call() -> None:
+    from aitui.services.metrics import unreachable
+
+    assert "connection refused" in unreachable(Settings(prometheus_url=f"http://127.0.0.1:{free_port()}"))
