@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from textual.theme import Theme
 
     from aitui.services.targets import Target
-    from aitui.ui.chart_grid import Fetch
+    from aitui.ui.chart_grid import Fetch, Probe
 
 HEALTH_EVERY = 5.0  # seconds between engine probes; the next starts only after the last ends
 WORKLOAD = "recognizer"
@@ -63,6 +63,7 @@ class AituiApp(App[None]):
     COMMANDS = App.COMMANDS | {AituiCommands}
 
     chart_source: Fetch | None = None  # where the charts' series come from: Prometheus (tests give canned ones)
+    prometheus_probe: Probe | None = None  # why Prometheus does not answer, "" if it does (tests: a canned answer)
 
     def __init__(self, settings: Settings) -> None:
         super().__init__()
@@ -84,7 +85,7 @@ class AituiApp(App[None]):
         with Horizontal(id="top"):
             yield ImagesTable(id="images")
             yield ResourceBrowser(id="browser")
-        yield ChartGrid(self.settings, self._target, self.chart_source, id="charts")
+        yield ChartGrid(self.settings, self._target, self.chart_source, id="charts", probe=self.prometheus_probe)
         with TabbedContent(id="bottom", initial="activity"):
             with TabPane("Activity", id="activity"):
                 yield ActivityLog(id="activity-log")

@@ -7,11 +7,12 @@ checks that every name queried here is one the running server exports.
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aitui.config import Settings
-from aitui.models import Series
+from aitui.models import ReplicaStats, Series
 from aitui.services.errors import reason
 
 REQUESTS = "recognizer_requests_total"
@@ -44,12 +45,58 @@ QUERIES: dict[str, Query] = {
                     f"sum(rate({REQUESTS}{{<sel>}}[<rate>]))"),
     )),
     "replicas": Query("Replicas", "", (("up", "count(up{<sel>} == 1)"),)),
+    # per replica: a replica that batches less or queues more than the others shows as its own line
     "batch": Query("Batch size", "images", (
-        ("mean", f"sum(rate({BATCH}_sum{{<sel>}}[<rate>])) / sum(rate({BATCH}_count{{<sel>}}[<rate>]))"),)),
-    "in_flight": Query("In flight", "requests", (("all", f"sum({IN_FLIGHT}{{<sel>}})"),)),
+        ("{replica}", f"sum by (replica) (rate({BATCH}_sum{{<sel>}}[<rate>])) / "
+                      f"sum by (replica) (rate({BATCH}_count{{<sel>}}[<rate>]))"),)),
+    "in_flight": Query("In flight", "requests", (("{replica}", f"sum by (replica) ({IN_FLIGHT}{{<sel>}})"),)),
     "cpu": Query("CPU", "cores", (("{replica}", "sum by (replica) (rate(process_cpu_seconds_total{<sel>}[<rate>]))"),)),
     "memory": Query("Memory", "bytes", (("{replica}", "sum by (replica) (process_resident_memory_bytes{<sel>})"),)),
 }
+
+
+FALLBACK = ("cpu", "memory")  # what the charts still show without Prometheus (from the target's stats)
+KEEP = 3600.0  # seconds of fallback samples kept: the longest window
+
+
+class StatsHistory:
+    """The fallback's samples: each replica's CPU and memory at each poll, the last hour of them."""
+
+    def __init__(self) -> None:
+        self._samples: dict[str, deque[tuple[float, float, float]]] = {}
+
+    def add(self, stats: list[ReplicaStats], now: float) -> None:
+        for s in stats:
+            self._samples.setdefault(s.replica, deque()).append((now, s.cpu, s.memory))
+        for name, samples in list(self._samples.items()):
+            while samples and samples[0][0] < now - KEEP:
+                samples.popleft()
+            if not samples:
+                del self._samples[name]  # a replica gone for an hour
+
+    def clear(self) -> None:
+        self._samples.clear()
+
+    def series(self, kind: str, window: float, now: float, scale: float = 1.0) -> list[Series]:
+        """One series per replica of `kind` (cpu or memory) over the last `window` seconds."""
+        i = FALLBACK.index(kind) + 1
+        out = []
+        for name in sorted(self._samples):
+            points = tuple((s[0], s[i] * scale) for s in self._samples[name] if s[0] >= now - window)
+            if points:
+                out.append(Series(name, points))
+        return out
+
+
+def unreachable(settings: Settings) -> str:
+    """Why Prometheus does not answer (one quick call), or "" when it does."""
+    import requests
+
+    try:
+        r = requests.get(f"{settings.prometheus_url.rstrip('/')}/-/ready", timeout=min(2.0, settings.timeout))
+        return "" if r.status_code == 200 else f"answers {r.status_code}"
+    except Exception as exc:
+        return reason(exc)
 
 
 def render(query: str, selector: str, rate_window: str) -> str:

@@ -1,6 +1,9 @@
-"""The four history charts: what they ask Prometheus, how often, over which window (`w`), and which pair
-a narrow terminal shows (`c`). The grid owns its timer and worker; the App only tells it the terminal's
-size and when the context changed."""
+"""The history charts: what they ask Prometheus, how often, over which window (`w`), and which page is shown
+(`c`): the requests page (requests/s, latency, replicas, errors), then the replicas page (CPU, memory, batch
+size, requests in flight, per replica). A narrow terminal shows two charts at a time, so `c` steps through
+pairs. When Prometheus does not answer, CPU and memory still come from the target (the engine's stats, or
+metrics-server), sampled here and labelled as the fallback. The grid owns its timer, worker and samples; the
+App only tells it the terminal's size and when the context changed."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from textual.worker import get_current_worker
 from aitui import messages as msg
 from aitui.config import Settings
 from aitui.models import Series
+from aitui.services.metrics import FALLBACK, StatsHistory
 from aitui.ui.charts import Chart
 
 if TYPE_CHECKING:
@@ -24,11 +28,17 @@ if TYPE_CHECKING:
 
     # metrics.fetch's shape: (settings, query name, window, points, selector, now) -> series
     Fetch = Callable[[Settings, str, float, int, str, float], list[Series]]
+    Probe = Callable[[Settings], str]  # metrics.unreachable's shape: why Prometheus does not answer, or ""
 
 EVERY = 5.0  # seconds between polls; the next starts only after the last ends
 WINDOWS = {"5m": 300, "15m": 900, "1h": 3600}  # the windows `w` cycles through
-CHARTS = (("requests", "Requests/s"), ("latency", "Latency p50/p95/p99 (ms)"), ("replicas", "Replicas up"),
-          ("errors", "Error ratio"))
+PAGES = (  # `c` flips through them; each is four charts (two pairs at narrow widths)
+    (("requests", "Requests/s"), ("latency", "Latency p50/p95/p99 (ms)"), ("replicas", "Replicas up"),
+     ("errors", "Error ratio")),
+    (("cpu", "CPU cores"), ("memory", "Memory MiB"), ("batch", "Batch size"), ("in_flight", "In flight")),
+)
+CHARTS = PAGES[0]
+SCALE = {"memory": 1 / 2**20}  # bytes on the wire, MiB on the axis (the title says it)
 NARROW, SHORT = 100, 30  # columns and rows below which the layout tightens
 WORKLOAD = "recognizer"
 
@@ -36,7 +46,7 @@ WORKLOAD = "recognizer"
 class ChartGrid(Horizontal):
     DEFAULT_CSS = """
     ChartGrid { height: 2fr; min-height: 7; }
-    /* narrow terminals: two charts at a time, `c` flips to the other pair */
+    /* narrow terminals: two charts at a time, `c` steps to the next pair */
     ChartGrid.narrow > .pair-2 { display: none; }
     ChartGrid.narrow.flipped > .pair-1 { display: none; }
     ChartGrid.narrow.flipped > .pair-2 { display: block; }
@@ -44,30 +54,58 @@ class ChartGrid(Horizontal):
     """
 
     def __init__(self, settings: Settings, target_of: Callable[[], Target], fetch: Fetch | None = None,
-                 **kwargs: object) -> None:
+                 probe: Probe | None = None, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.settings = settings
         self._target_of = target_of
         self._fetch = fetch  # where series come from (Prometheus unless a test gives canned ones)
+        self._probe = probe  # whether Prometheus answers (asked of it unless a test gives an answer)
         self.window = WINDOWS["5m"]
+        self.workload = WORKLOAD  # whose replicas the charts show
+        self.page = 0
+        self.fallback = ""  # why Prometheus does not answer ("" while it does): CPU and memory from the target
+        self.stats = StatsHistory()
+        self._stats_why = ""  # why the target has no stats either
+        self._source = ""  # where the fallback's numbers come from (docker stats, metrics-server)
         self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
+        # four slots; a page sets what each asks (their ids stay the first page's)
         for i, (query, title) in enumerate(CHARTS):
             yield Chart(query, title, id=f"chart-{query}", classes=f"pair-{1 + i // 2}")
 
+    def on_mount(self) -> None:
+        self._retitle()
+
     def fit(self, width: int, height: int) -> None:
-        """Below NARROW columns four charts are unreadable: two (c flips); below SHORT rows, the charts
+        """Below NARROW columns four charts are unreadable: two (c steps); below SHORT rows, the charts
         get more of the height than the tables and logs."""
         self.set_class(width < NARROW, "narrow")
         self.set_class(height < SHORT, "short")
 
     def flip(self) -> None:
-        if not self.has_class("narrow"):
-            self.notify("all four charts are shown at this width")
-            return
-        self.toggle_class("flipped")
-        self.call_after_refresh(self.poll)  # the pair just shown has its size after this refresh
+        """The next charts: the other pair at narrow widths, else the next page."""
+        if self.has_class("narrow") and not self.has_class("flipped"):
+            self.add_class("flipped")
+        else:
+            self.remove_class("flipped")
+            self.show_page((self.page + 1) % len(PAGES))
+        self.call_after_refresh(self.poll)  # the charts just shown have their sizes after this refresh
+
+    def show_page(self, page: int) -> None:
+        self.page = page
+        for chart, (query, _title) in zip(self.query(Chart), PAGES[page], strict=True):
+            if chart.query_name != query:
+                chart.query_name = query
+                chart.show([Series(query, (), "no data: asking…")], self.window)
+        self._retitle()
+
+    def _retitle(self) -> None:
+        """Each chart's title: what it shows, the fallback's source when it is the fallback, the window."""
+        name = next(n for n, s in WINDOWS.items() if s == self.window)
+        for chart, (query, title) in zip(self.query(Chart), PAGES[self.page], strict=True):
+            fallback = " · fallback" if self.fallback and query in FALLBACK else ""  # (Activity says from what)
+            chart.border_title = f"{title}{fallback} · {name}"
 
     def next_window(self) -> None:
         names = list(WINDOWS)
@@ -77,8 +115,7 @@ class ChartGrid(Horizontal):
     def set_window(self, name: str) -> None:
         """The charts' time window; each chart's title says it as soon as it is chosen."""
         self.window = WINDOWS[name]
-        for chart, (_query, title) in zip(self.query(Chart), CHARTS, strict=True):
-            chart.border_title = f"{title} · {name}"
+        self._retitle()
         self.notify(f"charts: last {name}")
         self.poll()
 
@@ -100,23 +137,72 @@ class ChartGrid(Horizontal):
         from aitui.services.targets import TargetError
 
         fetch = self._fetch or metrics.fetch
+        # Prometheus is asked once before its queries (a canned source, in tests, is always there)
+        probe = self._probe or (None if self._fetch else metrics.unreachable)
+        down = probe(self.settings) if probe else ""
+        self.post_message(msg.PrometheusState(down))
         try:
-            selector = self._target_of().metrics_selector(WORKLOAD)  # the labels its replicas' series carry
+            target = self._target_of()
+            selector = target.metrics_selector(self.workload)  # the labels its replicas' series carry
         except TargetError as exc:
             for chart, _width in charts:
                 self.post_message(msg.ChartFetched(chart, [Series(chart.query_name, (), f"no data: {exc}")], window))
             selector = ""
+        if selector and down and any(chart.query_name in FALLBACK for chart, _ in charts):
+            try:  # CPU and memory without Prometheus: one sample per poll, kept by the grid
+                self.post_message(msg.StatsSampled(target.stats(self.workload), time.time()))
+            except TargetError as exc:
+                self.post_message(msg.StatsSampled([], time.time(), str(exc)))
         for chart, width in charts if selector else []:
             now = time.time()  # the x axis counts back from the query's own end
+            if down:
+                if chart.query_name not in FALLBACK:
+                    why = f"no data: Prometheus: {down}"  # (its address is in Activity and :doctor)
+                    self.post_message(msg.ChartFetched(chart, [Series(chart.query_name, (), why)], window, now,
+                                                   chart.query_name))
+                continue  # CPU and memory: drawn from the samples as they land
             series = fetch(self.settings, chart.query_name, window, width, selector, now)
-            self.post_message(msg.ChartFetched(chart, series, window, now))
+            if chart.query_name in SCALE:
+                k = SCALE[chart.query_name]
+                series = [Series(s.name, tuple((t, v * k) for t, v in s.points), s.error) for s in series]
+            self.post_message(msg.ChartFetched(chart, series, window, now, chart.query_name))
         if not get_current_worker().is_cancelled:  # a newer poll took over and schedules the next
             self.post_message(msg.ChartsDone())
+
+    @on(msg.PrometheusState)
+    def _prometheus(self, m: msg.PrometheusState) -> None:
+        m.stop()
+        if m.why != self.fallback:
+            if not m.why:
+                self.stats.clear()  # Prometheus is back: its own history is the better one
+                self.post_message(msg.Say("charts: Prometheus answers again"))
+            elif not self.fallback:
+                self.post_message(msg.Say(f"charts: Prometheus at {self.settings.prometheus_url} {m.why}: "
+                                          "CPU and memory (c) come from the target instead, marked fallback"))
+            self.fallback = m.why
+            self._retitle()
+
+    @on(msg.StatsSampled)
+    def _sampled(self, m: msg.StatsSampled) -> None:
+        m.stop()
+        self.stats.add(m.stats, m.now)
+        source = next((s.source for s in m.stats if s.source), "")
+        if source and source != self._source:
+            self._source = source
+            self.post_message(msg.Say(f"charts: CPU and memory from {source} (fallback)"))
+        elif m.why and m.why != self._stats_why:  # e.g. a cluster without metrics-server
+            self.post_message(msg.Say(f"charts: no fallback either: {m.why}", "warning"))
+        self._stats_why = m.why
+        for chart in self.query(Chart):
+            if chart.query_name in FALLBACK and self.fallback:
+                series = self.stats.series(chart.query_name, self.window, m.now, SCALE.get(chart.query_name, 1.0))
+                why = m.why or "no running replica to sample"
+                chart.show(series or [Series(chart.query_name, (), f"no data: {why}")], self.window, m.now)
 
     @on(msg.ChartFetched)
     def _fetched(self, m: msg.ChartFetched) -> None:
         m.stop()
-        if self.is_attached:
+        if self.is_attached and m.query in ("", m.chart.query_name):  # not a page flipped away meanwhile
             m.chart.show(m.series, m.window, m.now)
 
     @on(msg.ChartsDone)
