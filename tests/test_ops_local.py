@@ -139,8 +139,8 @@ async def test_yaml_and_describe_of_a_container_and_of_one_removed_meanwhile(loc
         await until(pilot, lambda: "Kind:         container (local Docker engine)" in (screen.text or ""), 20,
                     "describe")
         assert f"Workload {name}: 1 container(s)" in (screen.text or "")
-        await pilot.press("d")  # the App's deploy key does nothing here
-        assert app.screen is screen
+        await pilot.press("d", "colon")  # the App's keys do nothing here (deploy, the command line)
+        assert app.screen is screen and app.focused is not app.query_one("#command")
         await pilot.press("escape", "escape")  # the search, then the screen
         assert app.screen is not screen
 

@@ -53,7 +53,7 @@ class ObjectScreen(Screen[None]):
         Binding("q", "close", "Back", show=False),
         Binding("j", "scroll(1)", show=False), Binding("k", "scroll(-1)", show=False),
         *[Binding(k.key, "nothing", show=False) for k in KEYS if k.key and k.action and not getattr(k, "where", "")
-          and k.key not in OWN_KEYS and k.key not in ("tab", "colon")],
+          and k.key not in OWN_KEYS],  # (: too: its line lives on the main screen)
     ]
 
     def __init__(self, target_of: Callable[[], Target], kind: str, name: str, mode: str = "yaml") -> None:
