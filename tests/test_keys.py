@@ -34,7 +34,7 @@ def test_every_action_exists_and_every_command_parses() -> None:
 
 def test_the_guard_says_which_actions_change_and_which_need_a_workload() -> None:
     changes = {a for a, k in BY_ACTION.items() if k.changes}
-    assert changes == {"build", "deploy", "scale_by", "scale_to", "restart", "delete", "traffic", "rollback",
+    assert changes == {"build", "deploy", "scale_by", "scale_to", "restart", "delete", "traffic", "rollback", "shell",
                        "loadtest", "capacity", "canary"}
     assert {a for a, k in BY_ACTION.items() if k.needs_workload} == \
         {"scale_by", "scale_to", "restart", "delete", "traffic", "predict", "rollback", "models", "loadtest",

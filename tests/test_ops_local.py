@@ -275,3 +275,13 @@ def test_revision_history_rules() -> None:
     for i in range(20):
         h = next_history(h, f"i{i}", 4.0 + i)
     assert len(h) == KEEP_REVISIONS and h[-1][0] == 23
+
+
+async def test_read_only_refuses_a_shell_and_a_rollback(settings, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    app = AituiApp(Settings(kubeconfig=str(tmp_path / "none"), prometheus_url="http://127.0.0.1:9", readonly=True))
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await pilot.press("x", "u")
+        await until(pilot, lambda: notices(app).count("read-only: 'local' is not changed by aitui") == 2, 10,
+                    "both refused")
+        assert not isinstance(app.screen, ConfirmScreen)

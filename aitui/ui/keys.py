@@ -61,8 +61,9 @@ KEYS: tuple[Key, ...] = (
         show=False, command="yaml", command_help="the selected row's live object as YAML"),
     Key("i", "describe", "Describe", "describe the selected row: status, conditions, its events", show=False,
         command="describe", command_help="describe the selected row (kubectl describe)"),
+    # a shell can change what runs (k9s's read-only mode has none either)
     Key("x", "shell", "Shell", "a shell in the selected replica (exit comes back)", show=False, scoped=True,
-        command="shell", command_help="exec a shell in the selected replica"),
+        changes=True, command="shell", command_help="exec a shell in the selected replica"),
     Key("u", "rollback", "Undo", "roll back to the previous revision (:rs lists them)", show=False, changes=True,
         needs_workload=True, scoped=True, command="rollback", command_help="roll the workload back one revision"),
     Key("m", "models", "Models", "models: each replica's model, req/s, p99, errors, batch, queue",
