@@ -10,11 +10,11 @@ from __future__ import annotations
 import pytest
 from cluster import ADMIN, LIMITED, Cluster
 from test_app_actions import until
-from test_ops_local import command, notices, run_in_tty, said, select_row
+from test_ops_local import command, no_shell_image, notices, run_in_tty, said, select_row  # noqa: F401 (a fixture)
 
 from aitui.app import WORKLOAD, AituiApp
 from aitui.config import Settings
-from aitui.services.targets import Forbidden, NotFound
+from aitui.services.targets import Forbidden, NoShell, NotFound
 from aitui.services.targets.kubernetes import RESTARTED_AT, KubeTarget
 from aitui.ui.browser import ResourceTable
 from aitui.ui.dialogs import ConfirmScreen
@@ -201,3 +201,35 @@ async def test_rollback_and_the_limited_users_refusals(cluster, namespace, clust
     with pytest.raises(Forbidden):
         target.rollback()
     target.close()
+
+
+async def test_a_pod_without_a_shell_is_said_not_waited_for(cluster, namespace, no_shell_image, tmp_path,  # noqa: F811
+                                                            monkeypatch) -> None:
+    import json
+
+    from aitui.services import images
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    socket = str(cluster.dir / "containerd" / "containerd.sock")
+    for _ in images.load_into_containerd(Settings(), no_shell_image, socket):
+        pass
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "noshell"}, "spec": {
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [{"name": "recognizer", "image": no_shell_image, "imagePullPolicy": "Never",
+                        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                                            "readOnlyRootFilesystem": True},
+                        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}]}],
+        "volumes": [{"name": "tmp", "emptyDir": {}}]}}
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(pod))
+    cluster.kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/noshell", "--timeout=120s", timeout=150)
+    target = KubeTarget(Settings(kubeconfig=str(cluster.kubeconfig), timeout=10), ADMIN, namespace)
+    with pytest.raises(NoShell, match="its image has no shell"):
+        target.shell("noshell")
+    target.close()
+    app = app_in(cluster, namespace, tmp_path)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await command(pilot, "pods")
+        await select_row(pilot, app.query_one("#pods", ResourceTable), "noshell")
+        await pilot.press("x")
+        await until(pilot, lambda: "shell in pod/noshell" in notices(app) and "its image has no shell" in notices(app),
+                    60, "no shell, said")
