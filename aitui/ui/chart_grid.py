@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 EVERY = 5.0  # seconds between polls; the next starts only after the last ends
 WINDOWS = {"5m": 300, "15m": 900, "1h": 3600}  # the windows `w` cycles through
 PAGES = (  # `c` flips through them; each is four charts (two pairs at narrow widths)
-    (("requests", "Requests/s"), ("latency", "Latency p50/p95/p99 (ms)"), ("replicas", "Replicas up"),
+    (("requests", "Requests/s"), ("latency", "Latency ms"), ("replicas", "Replicas up"),
      ("errors", "Error ratio")),
     (("cpu", "CPU cores"), ("memory", "Memory MiB"), ("batch", "Batch size"), ("in_flight", "In flight")),
 )
