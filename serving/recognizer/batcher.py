@@ -1,8 +1,11 @@
 """Dynamic batching with a bounded delay and a bounded queue.
 
-Requests put their images on a queue; one inference thread takes up to `max_batch`
-images at a time. While the model runs, new requests gather, so batches grow with load
-on their own; `max_delay` only bounds how long a lone request may wait for company.
+Requests put their images on a queue; one task takes up to `max_batch` images at a time
+and runs the model, inline on the event loop (`inline`, the default: one process is one
+core, and a thread there only adds hand-offs and GIL switches; serving/README.md measures
+it) or on an inference thread of its own. While the model runs, new requests gather, so
+batches grow with load on their own; `max_delay` only bounds how long a lone request may
+wait for company.
 When the queue is full, `submit` refuses at once (the server answers 429) rather than
 letting latency grow without bound.
 """
