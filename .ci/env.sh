@@ -22,12 +22,13 @@ wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...: poll COMMAND until it s
     done
 }
 
-ensure_packages() {  # Debian packages for the engine, Prometheus, the base image and load tests
+ensure_packages() {  # Debian packages for the engine, Prometheus, the base image, load tests and an sshd
     local missing=()
     have dockerd || missing+=(docker.io)
     have prometheus || missing+=(prometheus)
     have debootstrap || missing+=(debootstrap)
     have tmux || missing+=(tmux)
+    [ -x /usr/sbin/sshd ] || missing+=(openssh-server)  # the remote-engine tests' sshd on 127.0.0.1
     [ ${#missing[@]} -eq 0 ] && return 0
     if ! is_root || ! have apt-get; then
         say "missing: ${missing[*]} (install them, e.g. sudo apt-get install ${missing[*]})"

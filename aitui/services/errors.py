@@ -15,6 +15,16 @@ def reason(exc: BaseException) -> str:
     while seen is not None and seen not in chain:
         chain.append(seen)
         seen = seen.__cause__ or seen.__context__
+    for e in chain:  # an SSH engine (DOCKER_HOST=ssh://): paramiko's exceptions, by name (no import here)
+        kind = type(e).__name__
+        if kind in ("AuthenticationException", "BadAuthenticationType", "PasswordRequiredException"):
+            return ("the SSH server refused the key (authentication failed): add your public key to its "
+                    "authorized_keys, or name the key it knows in ~/.ssh/config (IdentityFile)")
+        if kind == "SSHException" and "not found in known_hosts" in str(e):
+            host = str(e).split(" not found")[0].removeprefix("Server ").strip("'")
+            return f"SSH host key unknown: {host} is not in ~/.ssh/known_hosts (ssh to it once, check and accept it)"
+        if kind == "NoValidConnectionsError":
+            return "SSH connection refused"
     for e in chain:
         if isinstance(e, ConnectionRefusedError):
             return "connection refused"

@@ -24,6 +24,7 @@ from aitui.services import labels
 from aitui.services.errors import reason
 from aitui.services.targets import NotFound, Progress, TargetError, Unsupported
 from aitui.services.targets import quiet as _quiet
+from aitui.services.targets.tunnel import Tunnels, remote_engine
 
 WORKLOAD_LABEL = "io.aitui.workload"
 # the workload's revisions as of this container's start, JSON [[revision, image, since], ...] oldest first:
@@ -62,11 +63,18 @@ class LocalTarget:
         self._leaving: set[str] = set()  # container ids taken out of the endpoints, draining
         self._ready: set[str] = set()
         self._lock = threading.RLock()
+        # an engine on another machine (DOCKER_HOST=ssh://…): its replicas' ports are on that machine's
+        # 127.0.0.1; aitui reaches them through the SSH connection the docker SDK holds (tunnel.py)
+        self.remote = remote_engine(settings.docker_host or os.environ.get("DOCKER_HOST", ""))
+        self._tunnels: Tunnels | None = None
+        self._no_tunnel = ""  # why a remote engine's replicas cannot be reached from here
 
     def watch(self, changed: Callable[[], None] = lambda: None) -> None:
         """Nothing to start: the app follows the engine's events stream, which covers containers."""
 
     def close(self) -> None:
+        if self._tunnels is not None:
+            self._tunnels.close()
         with contextlib.suppress(Exception):
             self.docker.close()
 
@@ -172,17 +180,58 @@ class LocalTarget:
 
         names = {workload} if is_canary(workload) else {workload, canary_of(workload)}
         with self._lock:
-            return [p.endpoint for p in self.pods() if p.workload in names and p.ready and p.endpoint]
+            found = [p.endpoint for p in self.pods() if p.workload in names and p.ready and p.endpoint]
+        return self._reachable(found)
 
     def reach(self, workload: str = labels.NAME) -> str:
+        if self.remote and self._tunnel() is None:
+            return (f"the replicas of {workload} run on the engine at {self.remote}: their ports are on that "
+                    f"machine's 127.0.0.1, not this one's, and {self._no_tunnel}: traffic and predict cannot "
+                    "reach them (run aitui on that machine, or forward a port: ssh -L)")
+        if self.remote:
+            return (f"each ready replica of {workload} through an SSH tunnel to {self.remote} (its ports are on "
+                    "that machine's 127.0.0.1): " + ", ".join(f"127.0.0.1:{local} -> :{port}" for local, port in
+                                                              sorted((self._tunnels.routes() if self._tunnels
+                                                                      else {}).items())))
         return f"each ready replica of {workload} is published on 127.0.0.1"
 
     def route(self, endpoint: str) -> str:
-        return endpoint
+        remote = (self._tunnels.routes() if self._tunnels else {}).get(int(endpoint.rsplit(":", 1)[1]))
+        return f"{self.remote} :{remote} (SSH tunnel {endpoint})" if remote else endpoint
 
     def replica_endpoints(self, workload: str = labels.NAME) -> dict[str, str]:
         """Each ready replica's name -> its published endpoint (to ask one replica, not the set)."""
-        return {p.name: p.endpoint for p in self.pods(workload) if p.ready and p.endpoint}
+        ready = {p.name: p.endpoint for p in self.pods(workload) if p.ready and p.endpoint}
+        return dict(zip(ready, self._reachable(list(ready.values())), strict=True)) if ready else {}
+
+    def _tunnel(self) -> Tunnels | None:
+        """The tunnels to a remote engine over its SSH connection (paramiko's, the SDK's default); None
+        where there is none to ride: tcp://, or ssh through the ssh binary (use_ssh_client)."""
+        if self._tunnels is None and not self._no_tunnel:
+            adapter: Any = getattr(self.docker.api, "_custom_adapter", None)  # the SDK's SSH adapter
+            client = getattr(adapter, "ssh_client", None)
+            if client is None:
+                self._no_tunnel = "aitui has no SSH connection to that machine to tunnel through"
+            else:
+                def transport() -> Any:
+                    if client.get_transport() is None or not client.get_transport().is_active():
+                        adapter._connect()  # the SDK's own reconnect, as before a request
+                    return client.get_transport()
+
+                self._tunnels = Tunnels(transport)
+        return self._tunnels
+
+    def _reachable(self, endpoints: list[str]) -> list[str]:
+        """Endpoints this machine can open: as they are for a local engine, the local ends of SSH tunnels for
+        a remote one, none where there is no tunnel (never this machine's 127.0.0.1 for another's port)."""
+        if not self.remote:
+            return endpoints
+        tunnels = self._tunnel()
+        if tunnels is None:
+            return []
+        ports = [int(e.rsplit(":", 1)[1]) for e in endpoints]
+        tunnels.keep(set(ports))
+        return [f"127.0.0.1:{tunnels.local(port)}" for port in ports]
 
     def publish(self, image: str, progress: Progress = _quiet) -> None:
         """Images built here are already in the engine the replicas run on."""
@@ -438,7 +487,10 @@ class LocalTarget:
                     c.remove(force=True)
 
     def sync_targets(self) -> None:
-        """Write the Prometheus file_sd list: every running replica on 127.0.0.1, draining ones excluded."""
+        """Write the Prometheus file_sd list: every running replica on 127.0.0.1, draining ones excluded.
+        Not for a remote engine: this machine's Prometheus cannot scrape that machine's 127.0.0.1."""
+        if self.remote:
+            return
         groups = [{"targets": [p.endpoint], "labels": {"replica": p.name, "workload": p.workload}}
                   for p in self.pods() if p.status == "Running" and p.endpoint]
         self.targets_dir.mkdir(parents=True, exist_ok=True)
