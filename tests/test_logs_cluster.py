@@ -1,0 +1,99 @@
+"""The log view and the charts' fallback on the real cluster (issue 14, items 4 and 8): a Deployment's pod
+whose container crashed once and was restarted by the kubelet; `l` follows it, `p` shows the previous
+container (the kubelet's previous=true), and a pod that never restarted says so. Without metrics-server the
+stats fallback says what is missing."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from cluster import ADMIN
+from conftest import wait_until
+from test_app_actions import until
+
+from aitui.app import AituiApp
+from aitui.config import Settings
+from aitui.services.targets import NotFound
+from aitui.services.targets.kubernetes import KubeTarget
+from aitui.ui.browser import ResourceBrowser
+from aitui.ui.logs import PodLog
+
+# first run: two lines and a crash; the kubelet restarts the container, whose emptyDir remembers it ran
+SCRIPT = """import os, sys, time
+if os.path.exists("/data/ran"):
+    print("second run", flush=True)
+    i = 0
+    while True:
+        print(f"tick {i}", flush=True); i += 1; time.sleep(0.5)
+open("/data/ran", "w").close()
+print("first run", flush=True); print("ERROR boom 42", flush=True); sys.exit(3)
+"""
+
+
+def deployment(name: str, image: str, script: str) -> dict:
+    labels = {"app": name}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels}, "spec": {
+                         "securityContext": {"runAsNonRoot": True, "runAsUser": 65532,
+                                             "seccompProfile": {"type": "RuntimeDefault"}},
+                         "volumes": [{"name": "data", "emptyDir": {}}],
+                         "containers": [{"name": "main", "image": image, "imagePullPolicy": "Never",
+                                         "command": ["python", "-c", script],
+                                         "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+                                         "securityContext": {"allowPrivilegeEscalation": False,
+                                                             "capabilities": {"drop": ["ALL"]}}}]}}}}
+
+
+async def test_previous_container_on_the_cluster(cluster, namespace, cluster_image, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    name = f"crashy-{os.urandom(3).hex()}"
+    calm = f"calm-{os.urandom(3).hex()}"
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(deployment(name, cluster_image, SCRIPT)))
+    cluster.kubectl("apply", "-n", namespace, "-f", "-",
+                    input=json.dumps(deployment(calm, cluster_image, "import time; print('hi', flush=True); "
+                                                                     "time.sleep(600)")))
+    settings = Settings(context=ADMIN, namespace=namespace, kubeconfig=str(cluster.kubeconfig),
+                        prometheus_url=cluster.prometheus_url, timeout=5)
+    target = KubeTarget(settings, ADMIN, namespace)
+    try:
+        def restarted() -> bool:
+            pods = target.pods(name)
+            return len(pods) == 1 and pods[0].restarts >= 1 and pods[0].status == "Running"
+
+        wait_until(restarted, 120, "the kubelet to restart the crashed container")
+        [pod] = target.pods(name)
+        previous = list(target.logs(pod.name, previous=True, timestamps=True))
+        assert any(line.endswith("ERROR boom 42") for line in previous) and not any("tick" in x for x in previous)
+        wait_until(lambda: [p.status for p in target.pods(calm)] == ["Running"], 120, "the calm pod")
+        [quiet] = target.pods(calm)
+        with pytest.raises(NotFound, match="no previous container: it has not restarted"):
+            list(target.logs(quiet.name, previous=True))
+
+        # no metrics-server on this cluster: the charts' fallback says what is missing
+        served = cluster.kubectl("get", "--raw", "/apis/metrics.k8s.io/v1beta1", check=False).returncode == 0
+        if served:
+            assert all(s.source == "metrics-server" for s in target.stats(name))
+        else:
+            with pytest.raises(NotFound, match=r"no metrics-server on aitui-admin: the metrics\.k8s\.io API is not"):
+                target.stats(name)
+    finally:
+        target.close()
+
+    app = AituiApp(settings)
+    async with app.run_test(size=(120, 36)) as pilot:
+        table = app.query_one(ResourceBrowser).table()
+        await until(pilot, lambda: name in table.rows, 30, "the deployment listed")
+        table.focus()
+        table.move_cursor(row=table.get_row_index(name))
+        await pilot.press("l", "z")
+        log = app.query_one(PodLog)
+        await until(pilot, lambda: any("tick" in line for line in log.lines), 30, "the live log")
+        await pilot.press("p")
+        await until(pilot, lambda: any("ERROR boom 42" in line for line in log.lines), 30, "the previous container")
+        assert not any("tick" in line for line in log.lines)
+        assert all(line.startswith(f"{pod.name[-6:]} │ ") for line in log.lines)
+        await pilot.press("p")
+        await until(pilot, lambda: any("tick" in line for line in log.lines), 30, "the live log again")
