@@ -319,10 +319,19 @@ class BuildPanel(Vertical, can_focus=True):
         """The story at this height: a chart when there is room for one, the stage bar's title when not tiny."""
         height = self.size.height
         small = height < SMALL
+        if (small, height < CHART_ROWS) == (self.has_class("-small"), self.has_class("-nochart")):
+            return
         self.set_class(small, "-small")
         self.set_class(height < CHART_ROWS, "-nochart")
         self.query_one(StageBar).compact = small
         self.query_one(StageBar).refresh()
+        self._log_to_end()
+
+    def _log_to_end(self) -> None:
+        """The raw log's last lines, once it has its new size (more or less room, or v)."""
+        log = self.query_one(BuildLog)
+        if log.auto_scroll:
+            self.call_after_refresh(log.scroll_end, animate=False)
 
     @property
     def running(self) -> Build | None:
@@ -348,6 +357,7 @@ class BuildPanel(Vertical, can_focus=True):
 
     def action_toggle_raw(self) -> None:
         self.toggle_class("-raw")
+        self._log_to_end()
 
     def on_unmount(self) -> None:
         if self.running is not None:
@@ -441,6 +451,7 @@ class BuildPanel(Vertical, can_focus=True):
         self._redraw()
 
     def _tick(self) -> None:
+        self._fit()  # (seen in tmux: after esc from the full screen the panel may get no Resize at all)
         if self.progress is not None and not self.progress.outcome and self._build is not None:
             self._redraw()
 
