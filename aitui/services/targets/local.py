@@ -189,6 +189,7 @@ class LocalTarget:
                     f"machine's 127.0.0.1, not this one's, and {self._no_tunnel}: traffic and predict cannot "
                     "reach them (run aitui on that machine, or forward a port: ssh -L)")
         if self.remote:
+            self.endpoints(workload)  # the tunnels of the replicas ready now, to name them
             return (f"each ready replica of {workload} through an SSH tunnel to {self.remote} (its ports are on "
                     "that machine's 127.0.0.1): " + ", ".join(f"127.0.0.1:{local} -> :{port}" for local, port in
                                                               sorted((self._tunnels.routes() if self._tunnels
