@@ -25,7 +25,7 @@ from aitui.ui.changes import WorkloadChanges
 from aitui.ui.chart_grid import ChartGrid
 from aitui.ui.commands import COMMANDS as COMMAND_TABLE
 from aitui.ui.commands import AituiCommands, CommandError, parse
-from aitui.ui.dialogs import NumberScreen
+from aitui.ui.dialogs import ConfirmScreen, NumberScreen
 from aitui.ui.events import EventsLog
 from aitui.ui.header import StatusBar
 from aitui.ui.images import ImagesTable
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     from aitui.services.targets import Target
     from aitui.ui.chart_grid import Fetch, Probe
+    from aitui.ui.demo import Demo
 
 HEALTH_EVERY = 5.0  # seconds between engine probes; the next starts only after the last ends
 WORKLOAD = "recognizer"
@@ -62,6 +63,7 @@ class AituiApp(App[None]):
     ALLOW_IN_MAXIMIZED_VIEW = "Footer, #filter, #command"  # a zoomed log can still be searched
     COMMANDS = App.COMMANDS | {AituiCommands}
 
+    demo: Demo | None = None  # the README walkthrough replayed with captions (:demo), while it runs
     chart_source: Fetch | None = None  # where the charts' series come from: Prometheus (tests give canned ones)
     prometheus_probe: Probe | None = None  # why Prometheus does not answer, "" if it does (tests: a canned answer)
 
@@ -105,7 +107,7 @@ class AituiApp(App[None]):
         yield TrafficControl(self.settings, self._target)
         yield Predictor(self._target)
         yield SmokeCheck(self._target)
-        yield Footer()
+        yield Footer(show_command_palette=False)  # ^p is in `?` and the `:` line; on the footer it hid keys
 
     def on_mount(self) -> None:
         status = self.query_one(StatusBar)
@@ -547,6 +549,25 @@ class AituiApp(App[None]):
         if self.may("smoke", name):
             self.query_one(SmokeCheck).run(name)
 
+    def action_demo(self) -> None:
+        """:demo starts the README walkthrough with captions (space: each step); :demo or esc leaves it."""
+        from aitui.ui.demo import Demo
+
+        if self.demo is not None:
+            self.demo.stop()
+            self.demo = None
+            self.say("demo: left (what it started goes on)")
+            return
+        self.demo = Demo(self)
+        self.demo.start()
+
+    def action_demo_next(self) -> None:
+        from textual.actions import SkipAction
+
+        if self.demo is None or isinstance(self.focused, Input) or isinstance(self.screen, ConfirmScreen):
+            raise SkipAction  # space is nobody's key otherwise; typed, it is a space; on a dialog, its button's
+        self.demo.next()
+
     def action_canary(self) -> None:
         from aitui.services.canary import SUFFIX, canary_of
 
@@ -685,6 +706,8 @@ class AituiApp(App[None]):
         elif cmd.display:
             self._close_line(cmd)
         elif not self.query_one(ResourceBrowser).back():
+            if self.demo is not None:  # nothing else to close: esc leaves the demo
+                self.action_demo()
             return
         self._focus_list()
 

@@ -106,8 +106,8 @@ async def test_list_keys_logs_events_and_restart_on_local(app_settings, recogniz
             await until(pilot, lambda: {WORKLOAD, OTHER} <= set(table.rows), 5, "every workload back")
             await pilot.press("slash")
             await type_text(pilot, "aitui/recognizer:")
-            await until(pilot, lambda: images.row_count > 0 and all(
-                "aitui/recognizer:" in str(images.get_cell(k, "name")) for k in images.rows), 5, "recognizer images")
+            await until(pilot, lambda: images.row_count > 0 and all(  # the recognizer's: a ★ and its hash
+                str(images.get_cell(k, "name")).startswith("★ ") for k in images.rows), 5, "recognizer images")
             assert table.row_count == 0
             await pilot.press("escape")
             await until(pilot, lambda: table.row_count >= 2 and images.row_count >= 2, 5, "all rows back")

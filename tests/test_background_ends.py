@@ -124,8 +124,11 @@ async def test_a_build_that_ends_says_so(settings, docker_client, tmp_path, monk
         async with app.run_test(size=(120, 36), notifications=True) as pilot:
             await until(pilot, lambda: app.images, 20, "the image list")
             await pilot.press("b")
-            await until(pilot, lambda: any(" from " in line for line in activity(app)), 20, "the build to start")
-            tag = next(line for line in activity(app) if " from " in line).split()[1]  # "build: TAG from …"
+            def started() -> list[str]:  # "build: TAG from …"
+                return [line for line in activity(app) if line.startswith("build: ") and " from " in line]
+
+            await until(pilot, started, 20, "the build to start")
+            tag = started()[0].split()[1]
             await until(pilot, lambda: building(app) is None and any(n.startswith("build: ") for n in notices(app)),
                         120, "the build to end")
             done = [n for n in notices(app) if n.startswith(f"build: {tag} (")]

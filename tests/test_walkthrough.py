@@ -73,8 +73,9 @@ async def test_the_walkthrough_loses_no_request(walkthrough, prometheus, recogni
         await until(pilot, lambda: said(f"build: {recognizer_image} (") and building(app) is None, 600, "the build")
         assert app.query_one("#build-log").line_count > 5
         images = app.query_one(ImagesTable)
-        await until(pilot, lambda: any(f"★ {recognizer_image}" == str(images.get_cell(k, "name"))
-                                       for k in images.rows), 10, "the image in Images")
+        await until(pilot, lambda: any(recognizer_image in i.tags and i.id in images.rows
+                                       and str(images.get_cell(i.id, "name")).startswith("★ ") for i in app.images),
+                    10, "the image in Images")
         marks["1 build"] = time.monotonic() - t0
 
         # 2. d deploys it with 1 replica; the workload turns ready; Prometheus scrapes it
