@@ -94,3 +94,14 @@ def test_a_probe_names_the_best_shell() -> None:
     assert probe(["sh", "-c", "true", "cli"], {}, "here") == "sh"
     with pytest.raises(TargetError, match="no-such-cli is not installed here"):
         probe(["no-such-cli"], {}, "here")
+
+
+def test_rows_come_in_their_columns_order() -> None:
+    """A new row's cells are placed in the row's order (ui/tables.py): a row out of order puts the image
+    under PODS. (Found by the cluster test.)"""
+    from aitui.models import Autoscaler, Revision
+    from aitui.ui.resources import hpa, revisions
+
+    for view, obj in ((hpa.VIEW, Autoscaler("a", "w", 1, 2, 1, 1, "cpu", 0, 0)), (hpa.VIEW, "no autoscaler here"),
+                      (revisions.VIEW, Revision("w-1", "w", 1, "img", 0, 1, True))):
+        assert list(view.row(obj, 0.0)) == [key for key, _ in view.columns], view.kind

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from cluster import ADMIN, LIMITED, Cluster
-from test_app_actions import until
+from test_app_actions import traffic, until
 from test_ops_local import command, no_shell_image, notices, run_in_tty, said, select_row  # noqa: F401 (a fixture)
 
 from aitui.app import WORKLOAD, AituiApp
@@ -152,6 +152,8 @@ async def test_rollback_and_the_limited_users_refusals(cluster, namespace, clust
         await until(pilot, lambda: f"rollback {WORKLOAD}: no previous revision to go back to (only revision 1"
                     in notices(app), 30, "no previous revision")
 
+        await pilot.press("t", "enter")  # traffic through aitui's port-forwards during the restart and rollback
+        await until(pilot, lambda: traffic(app) is not None and traffic(app).stats.ok > 20, 60, "traffic")
         await pilot.press("r")  # a restart is a new revision (the template's restartedAt)
         await pilot.press("y")
         await until(pilot, lambda: said(app, f'restart {WORKLOAD}: deployment "{WORKLOAD}" successfully rolled out'),
@@ -159,14 +161,22 @@ async def test_rollback_and_the_limited_users_refusals(cluster, namespace, clust
         await command(pilot, "rs")
         revisions = app.query_one("#revisions", ResourceTable)
         await until(pilot, lambda: revisions.row_count == 2, 30, "two revisions")
-        current = [k for k in revisions.rows if str(revisions.get_cell(k, "revision")) == "2 (current)"]
-        assert len(current) == 1 and str(revisions.get_cell(current[0], "pods")) in ("2", "3")
+        def current() -> list[str]:
+            return [str(getattr(k, "value", k)) for k in revisions.rows
+                    if str(revisions.get_cell(k, "revision")) == "2 (current)"]
+
+        await until(pilot, lambda: len(current()) == 1 and str(revisions.get_cell(current()[0], "pods")) == "2", 30,
+                    "revision 2 current with the 2 pods")  # (its status follows the rollout a moment later)
         await pilot.press("u")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 30, "the rollback dialog")
         assert "from revision 2:" in " ".join(app.screen.lines)  # type: ignore[attr-defined]
         await pilot.press("y")
         await until(pilot, lambda: said(app, f'rollback {WORKLOAD}: deployment "{WORKLOAD}" successfully rolled out'),
                     180, "the rollback")
+        stats = traffic(app).stats
+        await until(pilot, lambda: stats.ok > 100, 60, "traffic after the rollback")
+        await pilot.press("t")  # stop
+        assert (stats.failed, stats.retried) == (0, 0), stats  # the rollback lost no request, as deploy does
         template = cluster.get("deployment", WORKLOAD, "-n", namespace)["spec"]["template"]
         assert RESTARTED_AT not in (template["metadata"].get("annotations") or {})  # revision 1's template
         await until(pilot, lambda: any(str(revisions.get_cell(k, "revision")) == "3 (current)"

@@ -22,12 +22,13 @@ def fetch(target: Target, _parent: str | None) -> list[Any]:
 
 def row(a: Autoscaler | str, now: float) -> Row:
     if isinstance(a, str):
-        return {"name": "(none: local engine)", "reference": "-", "targets": "no autoscaler: + - s set replicas",
-                "min": "-", "max": "-", "replicas": "-", "scaled": "-", "age": "-"}
-    return {"name": a.name, "reference": f"deployment/{a.workload}" if a.workload else "-",
-            "targets": a.targets + (" (!)" if a.why else ""), "min": str(a.low), "max": str(a.high),
-            "replicas": f"{a.current}/{a.desired}", "scaled": fmt.age(a.last_scale, now) if a.last_scale else "never",
-            "age": fmt.age(a.created, now)}
+        return {"name": "(none: local engine)", "min": "-", "max": "-", "replicas": "-",
+                "targets": "no autoscaler: + - s set replicas", "scaled": "-", "reference": "-", "age": "-"}
+    # in the columns' order: a new row's cells are placed by it
+    return {"name": a.name, "min": str(a.low), "max": str(a.high), "replicas": f"{a.current}/{a.desired}",
+            "targets": a.targets + (" (!)" if a.why else ""),
+            "scaled": fmt.age(a.last_scale, now) if a.last_scale else "never",
+            "reference": f"deployment/{a.workload}" if a.workload else "-", "age": fmt.age(a.created, now)}
 
 
 def summary(found: list[Any]) -> str:

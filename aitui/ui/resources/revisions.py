@@ -9,9 +9,9 @@ from aitui.ui.resources.view import ResourceView, Row
 
 
 def row(r: Revision, now: float) -> Row:
-    return {"revision": f"{r.revision}{' (current)' if r.current else ''}", "workload": r.workload,
+    return {"revision": f"{r.revision}{' (current)' if r.current else ''}",  # in the columns' order
             "image": r.image.rsplit("/", 1)[-1], "pods": str(r.replicas), "age": fmt.age(r.created, now),
-            "cause": r.change_cause or "-", "name": r.name}
+            "cause": r.change_cause or "-", "workload": r.workload, "name": r.name}
 
 
 def summary(found: list[Revision]) -> str:
