@@ -160,3 +160,15 @@ def test_canary_side_by_side(snap_compare, size: tuple[int, int]) -> None:
         await pilot.pause()
 
     assert snap_compare(OpsApp(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_demo_caption(snap_compare, size: tuple[int, int]) -> None:
+    """:demo over the dashboard: the first step's caption, before space runs it."""
+
+    async def run_before(pilot) -> None:
+        await settled(pilot)
+        await pilot.press("colon", *"demo", "enter")
+        await pilot.pause()
+
+    assert snap_compare(OpsApp(), terminal_size=size, run_before=run_before)

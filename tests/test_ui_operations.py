@@ -114,6 +114,14 @@ def text_of(static) -> str:
     return console.export_text()
 
 
+async def waiting(pilot, app: AituiApp, check, timeout: float, what: str) -> None:
+    """until(), and on a timeout what Activity said (why a deploy or a canary did not get there)."""
+    try:
+        await until(pilot, check, timeout, what)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; Activity:\n{activity(app)[-3000:]}") from None
+
+
 def activity(app: AituiApp) -> str:
     return "\n".join(app.query_one("#activity-log").lines)  # type: ignore[attr-defined]
 
@@ -210,7 +218,8 @@ async def test_smoke_after_deploy_and_a_flagged_replica(settings_: Settings, ima
             await pilot.press("d")
             assert any("smoke" in line for line in app.screen.lines)  # type: ignore[attr-defined]
             await pilot.press("y")
-            await until(pilot, lambda: f"deploy: {fresh} runs" in activity(app), 90, "the deploy, then its smoke")
+            await waiting(pilot, app, lambda: f"deploy: {fresh} runs" in activity(app), 180,
+                          "the deploy, then its smoke")
             log = activity(app)
             n = len(samples())
             assert f"smoke PASS: 1/1 replicas of {fresh}" in log and f"{n}/{n} correct (100%)" in log, log
@@ -424,8 +433,9 @@ async def test_models_and_a_canary_promoted_on_the_cluster(cluster, namespace: s
             screen.query_one("#image").value = other_image  # type: ignore[attr-defined]
             screen.query_one("#image").focus()
             await pilot.press("enter")
-            await until(pilot, lambda: screen.running and screen.figures is not None and screen.figures.compared >= 16,
-                        240, "the canary up and compared")
+            await waiting(pilot, app,
+                          lambda: screen.running and screen.figures is not None and screen.figures.compared >= 16,
+                          300, "the canary up and compared")
             f = screen.figures
             assert (f.main.replicas, f.canary.replicas) == (2, 1) and f.main.failed == f.canary.failed == 0
             assert "recognizer-canary" in text_of(screen.query_one("#sides"))
@@ -454,3 +464,47 @@ async def test_models_and_a_canary_promoted_on_the_cluster(cluster, namespace: s
         while "canary" in str(cluster.kubectl("get", "deployments", "-n", namespace).stdout):
             assert time.monotonic() < deadline, "the canary Deployment is still there"
             time.sleep(1)
+
+
+# -- demo mode ------------------------------------------------------------------------------------------
+async def test_demo_replays_the_walkthrough_step_by_step(settings_: Settings, image: str, monkeypatch,
+                                                         docker_client) -> None:
+    import re
+
+    import aitui.ui.traffic
+    from aitui.ui.demo import STEPS, Demo
+
+    name = f"ui15-{secrets.token_hex(3)}"
+    monkeypatch.setattr(aitui.app, "WORKLOAD", name)  # the walkthrough's keys act on this test's own workload
+    monkeypatch.setattr(aitui.ui.traffic, "WORKLOAD", name)
+    app = AituiApp(settings_)
+    try:
+        async with app.run_test(size=(120, 36), notifications=True) as pilot:
+            await until(pilot, lambda: app.images, 20, "the images")
+            await pilot.press("colon", *"demo", "enter")
+            assert app.demo is not None
+            caption = app.query_one("#demo-caption")
+            assert "Demo 1/8: build" in text_of(caption) and "space: do it" in str(caption.border_subtitle)
+            await pilot.press("escape")  # esc leaves the demo, its caption goes
+            assert app.demo is None and not app.query("#demo-caption")
+
+            # the build step is the README's first; the image is there, so this replay starts at d
+            app.demo = demo = Demo(app, first=2)
+            demo.start()
+            await pilot.pause()
+            for step in STEPS[1:]:
+                assert demo.step is step and demo.phase == "ready"
+                assert step.caption[:40] in text_of(app.query_one("#demo-caption")).replace("\n", " ")
+                await pilot.press("space")
+                await until(pilot, lambda: demo.phase == "done", step.timeout + 5, f"the demo's {step.title} step")
+                assert demo.history[-1][:2] == (step.title, "done"), demo.history
+                if step is not STEPS[-1]:
+                    await pilot.press("space")
+            print("demo:", demo.history)
+            log = activity(app)
+            stopped = re.search(r"traffic: stopped after (\d+) requests, (\d+) ok, (\d+) failed", log)
+            assert stopped and int(stopped[2]) > 100 and stopped[3] == "0", log
+            assert f"rollout {name}: 3 replicas on" in log
+    finally:
+        LocalTarget(settings_).delete(name)
+    assert not docker_client.containers.list(all=True, filters={"label": f"{WORKLOAD_LABEL}={name}"})

@@ -75,6 +75,9 @@ KEYS: tuple[Key, ...] = (
         command_help="find the knee and size replicas for a rate"),
     Key("", "smoke", needs_workload=True, command="smoke",
         command_help="send the samples to each replica; flag the wrong ones"),
+    Key("", "demo", command="demo", command_help="replay the README walkthrough with captions, for a class"),
+    # priority: the demo's space works over the prediction it opened (a modal screen)
+    Key("space", "demo_next", "Next", "demo: run the step shown / the next step", show=False, priority=True),
     Key("n", "canary", "Canary", "canary: a second image beside, side by side; p promote, a abort", show=False,
         changes=True, needs_workload=True, command="canary",
         command_help="deploy a canary beside the workload, compare, promote or abort"),
