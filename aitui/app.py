@@ -16,7 +16,7 @@ from textual.worker import Worker, WorkerState
 
 from aitui import messages as msg
 from aitui.config import Settings
-from aitui.models import Health, Image, Workload
+from aitui.models import Image, Workload
 from aitui.services.targets.places import LOCAL, has_namespaces, where
 from aitui.ui.activity import ActivityLog
 from aitui.ui.browser import HOME, Frame, ResourceBrowser, ResourceTable
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from aitui.ui.chart_grid import Fetch, Probe
     from aitui.ui.demo import Demo
 
-HEALTH_EVERY = 5.0  # seconds between engine probes; the next starts only after the last ends
+RETRY_EVERY = 5.0  # seconds before the events stream is opened again after it broke (engine gone)
 WORKLOAD = "recognizer"
 MODELS_EVERY = 5.0  # seconds between fetches of the models view's figures while it is shown
 
@@ -70,7 +70,6 @@ class AituiApp(App[None]):
     def __init__(self, settings: Settings) -> None:
         super().__init__()
         self.settings = settings
-        self.images: list[Image] = []
         self.workloads: dict[str, Workload] = {}
         self._trouble = ""  # what the target says is not current (shown under the workloads)
         self.target: Target | None = None
@@ -149,7 +148,7 @@ class AituiApp(App[None]):
 
     def _start_engines(self) -> None:
         self.load_contexts()
-        self.probe_health()
+        self.query_one(StatusBar).probe(self.settings)
         self.refresh_lists()
         self.watch_engine()
         self.query_one(ChartGrid).poll()
@@ -252,32 +251,7 @@ class AituiApp(App[None]):
 
             self.say(f"{event.worker.group}: {reason(event.worker.error)}", "error")
 
-    # -- health, lists, events ------------------------------------------------------------------
-    @work(thread=True, group="health", exclusive=True, exit_on_error=False)
-    def probe_health(self) -> None:
-        from aitui.services import health
-
-        for probe in (health.docker, health.prometheus, health.kubernetes):
-            self.post_message(msg.HealthChecked(probe(self.settings)))
-        self.post_message(msg.HealthRoundDone())
-
-    @on(msg.HealthRoundDone)
-    def _health_again(self) -> None:
-        self.set_timer(HEALTH_EVERY, self.probe_health)
-
-    @on(msg.HealthChecked)
-    def _health_checked(self, m: msg.HealthChecked) -> None:
-        self._show_health(m.health)
-
-    def _show_health(self, h: Health) -> None:
-        if not self._open():
-            return
-        bar = self.query_one(StatusBar)
-        before = bar.health.get(h.name)
-        bar.set_health(h)
-        if h.name == "docker" and h.ok and before is not None and not before.ok:
-            self._schedule_refresh()  # the engine is back: catch up with what changed while it was gone
-
+    # -- lists ---------------------------------------------------------------------------------
     def _open(self) -> bool:
         """False while the app closes: a timer or worker that lands then finds no widgets to update."""
         return self.is_running and bool(self.query("#activity-log"))
@@ -314,39 +288,16 @@ class AituiApp(App[None]):
                     self.post_message(msg.RefreshWanted())
             except Exception:
                 pass  # the header already says why the engine is unreachable
-            if self._events_stop.wait(HEALTH_EVERY):
+            if self._events_stop.wait(RETRY_EVERY):
                 return
             self.post_message(msg.RefreshWanted())
 
-    @work(thread=True, group="images", exclusive=True, exit_on_error=False)
     def load_images(self) -> None:
-        from aitui.services import images
+        self.query_one(ImagesTable).load(self.settings)
 
-        try:
-            found = images.list_images(self.settings)
-        except images.DockerError as exc:
-            self.post_message(msg.ImagesListed(None, str(exc)))
-            return
-        self.post_message(msg.ImagesListed(found))
-
-    @on(msg.ImagesListed)
-    def _images_listed(self, m: msg.ImagesListed) -> None:
-        if not self._open():
-            return
-        if m.images is None:
-            self._images_failed(m.why)
-        else:
-            self._show_images(m.images)
-
-    def _show_images(self, found: list[Image]) -> None:
-        self.images = found
-        table = self.query_one(ImagesTable)
-        table.show(found, self.query_one("#filter", Input).value)
-        table.border_subtitle = f"{len(found)}" if found else "none yet: b builds the recognizer"
-
-    def _images_failed(self, why: str) -> None:
-        """What failed, and what to do: the doctor names the fix."""
-        self.query_one(ImagesTable).border_subtitle = f"{why} · :doctor says how to fix it"
+    @property
+    def images(self) -> list[Image]:
+        return self.query_one(ImagesTable).images
 
     @work(thread=True, group="workloads", exclusive=True, exit_on_error=False)
     def load_workloads(self, frame: Frame | None = None) -> None:
@@ -684,7 +635,7 @@ class AituiApp(App[None]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self) -> None:
-        self._show_images(self.images)
+        self.query_one(ImagesTable).show(self.images, self.query_one("#filter", Input).value)
         browser = self.query_one(ResourceBrowser)
         browser.filter_text = self.query_one("#filter", Input).value
         self._show_workloads(list(self.workloads.values()))

@@ -15,6 +15,8 @@ from aitui.services.predict import samples
 from aitui.services.targets.local import LocalTarget
 from aitui.ui.chart_grid import ChartGrid
 from aitui.ui.doctor import DoctorScreen
+from aitui.ui.header import StatusBar
+from aitui.ui.images import ImagesTable
 from aitui.ui.traffic import Predictor
 
 
@@ -118,13 +120,13 @@ class SnapshotApp(AituiApp):
         charts come through the real workers, from CannedTarget and chart_source."""
         for h in (Health("docker", True, "20.10.24"), Health("prometheus", True, "127.0.0.1:9090 ok (v2.42.0)"),
                   Health("kubernetes", True, "2 contexts")):
-            self.post_message(msg.HealthChecked(h))
+            self.query_one(StatusBar).post_message(msg.HealthChecked(h))
         self.post_message(msg.ContextsListed(["local", "kind-demo", "prod-eu"]))
         self.refresh_lists()
         self.query_one(ChartGrid).poll()
 
-    def load_images(self) -> None:  # type: ignore[override]
-        self.post_message(msg.ImagesListed(images(self.now)))
+    def load_images(self) -> None:
+        self.query_one(ImagesTable).post_message(msg.ImagesListed(images(self.now)))
 
     def action_doctor(self) -> None:
         self.push_screen(CannedDoctor(self.settings))

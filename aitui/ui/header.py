@@ -1,12 +1,19 @@
-"""The top line: where aitui points (context, namespace) and whether each engine answers."""
+"""The top line: where aitui points (context, namespace) and whether each engine answers. The bar asks
+the engines itself, every few seconds (the next round starts only after the last ended)."""
 
 from __future__ import annotations
 
 from rich.text import Text
+from textual import on, work
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from aitui import messages as msg
+from aitui.config import Settings
 from aitui.models import Health
+from aitui.services.targets.places import LOCAL, has_namespaces
+
+EVERY = 5.0  # seconds between rounds of probes
 
 
 class StatusBar(Static):
@@ -14,13 +21,40 @@ class StatusBar(Static):
     StatusBar { height: auto; background: $panel; color: $text; padding: 0 1; }
     """
 
-    context: reactive[str] = reactive("local")
+    context: reactive[str] = reactive(LOCAL)
     namespace: reactive[str] = reactive("default")
     readonly: reactive[bool] = reactive(False)
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.health: dict[str, Health | None] = {"docker": None, "kubernetes": None, "prometheus": None}
+
+    def probe(self, settings: Settings) -> None:
+        """Ask each engine how it is, now and after each round."""
+        self._settings = settings
+        self._probe()
+
+    @work(thread=True, group="health", exclusive=True, exit_on_error=False)
+    def _probe(self) -> None:
+        from aitui.services import health
+
+        for probe in (health.docker, health.prometheus, health.kubernetes):
+            self.post_message(msg.HealthChecked(probe(self._settings)))
+        self.post_message(msg.HealthRoundDone())
+
+    @on(msg.HealthRoundDone)
+    def _round_done(self, m: msg.HealthRoundDone) -> None:
+        m.stop()
+        if self.is_attached:
+            self.set_timer(EVERY, self._probe)
+
+    @on(msg.HealthChecked)
+    def _checked(self, m: msg.HealthChecked) -> None:
+        m.stop()
+        before = self.health.get(m.health.name)
+        self.set_health(m.health)
+        if m.health.name == "docker" and m.health.ok and before is not None and not before.ok:
+            self.post_message(msg.RefreshWanted())  # the engine is back: catch up with what changed meanwhile
 
     def set_health(self, health: Health) -> None:
         self.health[health.name] = health
@@ -41,7 +75,7 @@ class StatusBar(Static):
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append(" aitui ", style="bold reverse")
         t.append(f" ctx: {self.context}", style="bold")
-        if self.context != "local":
+        if has_namespaces(self.context):
             t.append(f"  ns: {self.namespace}")
         if self.readonly:
             t.append("  READ-ONLY", style="bold yellow")

@@ -12,6 +12,8 @@ from textual._two_way_dict import TwoWayDict
 from textual.message import Message
 from textual.widgets.data_table import RowKey
 
+from aitui import messages as msg
+from aitui.config import Settings
 from aitui.models import Image
 from aitui.ui import format as fmt
 from aitui.ui.tables import KeyedTable, sync_rows
@@ -56,9 +58,36 @@ class ImagesTable(KeyedTable):
             self._require_update_dimensions = True
             self.refresh()
 
+    @property
+    def images(self) -> list[Image]:
+        """What the engine listed last (unfiltered), newest recognizer first."""
+        return self._images
+
+    @work(thread=True, group="images", exclusive=True, exit_on_error=False)
+    def load(self, settings: Settings) -> None:
+        from aitui.services import images
+
+        try:
+            found = images.list_images(settings)
+        except images.DockerError as exc:
+            self.post_message(msg.ImagesListed(None, str(exc)))
+            return
+        self.post_message(msg.ImagesListed(found))
+
+    @on(msg.ImagesListed)
+    def _listed(self, m: msg.ImagesListed) -> None:
+        m.stop()
+        if not self.is_attached:
+            return
+        if m.images is None:  # what failed, and what to do: the doctor names the fix
+            self.border_subtitle = f"{m.why} · :doctor says how to fix it"
+        else:
+            self.show(m.images, self._filter)
+
     def show(self, images: list[Image], filter_text: str = "") -> None:
         """Apply the new list as a diff keyed by image id: cursor and scroll stay put."""
         self._images, self._filter = images, filter_text
+        self.border_subtitle = f"{len(images)}" if images else "none yet: b builds the recognizer"
         now = time.time()
         shown = [i for i in images if filter_text.lower() in (i.name + i.id + i.version).lower()]
         rows = {i.id: self._row(i, now) for i in shown if i.tags}

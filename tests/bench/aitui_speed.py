@@ -286,14 +286,14 @@ async def scale(kubeconfig: Path, pods: int, images: int, context: str = "standi
                 for i in range(images)]
         images_table = app.query_one(ImagesTable)
         t0 = time.perf_counter()
-        app._show_images(fake)
+        images_table.show(fake)
         first = time.perf_counter() - t0
         images_table.move_cursor(row=500)
         kept_image = images_table.coordinate_to_cell_key(images_table.cursor_coordinate).row_key.value
         changed = fake[:20] + fake[70:] + [Image(f"{i:012x}", (f"example/new-{i}:1",), 1, now, False)
                                            for i in range(images, images + 50)]
         t0 = time.perf_counter()
-        app._show_images(changed)
+        images_table.show(changed)
         change = time.perf_counter() - t0
         after = images_table.coordinate_to_cell_key(images_table.cursor_coordinate).row_key.value
         print(f"images table: first fill of {images} rows {first * 1000:.0f} ms; 100 rows changed (50 gone, 50 new) "
