@@ -21,7 +21,10 @@ from aitui.services.predict import predict, samples
 from aitui.services.targets import TargetError
 from aitui.services.targets.local import WORKLOAD_LABEL, LocalTarget
 from aitui.services.targets.tunnel import remote_engine
+from aitui.ui import chart_grid
 from aitui.ui.browser import ResourceBrowser
+from aitui.ui.chart_grid import ChartGrid
+from aitui.ui.charts import Chart
 from aitui.ui.header import StatusBar
 
 pytestmark = pytest.mark.docker
@@ -95,17 +98,30 @@ def test_a_refused_key_and_an_unknown_host_are_clear_messages(sshd, settings) ->
     assert f"SSH host key unknown: [127.0.0.1]:{sshd.port} is not in ~/.ssh/known_hosts" in str(unknown.value)
 
 
-async def test_the_app_on_a_remote_engine(sshd, settings, docker_client) -> None:
+async def test_the_app_on_a_remote_engine(sshd, settings, docker_client, prometheus, monkeypatch) -> None:
+    """The lists through SSH; the charts' CPU and memory from the remote engine's stats, since this
+    machine's Prometheus (up, here) cannot scrape that machine's 127.0.0.1."""
+    monkeypatch.setattr(chart_grid, "EVERY", 1.0)
     workload = f"remote-{os.urandom(3).hex()}"
     c = docker_client.containers.run(settings.base_image, ["sleep", "120"], detach=True,
                                      labels={WORKLOAD_LABEL: workload})
     try:
-        app = AituiApp(remote(sshd, settings))
+        s = remote(sshd, settings)
+        s.prometheus_url = prometheus.url
+        app = AituiApp(s)
         async with app.run_test(size=(120, 36)) as pilot:
             table = app.query_one(ResourceBrowser).table()
             await until(pilot, lambda: workload in table.rows, 60, "the remote engine's workload")
             await until(pilot, lambda: app.images, 30, "its images")
             health_ = app.query_one(StatusBar).health["docker"]
             assert health_ is not None and health_.ok
+            grid = app.query_one(ChartGrid)
+            grid.workload = workload
+            await pilot.press("c")
+            cpu = app.query_one("#chart-requests", Chart)  # the first slot, showing CPU on this page
+            await until(pilot, lambda: [x.name for x in cpu.series if x.points] == [c.name], 60,
+                        "the remote replica's CPU from the engine's stats")
+            assert grid.fallback == f"cannot scrape the replicas on ssh://127.0.0.1:{sshd.port} from this machine"
+            assert str(cpu.border_title).startswith("CPU cores · fallback")
     finally:
         c.remove(force=True)

@@ -140,11 +140,14 @@ class ChartGrid(Horizontal):
         # Prometheus is asked once before its queries (a canned source, in tests, is always there)
         probe = self._probe or (None if self._fetch else metrics.unreachable)
         down = probe(self.settings) if probe else ""
-        self.post_message(msg.PrometheusState(down))
         try:
             target = self._target_of()
             selector = target.metrics_selector(self.workload)  # the labels its replicas' series carry
+            unscraped = getattr(target, "unscraped", lambda: "")()  # (a canned target in tests may not say)
+            down = down or unscraped
+            self.post_message(msg.PrometheusState(down))
         except TargetError as exc:
+            self.post_message(msg.PrometheusState(down))
             for chart, _width in charts:
                 self.post_message(msg.ChartFetched(chart, [Series(chart.query_name, (), f"no data: {exc}")], window))
             selector = ""

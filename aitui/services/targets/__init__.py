@@ -59,6 +59,7 @@ class Target(Protocol):
     def errors(self) -> dict[str, str]: ...  # what is not current and why (a cache 403, unreachable…)
     def namespaces(self) -> list[str]: ...  # the namespaces one may switch to ([] where there are none)
     def metrics_selector(self, workload: str = ...) -> str: ...  # PromQL labels of its replicas' series
+    def unscraped(self) -> str: ...  # why Prometheus cannot see its replicas ("" when it can): charts' fallback
     def deploy_plan(self) -> list[str]: ...  # what a deploy here does, beyond image and replicas, for the screen
     def deploy(self, image: str, replicas: int, workload: str = ..., progress: Progress = ...) -> None: ...
     def scale(self, replicas: int, workload: str = ..., progress: Progress = ...) -> None: ...

@@ -388,6 +388,9 @@ class KubeTarget:
             return f"{self.images.removeprefix('registry://').rstrip('/')}/{image.rsplit('/', 1)[-1]}"
         return image
 
+    def unscraped(self) -> str:
+        return ""  # the cluster's Prometheus finds the pods (kubernetes_sd)
+
     def metrics_selector(self, workload: str = labels.NAME) -> str:
         return f'job="recognizer",workload="{workload}",namespace="{self.namespace}"'
 

@@ -244,6 +244,11 @@ class LocalTarget:
     def namespaces(self) -> list[str]:
         return []
 
+    def unscraped(self) -> str:
+        """A remote engine's replicas are on that machine's 127.0.0.1: this machine's Prometheus cannot scrape
+        them (sync_targets writes no list for them), so the charts take CPU and memory from the engine."""
+        return f"cannot scrape the replicas on {self.remote} from this machine" if self.remote else ""
+
     def metrics_selector(self, workload: str = labels.NAME) -> str:
         return f'job="recognizer",workload="{workload}"'  # the local Prometheus' file_sd labels
 
