@@ -5,7 +5,9 @@
 
 Scenes follow the README's walkthrough: `main` (as aitui opens), `1-build-story` (a real build at its
 eighth epoch), `1-build`, `2-deploy`, `3-traffic`,
-`4-scale` (3 replicas under traffic), `5-predict`, `6-rollout` (mid-rollout, one replica at a time),
+`4-scale` (3 replicas under traffic), `charts-replicas` (c: CPU, memory, batch size, in flight per replica),
+`logs-zoomed` (l z t: the three replicas' merged log, full screen, with timestamps), `5-predict`,
+`6-rollout` (mid-rollout, one replica at a time),
 `7-scale-down`; then `pods` (enter on the workload), `help`, and `cluster` (the real single-node cluster of
 `.ci/cluster up`, context aitui-admin: 3 pods under traffic through aitui's port-forwards, charted by the
 cluster's Prometheus). Needs the recognizer image's build cache (press b in aitui once). It deploys the
@@ -26,10 +28,12 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 from aitui import config  # noqa: E402
 from aitui.app import WORKLOAD, AituiApp  # noqa: E402
 from aitui.services import images  # noqa: E402
+from aitui.ui.browser import ResourceBrowser  # noqa: E402
 from aitui.ui.build import BuildPanel  # noqa: E402
 from aitui.ui.chart_grid import ChartGrid  # noqa: E402
 from aitui.ui.dialogs import PredictionScreen  # noqa: E402
 from aitui.ui.header import StatusBar  # noqa: E402
+from aitui.ui.logs import PodLog  # noqa: E402
 
 SIZES = ((120, 36), (80, 24))
 
@@ -100,6 +104,25 @@ async def shoot(size: tuple[int, int]) -> None:
         app.query_one(ChartGrid).poll()
         await pilot.pause(2)
         save("4-scale")
+        # the replicas page of the charts (c), then the merged log of the three replicas, zoomed (l z) with
+        # the engine's timestamps (t), each replica in its colour
+        grid = app.query_one(ChartGrid)
+        while grid.page != 1:
+            await pilot.press("c")
+        await pilot.pause(6)  # a poll of the page just shown
+        save("charts-replicas")
+        while grid.page != 0 or grid.has_class("flipped"):
+            await pilot.press("c")
+        table = app.query_one(ResourceBrowser).table()
+        table.focus()
+        table.move_cursor(row=table.get_row_index(WORKLOAD))
+        await pilot.press("l", "z", "t")
+        log = app.query_one(PodLog)
+        await until(pilot, lambda: len({line.replica for line in log.buffer.lines}) >= 3, 30, "three replicas' lines")
+        await pilot.pause(1)
+        save("logs-zoomed")
+        await pilot.press("t", "escape")
+        table.focus()
         await pilot.press("p")
         await until(pilot, lambda: isinstance(app.screen, PredictionScreen), 30, "the prediction")
         await pilot.pause(0.5)
