@@ -119,7 +119,7 @@ async def test_the_app_on_a_remote_engine(sshd, settings, docker_client, prometh
             grid.workload = workload
             await pilot.press("c")
             cpu = app.query_one("#chart-requests", Chart)  # the first slot, showing CPU on this page
-            await until(pilot, lambda: [x.name for x in cpu.series if x.points] == [c.name], 60,
+            await until(pilot, lambda: [x.name for x in cpu.series if x.points] == [c.name], 120,
                         "the remote replica's CPU from the engine's stats")
             assert grid.fallback == f"cannot scrape the replicas on ssh://127.0.0.1:{sshd.port} from this machine"
             assert str(cpu.border_title).startswith("CPU cores · fallback")
