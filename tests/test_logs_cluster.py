@@ -97,3 +97,29 @@ async def test_previous_container_on_the_cluster(cluster, namespace, cluster_ima
         assert all(line.startswith(f"{pod.name[-6:]} │ ") for line in log.lines)
         await pilot.press("p")
         await until(pilot, lambda: any("tick" in line for line in log.lines), 30, "the live log again")
+
+
+async def test_charts_without_prometheus_on_a_cluster_without_metrics_server(cluster, namespace, tmp_path,
+                                                                             monkeypatch) -> None:
+    """Prometheus down (a dead port) on the real cluster, which serves no metrics.k8s.io: the CPU and memory
+    charts say what is missing, and Activity says it once."""
+    from conftest import free_port
+
+    from aitui.ui import chart_grid
+    from aitui.ui.charts import Chart
+
+    if cluster.kubectl("get", "--raw", "/apis/metrics.k8s.io/v1beta1", check=False).returncode == 0:
+        pytest.skip("this cluster serves metrics.k8s.io: the fallback has numbers (tests/test_chart_pages.py)")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    monkeypatch.setattr(chart_grid, "EVERY", 1.0)
+    app = AituiApp(Settings(context=ADMIN, namespace=namespace, kubeconfig=str(cluster.kubeconfig),
+                            prometheus_url=f"http://127.0.0.1:{free_port()}", timeout=5))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("c")
+        cpu, memory = list(app.query(Chart))[:2]
+        missing = "no metrics-server on aitui-admin: the metrics.k8s.io API is not served"
+        await until(pilot, lambda: all(c.series and missing in c.series[0].error for c in (cpu, memory)), 30,
+                    "the fallback's reason on the CPU and memory charts")
+        assert str(cpu.border_title).startswith("CPU cores · fallback")
+        said = [str(line) for line in app.query_one("#activity-log").lines]
+        assert sum(f"charts: no fallback either: {missing}" in line for line in said) == 1, said
