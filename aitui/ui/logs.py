@@ -110,6 +110,11 @@ class LogHighlighter(Highlighter):
 
 
 class PodLog(Log):
+    # a border for its subtitle: the search's count, the dropped lines, the modes, why the log ended
+    DEFAULT_CSS = """
+    PodLog { border: round $primary-darken-2; border-subtitle-color: $text-muted; }
+    PodLog:focus { border: round $accent; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = bindings("log")  # type: ignore[assignment]  # from ui/keys.py
 
     def __init__(self, **kwargs: object) -> None:
@@ -135,6 +140,7 @@ class PodLog(Log):
         self.stop()
         self._stop = threading.Event()
         self._source = (target, workload, pod)
+        self.border_title = pod or f"{workload}: all replicas"
         self.previous = previous
         self.buffer.clear()
         self._colours.clear()
