@@ -10,7 +10,6 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from conftest import wait_until
 from sshd import Sshd
 from test_app_actions import until
 
@@ -55,19 +54,20 @@ def test_which_engines_are_remote() -> None:
 
 
 def test_images_workloads_and_a_replica_through_ssh(sshd, settings, docker_client, recognizer_image) -> None:
+    """A deploy through SSH (the replica's readiness asked through the tunnel), then predict through it."""
     workload = f"remote-{os.urandom(3).hex()}"
-    c = docker_client.containers.run(recognizer_image, detach=True, labels={WORKLOAD_LABEL: workload},
-                                     ports={"8501/tcp": ("127.0.0.1", None)}, read_only=True,
-                                     tmpfs={"/tmp": "size=64m"})
+    s = remote(sshd, settings)
+    target = LocalTarget(s, targets_dir=sshd.dir / "targets")
     try:
-        s = remote(sshd, settings)
         listed = images.list_images(s)
         assert any(recognizer_image in i.tags for i in listed)
         assert health.docker(s).ok
-        target = LocalTarget(s)
         try:
             assert target.remote == f"ssh://127.0.0.1:{sshd.port}"
-            wait_until(lambda: [p.ready for p in target.pods(workload)] == [True], 90, "the replica ready")
+            target.deploy(recognizer_image, 1, workload)
+            assert [p.ready for p in target.pods(workload)] == [True]
+            assert not (sshd.dir / "targets" / "aitui-local.json").exists()  # no scrape list for a remote engine
+            [c] = docker_client.containers.list(filters={"label": f"{WORKLOAD_LABEL}={workload}"})
             assert [w.name for w in target.workloads() if w.name == workload] == [workload]
             [endpoint] = target.endpoints(workload)
             c.reload()
@@ -79,9 +79,12 @@ def test_images_workloads_and_a_replica_through_ssh(sshd, settings, docker_clien
             assert target.route(endpoint) == f"ssh://127.0.0.1:{sshd.port} :{published} (SSH tunnel {endpoint})"
             assert target.logs(c.name, tail=5)  # logs through ssh too
         finally:
-            target.close()
+            target.delete(workload)
+            assert not target.pods(workload)
     finally:
-        c.remove(force=True)
+        target.close()
+        for c in docker_client.containers.list(all=True, filters={"label": f"{WORKLOAD_LABEL}={workload}"}):
+            c.remove(force=True)
 
 
 def test_a_refused_key_and_an_unknown_host_are_clear_messages(sshd, settings) -> None:

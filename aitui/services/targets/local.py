@@ -222,6 +222,11 @@ class LocalTarget:
                 self._tunnels = Tunnels(transport)
         return self._tunnels
 
+    def _local_end(self, port: int) -> str | None:
+        """Where this machine opens a remote engine's replica port (its tunnel's local end), if anywhere."""
+        tunnels = self._tunnel()
+        return f"127.0.0.1:{tunnels.local(port)}" if tunnels is not None else None
+
     def _reachable(self, endpoints: list[str]) -> list[str]:
         """Endpoints this machine can open: as they are for a local engine, the local ends of SSH tunnels for
         a remote one, none where there is no tunnel (never this machine's 127.0.0.1 for another's port)."""
@@ -446,15 +451,18 @@ class LocalTarget:
                 tail = c.logs(tail=5).decode(errors="replace").strip()
                 raise TargetError(f"replica {c.name} exited while starting: {tail or 'no output'}")
             port = self._port(c)
-            if port:
-                try:
-                    if requests.get(f"http://127.0.0.1:{port}/v2/health/ready", timeout=1).status_code == 200:
-                        with self._lock:
-                            self._ready.add(c.id)
-                        self.sync_targets()
-                        return
-                except requests.RequestException:
-                    pass
+            # a remote engine's replica is asked through its tunnel; with none, its engine's health check says
+            address = self._local_end(port) if port and self.remote else f"127.0.0.1:{port}" if port else None
+            healthy = ((c.attrs.get("State") or {}).get("Health") or {}).get("Status") == "healthy"
+            try:
+                if (address and requests.get(f"http://{address}/v2/health/ready", timeout=1).status_code == 200) \
+                        or (self.remote and not address and healthy):
+                    with self._lock:
+                        self._ready.add(c.id)
+                    self.sync_targets()
+                    return
+            except requests.RequestException:
+                pass
             time.sleep(0.1)
         raise TargetError(f"replica {c.name} was not ready within {READY_TIMEOUT:.0f}s")
 
