@@ -180,8 +180,9 @@ class LocalTarget:
 
         names = {workload} if is_canary(workload) else {workload, canary_of(workload)}
         with self._lock:
-            found = [p.endpoint for p in self.pods() if p.workload in names and p.ready and p.endpoint]
-        return self._reachable(found)
+            every = self.pods()
+            found = [p.endpoint for p in every if p.workload in names and p.ready and p.endpoint]
+        return self._reachable(found, {int(p.endpoint.rsplit(":", 1)[1]) for p in every if p.endpoint})
 
     def reach(self, workload: str = labels.NAME) -> str:
         if self.remote and self._tunnel() is None:
@@ -227,7 +228,7 @@ class LocalTarget:
         tunnels = self._tunnel()
         return f"127.0.0.1:{tunnels.local(port)}" if tunnels is not None else None
 
-    def _reachable(self, endpoints: list[str]) -> list[str]:
+    def _reachable(self, endpoints: list[str], published: set[int] | None = None) -> list[str]:
         """Endpoints this machine can open: as they are for a local engine, the local ends of SSH tunnels for
         a remote one, none where there is no tunnel (never this machine's 127.0.0.1 for another's port)."""
         if not self.remote:
@@ -236,7 +237,8 @@ class LocalTarget:
         if tunnels is None:
             return []
         ports = [int(e.rsplit(":", 1)[1]) for e in endpoints]
-        tunnels.keep(set(ports))
+        if published is not None:  # every port the engine's replicas publish now: the other tunnels close
+            tunnels.keep(published)
         return [f"127.0.0.1:{tunnels.local(port)}" for port in ports]
 
     def publish(self, image: str, progress: Progress = _quiet) -> None:
