@@ -181,6 +181,8 @@ async def test_shell_through_a_real_tty_and_its_clear_refusals(local, settings, 
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         workloads = app.query_one("#workloads", ResourceTable)
         await select_row(pilot, workloads, name)
+        # ready as this app's target sees it (the engine's healthcheck: the test's target started it)
+        await until(pilot, lambda: str(workloads.get_cell(name, "ready")) == "1/1", 30, "the replica ready")
         await pilot.press("x")  # on a workload: its first ready replica. A pilot cannot hand the terminal over:
         await until(pilot, lambda: said(app, f"run it yourself: docker exec -it {pod} bash"), 30, "the command")
         await select_row(pilot, workloads, bare)

@@ -18,6 +18,7 @@ from textual.widget import Widget
 from aitui import messages as msg
 from aitui.ui import format as fmt
 from aitui.ui.changes import WorkloadChanges
+from aitui.ui.dialogs import ConfirmScreen
 
 if TYPE_CHECKING:
     from aitui.models import Revision, Shell, Workload
@@ -134,6 +135,8 @@ class Operations(Widget):
     def scale(self, w: Workload, n: int) -> None:
         """Scale as asked when no autoscaler owns the count or `n` is within its bounds; else ask to move
         the bound in the way (the autoscaler would undo the scale otherwise), or say why not."""
+        if isinstance(self.app.screen, ConfirmScreen):
+            return  # a - pressed again while its question is open: one question at a time
         changes = self.app.query_one(WorkloadChanges)
         bounds = w.autoscaler
         if bounds is None or bounds[0] <= n <= bounds[1]:
