@@ -57,7 +57,7 @@ KEYS: tuple[Key, ...] = (
         command="logs", command_help="follow the logs of the selected workload or pod", scoped=True),
     Key("e", "events", "Events", "events of the workload", show=False,
         command="events", command_help="the selected workload's events", scoped=True),
-    Key("y", "yaml", "YAML", "the selected row's live object as YAML (/ searches; docker inspect locally)",
+    Key("y", "yaml", "YAML", "the selected row's live object as YAML (/ searches)",
         show=False, command="yaml", command_help="the selected row's live object as YAML"),
     Key("i", "describe", "Describe", "describe the selected row: status, conditions, its events", show=False,
         command="describe", command_help="describe the selected row (kubectl describe)"),
