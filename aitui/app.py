@@ -190,8 +190,7 @@ class AituiApp(App[None]):
         key = BY_ACTION[action]
         view = self.query_one(ResourceBrowser).view
         if key.scoped and action not in view.verbs:
-            self.notify(f"{key.display or key.key} ({key.label or action}) does not apply to {view.kind}",
-                        severity="warning")
+            self.notify(f"{key.help_key or key.display or key.key} does not apply to {view.kind}", severity="warning")
             return False
         if key.changes and self.settings.is_readonly():
             self.notify(f"read-only: '{self.settings.context}' is not changed by aitui", severity="warning")

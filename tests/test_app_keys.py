@@ -139,7 +139,7 @@ async def test_list_keys_logs_events_and_restart_on_local(app_settings, recogniz
             assert str(services.get_cell(WORKLOAD, "ports")) == "8501->" + ",".join(ports)
             assert str(services.get_cell(OTHER, "type")) == "published" and services.border_title.startswith("Services")
             await pilot.press("plus")
-            assert "+ (More) does not apply to services" in notices(app)
+            assert "+ / - does not apply to services" in notices(app)
             services.move_cursor(row=services.get_row_index(WORKLOAD))
             await pilot.press("enter")
             pods = app.query_one("#pods", ResourceTable)

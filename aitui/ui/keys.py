@@ -111,7 +111,10 @@ KEYS: tuple[Key, ...] = (
         display="^s"),
 )
 
-BY_ACTION = {k.action.split("(")[0]: k for k in KEYS if k.action and not k.where}
+BY_ACTION: dict[str, Key] = {}
+for _k in KEYS:  # an action two keys share (scale_by: + and -) is described by its first, whose help names both
+    if _k.action and not _k.where:  # (a panel's own keys are not the App's)
+        BY_ACTION.setdefault(_k.action.split("(")[0], _k)
 
 
 def bindings(where: str = "") -> list[Binding]:
