@@ -513,7 +513,19 @@ def events(settings: Settings, stop: threading.Event) -> Iterator[dict]:
     instead of polling (lazydocker's idle-CPU fix)."""
     c = client(settings)
     stream = c.events(decode=True, filters={"type": ["image", "container"]})
-    closer = threading.Thread(target=lambda: (stop.wait(), stream.close()), daemon=True)
+
+    def close() -> None:
+        import docker
+
+        stop.wait()
+        try:
+            stream.close()
+        except docker.errors.DockerException:  # an engine over SSH: the SDK cannot cancel; closing the
+            channel = getattr(stream._response.raw._fp.fp, "channel", None)  # paramiko channel ends the read
+            if channel is not None:
+                channel.close()
+
+    closer = threading.Thread(target=close, daemon=True)
     closer.start()
     try:
         for ev in stream:
