@@ -91,6 +91,13 @@ async def settled(pilot) -> None:
     raise AssertionError("the snapshot app never settled")
 
 
+async def settle_layout(pilot) -> None:
+    """A result changes the screen's height (auto): a few frames until the layout and the chart agree."""
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.wait_for_scheduled_animations()
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_models_view(snap_compare, size: tuple[int, int]) -> None:
     async def run_before(pilot) -> None:
@@ -114,7 +121,7 @@ def test_loadtest_verdict(snap_compare, size: tuple[int, int], passed: bool) -> 
         screen = pilot.app.screen
         assert isinstance(screen, LoadTestScreen)
         screen.show_result(loadtest_result(passed))
-        await pilot.pause()
+        await settle_layout(pilot)
 
     assert snap_compare(OpsApp(), terminal_size=size, run_before=run_before)
 
@@ -128,7 +135,7 @@ def test_capacity_result(snap_compare, size: tuple[int, int]) -> None:
         assert isinstance(screen, CapacityScreen)
         await pilot.pause()
         screen.show_result(capacity_result())
-        await pilot.pause()
+        await settle_layout(pilot)
 
     assert snap_compare(OpsApp(), terminal_size=size, run_before=run_before)
 

@@ -79,6 +79,7 @@ def workload(settings_: Settings, image: str, prometheus) -> Iterator[str]:
         yield name
     finally:
         target.delete(name)
+        target.delete(f"{name}-canary")  # a canary a failed test left behind (none: nothing to do)
         target.close()
 
 
@@ -397,7 +398,17 @@ async def test_models_and_a_canary_promoted_on_the_cluster(cluster, namespace: s
     setup = KubeTarget(settings, ADMIN, namespace)
     setup.watch()
     try:
-        setup.deploy(image, 2, WORKLOAD)  # (publishes the image into the node first)
+        # both images onto the node first: a load of 200 MB into containerd can time out on a machine this
+        # busy (seen at load 8 on 2 cores); the canary's own publish then finds its image there
+        for ref in (image, other_image):
+            for attempt in range(3):
+                try:
+                    setup.publish(ref)
+                    break
+                except Exception:
+                    if attempt == 2:
+                        raise
+        setup.deploy(image, 2, WORKLOAD)
     finally:
         setup.close()
     app = AituiApp(settings)

@@ -7,6 +7,7 @@ the step done (a condition on what the app shows, with a deadline), then says wh
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,8 +32,13 @@ def _ready(app: AituiApp, n: int) -> bool:
     return w is not None and w.ready == n and w.desired == n
 
 
-def _said(app: AituiApp, text: str) -> bool:
-    return any(text in line for line in app.query_one("#activity-log").lines)  # type: ignore[attr-defined]
+def _lines(app: AituiApp) -> list[str]:
+    return list(app.query_one("#activity-log").lines)  # type: ignore[attr-defined]
+
+
+def _said(app: AituiApp, text: str, since: int = 0) -> bool:
+    """Activity said `text` since line `since` (the step's start: an earlier step's line does not count)."""
+    return any(text in line for line in _lines(app)[since:])
 
 
 def _traffic(app: AituiApp) -> int:
@@ -43,13 +49,16 @@ def _traffic(app: AituiApp) -> int:
     return t.stats.ok if t is not None and t.running else 0
 
 
-def _built(app: AituiApp) -> bool:
+BUILT = re.compile(r"^build: \S+ \(\w+\) in \d+s")  # ui/build.py's line when a build is done
+
+
+def _built(app: AituiApp, since: int) -> bool:
     from aitui.ui.build import BuildPanel
 
-    return not app.query_one(BuildPanel).busy and _said(app, "build: ")
+    return not app.query_one(BuildPanel).busy and any(BUILT.match(line) for line in _lines(app)[since:])
 
 
-def _predicted(app: AituiApp) -> bool:
+def _predicted(app: AituiApp, _since: int) -> bool:
     from aitui.ui.dialogs import PredictionScreen
 
     return isinstance(app.screen, PredictionScreen)
@@ -60,7 +69,7 @@ class Step:
     title: str
     caption: str  # what the class reads before the keys are pressed
     keys: tuple[str | float, ...]  # pressed in order; a number is a pause in seconds (a dialog opening)
-    done: Callable[[AituiApp], bool]  # the app shows the step done
+    done: Callable[[AituiApp, int], bool]  # the app shows the step done (Activity's lines from the 2nd on)
     then: str  # what to look at, once it is done
     timeout: float = 120.0
 
@@ -73,25 +82,25 @@ STEPS: tuple[Step, ...] = (
          "back while a build runs)", timeout=1800),
     Step("deploy", "d deploys the newest image: a dialog says where, what and how many; y confirms. Then the "
          "shipped samples go to the new replica (smoke test).", ("escape", 0.3, "d", 0.6, "y"),
-         lambda app: _ready(app, 1) and _said(app, "smoke PASS"),
+         lambda app, since: _ready(app, 1) and _said(app, "smoke PASS", since),
          "the workload is 1/1 and its smoke test passed (Activity): Prometheus scrapes it from now on"),
     Step("traffic", "t starts traffic (concurrency prefilled): the charts fill with requests/s, latency "
          "p50/p95/p99, replicas and errors within about 15 s.", ("t", 0.6, "enter"),
-         lambda app: _traffic(app) > 100,
+         lambda app, _: _traffic(app) > 100,
          "the Activity tab counts requests/s, failed and retried; failed stays 0"),
     Step("scale up", "+ + scales to 3 while traffic runs: a new replica joins only once ready, and each gets "
-         "its own line in the requests chart.", ("plus", 0.3, "plus"), lambda app: _ready(app, 3),
+         "its own line in the requests chart.", ("plus", 0.3, "plus"), lambda app, _: _ready(app, 3),
          "3/3 ready, and not one request failed on the way (Activity)"),
     Step("predict", "p sends a sample image to a replica and shows it, with the top-5 labels.", ("p",),
          _predicted, "the image and its labels: esc closes"),
     Step("rollout", "A new build rolls out one replica at a time, each new one ready before an old one drains; "
          "r does the same with the same image.", ("escape", 0.3, "r", 0.6, "y"),
-         lambda app: _said(app, f"rollout {_workload()}: 3 replicas on") and _ready(app, 3),
+         lambda app, since: _said(app, f"rollout {_workload()}: 3 replicas on", since) and _ready(app, 3),
          "every replica replaced, traffic still flowing, still 0 failed", timeout=300),
     Step("scale down", "- - scales back to 1: each leaving replica drains first.", ("minus", 0.3, "minus"),
-         lambda app: _ready(app, 1), "1/1 again", timeout=180),
+         lambda app, _: _ready(app, 1), "1/1 again", timeout=180),
     Step("stop", "t stops the traffic: its totals say how many requests went out and how many failed.", ("t",),
-         lambda app: _said(app, "traffic: stopped after"),
+         lambda app, since: _said(app, "traffic: stopped after", since),
          "the totals in Activity: that is the walkthrough. q quits; aitui finds the workload again next time"),
 )
 
@@ -116,6 +125,7 @@ class Demo:
         self.caption = DemoCaption(id="demo-caption")
         self._started = 0.0
         self._timer: Timer | None = None
+        self._since = 0  # Activity's line count when the running step began
 
     def start(self) -> None:
         self.app.screen_stack[0].mount(self.caption)
@@ -160,6 +170,7 @@ class Demo:
             return
         self.phase = "running"
         self._started = time.monotonic()
+        self._since = len(_lines(self.app))
         self._show()
         self._select()
         self._press(list(self.step.keys))
@@ -191,7 +202,8 @@ class Demo:
     def _check(self) -> None:
         s = self.step
         elapsed = time.monotonic() - self._started
-        if s.done(self.app):
+        done = s.done(self.app, self._since)
+        if done:
             outcome = s.then
         elif elapsed > s.timeout:
             outcome = f"not done after {elapsed:.0f} s: look at Activity for why"
@@ -200,6 +212,6 @@ class Demo:
             return
         if self._timer is not None:
             self._timer.stop()
-        self.history.append((s.title, "done" if s.done(self.app) else "timed out", round(elapsed, 1)))
+        self.history.append((s.title, "done" if done else "timed out", round(elapsed, 1)))
         self.phase = "done"
         self._show(outcome)
