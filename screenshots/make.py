@@ -28,8 +28,9 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 from aitui import config  # noqa: E402
 from aitui.app import WORKLOAD, AituiApp  # noqa: E402
 from aitui.services import images  # noqa: E402
-from aitui.ui.browser import ResourceBrowser  # noqa: E402
+from aitui.ui.browser import ResourceBrowser, ResourceTable  # noqa: E402
 from aitui.ui.build import BuildPanel  # noqa: E402
+from aitui.ui.changes import WorkloadChanges  # noqa: E402
 from aitui.ui.chart_grid import ChartGrid  # noqa: E402
 from aitui.ui.dialogs import PredictionScreen  # noqa: E402
 from aitui.ui.header import StatusBar  # noqa: E402
@@ -104,6 +105,13 @@ async def shoot(size: tuple[int, int]) -> None:
         app.query_one(ChartGrid).poll()
         await pilot.pause(2)
         save("4-scale")
+        # m: each replica's model and its own figures, under the same traffic
+        await pilot.press("m")
+        models = app.query_one("#models", ResourceTable)
+        await until(pilot, lambda: models.row_count == 3 and all(
+            models.get_cell(k, "rate") != "-" for k in models.rows), 60, "each replica's figures")
+        save("models")
+        await pilot.press("escape")
         # the replicas page of the charts (c), then the merged log of the three replicas, zoomed (l z) with
         # the engine's timestamps (t), each replica in its colour
         grid = app.query_one(ChartGrid)
@@ -145,7 +153,7 @@ async def shoot(size: tuple[int, int]) -> None:
         await pilot.pause(0.5)
         save("help")
         await pilot.press("escape")
-        app.run_change(lambda t, p: t.delete(WORKLOAD, p))
+        app.query_one(WorkloadChanges).run(lambda t, p: t.delete(WORKLOAD, p))
         await until(pilot, lambda: WORKLOAD not in app.workloads, 60, "the delete")
 
         app.settings.prometheus_url = "http://127.0.0.1:9091"  # the cluster's: it finds the pods (kubernetes_sd)
@@ -165,7 +173,7 @@ async def shoot(size: tuple[int, int]) -> None:
         await pilot.pause(1)
         save("cluster")
         await pilot.press("escape", "t")
-        app.run_change(lambda t, p: t.delete(WORKLOAD, p))
+        app.query_one(WorkloadChanges).run(lambda t, p: t.delete(WORKLOAD, p))
         await until(pilot, lambda: WORKLOAD not in app.workloads, 60, "the delete on the cluster")
 
 

@@ -90,12 +90,12 @@ class WorkloadChanges(Widget):
             if yes:
                 if said:
                     self.post_message(msg.Say(said))
-                self._run(change, done)
+                self.run(change, done)
 
         self.app.push_screen(ConfirmScreen(title, lines), answered)
 
     @work(thread=True, group="change", exit_on_error=False)
-    def _run(self, change: Change, done: str) -> None:
+    def run(self, change: Change, done: str = "") -> None:
         """A deploy, restart or delete on the target: its progress lines go to Activity as they happen,
         a failure becomes a message, and the lists refresh afterwards."""
         from aitui.services.targets import TargetError
