@@ -196,7 +196,7 @@ async def test_shell_through_a_real_tty_and_its_clear_refusals(local, settings, 
         await until(pilot, lambda: "it is gone" in notices(app), 30, "a gone replica, said")
         await command(pilot, "services")
         await pilot.press("x")  # a verb of another view: refused with its reason
-        await until(pilot, lambda: "(Shell) does not apply to services" in notices(app), 5, "x refused on services")
+        await until(pilot, lambda: "does not apply to services" in notices(app), 5, "x refused on services")
 
 
 async def test_rollback_goes_back_one_image_without_a_failed_request(local, settings, recognizer_image, second_tag,
