@@ -107,6 +107,7 @@ async def test_yaml_describe_and_a_shell_in_a_pod(cluster, namespace, cluster_im
     assert code == 4 and "42 10001" in out and "/dev/pts/" in out, out
     with pytest.raises(NotFound, match="it is gone"):
         target.shell(f"{WORKLOAD}-gone")
+    assert target.manifest("models", pods[0])["kind"] == "Pod"  # the models view's rows are pods
     target.close()
 
     app = app_in(cluster, namespace, tmp_path)

@@ -124,6 +124,7 @@ async def test_yaml_and_describe_of_a_container_and_of_one_removed_meanwhile(loc
     names.append(name)
     target.deploy(recognizer_image, 1, name)
     pod = target.pods(name)[0].name
+    assert target.manifest("models", pod)["Name"] == f"/{pod}"  # the models view's rows are replicas too
     app = app_for(settings, tmp_path)
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         workloads = app.query_one("#workloads", ResourceTable)

@@ -124,6 +124,7 @@ CHANGE_CAUSE = "kubernetes.io/change-cause"
 OBJECTS = {
     "workloads": ("/apis/apps/v1", "deployments", "Deployment"),
     "pods": ("/api/v1", "pods", "Pod"),
+    "models": ("/api/v1", "pods", "Pod"),  # the models view's rows are replicas
     "services": ("/api/v1", "services", "Service"),
     "hpa": ("/apis/autoscaling/v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler"),
     "revisions": ("/apis/apps/v1", "replicasets", "ReplicaSet"),

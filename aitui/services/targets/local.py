@@ -569,7 +569,7 @@ class LocalTarget:
     def manifest(self, kind: str, name: str) -> Any:
         """`docker inspect` data: of the replica; of every replica of a workload (or its "service"); of a
         revision's image."""
-        if kind == "pods":
+        if kind in ("pods", "models"):  # (the models view's rows are replicas)
             return self._container(name).attrs
         if kind in ("workloads", "services"):
             found = [c.attrs for c in sorted(self._containers(name), key=self._created)]
@@ -597,14 +597,15 @@ class LocalTarget:
                               f"Created:      {attrs.get('Created')}",
                               f"Labels:       {(attrs.get('Config') or {}).get('Labels') or {}}"])
         found = self.manifest(kind, name)
-        containers = [found] if kind == "pods" else found
+        containers = [found] if kind in ("pods", "models") else found  # one replica, or a workload's
         out = []
         for attrs in containers:
             workload = ((attrs.get("Config") or {}).get("Labels") or {}).get(WORKLOAD_LABEL, "")
             cname = str(attrs.get("Name", "")).lstrip("/")
             events = [e for e in self.events(workload) if e.object == cname] if workload else []
             out.append(describe_container(attrs, events))
-        head = [] if kind == "pods" else [f"Workload {name}: {len(containers)} container(s) on the local engine", ""]
+        one = kind in ("pods", "models")
+        head = [] if one else [f"Workload {name}: {len(containers)} container(s) on the local engine", ""]
         return "\n".join(head) + "\n\n".join(out)
 
     def shell(self, pod: str) -> Shell:
