@@ -1,3 +1,3 @@
-from aitui.cli import main
+from aitui.cli import entry
 
-raise SystemExit(main())
+entry()

@@ -104,6 +104,23 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     r.add_argument("script", metavar="SCRIPT", help="the script file ('-': standard input)")
 
 
+def entry() -> None:
+    """The `aitui` program: main(), then an exit that does not wait on library threads. A daemon thread
+    (a watch, a port-forward) still writing while Python finalizes can abort the process (SIGABRT, seen
+    under load at the end of `aitui scale`), after the answer was given; so the streams are flushed and the
+    process ends there."""
+    import contextlib
+    import logging
+    import os
+
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
+            stream.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = vars(parser().parse_args(argv))
     command, as_json = args.pop("command", None), args.pop("json", False)

@@ -72,6 +72,7 @@ async def test_deploy_scale_predict_traffic_and_delete_by_keystroke(app_settings
         image_id = docker_client.images.get(recognizer_image).id.removeprefix("sha256:")[:12]
         images.focus()
         images.move_cursor(row=images.get_row_index(image_id))
+        await until(pilot, lambda: images.has_focus, 5, "the images focused")  # d deploys the focused row's
 
         await pilot.press("d")
         assert isinstance(app.screen, ConfirmScreen)
