@@ -185,16 +185,16 @@ async def test_shell_through_a_real_tty_and_its_clear_refusals(local, settings, 
         # ready as this app's target sees it (the engine's healthcheck: the test's target started it)
         await until(pilot, lambda: str(workloads.get_cell(name, "ready")) == "1/1", 30, "the replica ready")
         await pilot.press("x")  # on a workload: its first ready replica. A pilot cannot hand the terminal over:
-        await until(pilot, lambda: said(app, f"run it yourself: docker exec -it {pod} bash"), 30, "the command")
+        await until(pilot, lambda: said(app, f"run it yourself: docker exec -it {pod} bash"), 90, "the command")
         await select_row(pilot, workloads, bare)
         await pilot.press("enter")
         pods = app.query_one("#pods", ResourceTable)
         await select_row(pilot, pods, bare_pod)
         await pilot.press("x")
-        await until(pilot, lambda: "its image has no shell" in notices(app), 30, "no shell, said")
+        await until(pilot, lambda: "its image has no shell" in notices(app), 90, "no shell, said")
         docker_client.containers.get(bare_pod).remove(force=True)  # gone, still on screen: x says so
         await pilot.press("x")
-        await until(pilot, lambda: "it is gone" in notices(app), 30, "a gone replica, said")
+        await until(pilot, lambda: "it is gone" in notices(app), 90, "a gone replica, said")
         await command(pilot, "services")
         await pilot.press("x")  # a verb of another view: refused with its reason
         await until(pilot, lambda: "does not apply to services" in notices(app), 5, "x refused on services")
