@@ -36,6 +36,7 @@ def pod_images(cluster: Cluster, namespace: str) -> set[str]:
     return {p["spec"]["containers"][0]["image"] for p in pods if not p["metadata"].get("deletionTimestamp")}
 
 
+@pytest.mark.timeout(1500)  # two builds (one retrains) and rollouts: ~2 min here, 10+ under load
 async def test_the_cluster_walkthrough_loses_no_request(cluster, namespace, cluster_image, settings, tmp_path,
                                                         monkeypatch) -> None:
     serving = tmp_path / "serving"
