@@ -271,6 +271,10 @@ class KubeTarget:
                 return []
             selector = ((dep.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
         assert self._pods is not None
+        # a first list of thousands of pods takes a while: answer with it, not with an empty list that
+        # would read "no replicas" (a cache that cannot list says why through `errors`)
+        pod_cache = self._pods
+        self._wait(lambda: pod_cache.synced.is_set() or bool(pod_cache.error), self.timeout)
         out = [pod if workload in (None, pod.workload) else replace(pod, workload=workload)
                for pod, pod_labels in self._pods.values()
                if all(pod_labels.get(k) == v for k, v in selector.items())]
