@@ -43,7 +43,7 @@ class ResourceTable(Table):
         for o in objs:
             key = view.key(o)
             old = made.get(key)
-            if old is not None and now < old[1] and old[0] == o:
+            if old is not None and now < old[1] and (old[0] is o or old[0] == o):  # the cache's own object: kept
                 cells = old[2]
                 fresh[key] = old
             else:

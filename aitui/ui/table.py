@@ -29,6 +29,17 @@ def _width(text: str) -> int:
     return len(text) if text.isascii() else cell_len(text)
 
 
+def _widths(columns: tuple[tuple[str, str], ...], rows: dict[str, Cells]) -> list[int]:
+    """Each column's widest cell (its header included), column by column at C speed: a pass per column
+    over 20,000 rows is a few milliseconds, a Python call per cell ten times that."""
+    widths = [_width(label) for _, label in columns]
+    for i, column in enumerate(zip(*rows.values(), strict=False)):
+        if i < len(widths):
+            ascii_only = all(map(str.isascii, column))
+            widths[i] = max(widths[i], max(map(len if ascii_only else cell_len, column)))
+    return widths
+
+
 @dataclass(frozen=True)
 class RowKey:
     value: str  # DataTable's RowKey has the key as .value: handlers read it the same way
@@ -128,10 +139,7 @@ class Table(ScrollView, can_focus=True):
         self.rows = rows
         self._keys = list(rows)
         self._index = {key: i for i, key in enumerate(self._keys)}
-        widths = [_width(label) for _, label in self.columns]
-        for cells in rows.values():
-            widths = [max(w, _width(c)) for w, c in zip(widths, cells, strict=False)]
-        self._widths = widths
+        self._widths = _widths(self.columns, rows)
         if kept is not None and kept in self._index:
             self.cursor_row = self._index[kept]
         else:
