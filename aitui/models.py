@@ -118,6 +118,19 @@ class Event:
 
 
 @dataclass(frozen=True)
+class Node:
+    """Where replicas run: a Kubernetes node, or the local Docker engine's machine."""
+
+    name: str
+    status: str  # Ready, NotReady, Unknown
+    roles: str  # control-plane, worker…; "engine" for the local Docker engine
+    version: str  # the kubelet's, or the engine's
+    cpus: int
+    memory: int  # bytes
+    created: float  # 0 when not known
+
+
+@dataclass(frozen=True)
 class Autoscaler:
     """A HorizontalPodAutoscaler: the bounds it keeps a workload's replicas in, and what it last did."""
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from aitui.config import Settings
-from aitui.models import Autoscaler, Event, Pod, ReplicaStats, Revision, Service, Shell, Workload
+from aitui.models import Autoscaler, Event, Node, Pod, ReplicaStats, Revision, Service, Shell, Workload
 
 Progress = Callable[[str], None]
 
@@ -80,6 +80,7 @@ class Target(Protocol):
     def revisions(self, workload: str | None = None) -> list[Revision]: ...  # oldest first
     def rollback(self, workload: str = ..., progress: Progress = ...) -> Revision: ...  # to the previous one
     def autoscalers(self) -> list[Autoscaler]: ...  # Unsupported where there are none
+    def nodes(self) -> list[Node]: ...  # where replicas run
     def set_autoscaler(self, workload: str, low: int, high: int, progress: Progress = ...) -> None: ...
 
 

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aitui.config import Settings
-from aitui.models import Autoscaler, Event, Pod, ReplicaStats, Revision, Service, Shell, Workload
+from aitui.models import Autoscaler, Event, Node, Pod, ReplicaStats, Revision, Service, Shell, Workload
 from aitui.services import kubeconfig, labels, manifests
 from aitui.services.errors import reason
 from aitui.services.targets import Forbidden, NotFound, Progress, TargetError, quiet
@@ -87,6 +87,21 @@ def rollout_status(dep: dict[str, Any]) -> tuple[str, bool]:
 
 def _time(stamp: str | None) -> float:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() if stamp else 0.0
+
+
+def _cpus(quantity: str) -> int:
+    """A CPU quantity ("4", "3500m") in whole cores."""
+    return int(quantity[:-1]) // 1000 if quantity.endswith("m") else int(float(quantity or 0))
+
+
+def _bytes(quantity: str) -> int:
+    """A memory quantity ("16Gi", "8000000Ki", "2G") in bytes."""
+    units = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "K": 10**3, "M": 10**6, "G": 10**9,
+             "T": 10**12}
+    for unit in sorted(units, key=len, reverse=True):
+        if quantity.endswith(unit):
+            return int(float(quantity[: -len(unit)]) * units[unit])
+    return int(float(quantity or 0))
 
 
 def workload_of(dep: dict[str, Any]) -> Workload:
@@ -279,6 +294,27 @@ class KubeTarget:
                for pod, pod_labels in self._pods.values()
                if all(pod_labels.get(k) == v for k, v in selector.items())]
         return sorted(out, key=lambda p: (p.created, p.name))
+
+    def nodes(self) -> list[Node]:
+        """The cluster's nodes (cluster-scoped: a user who may only read a namespace gets the 403)."""
+        try:
+            response: Any = self.core.list_node(_preload_content=False, _request_timeout=self.timeout)
+            items = json.loads(response.data)["items"]
+        except Exception as exc:
+            raise api_error(exc, "list", "nodes") from exc
+        out = []
+        for n in items:
+            meta, status = n["metadata"], n.get("status") or {}
+            ready: dict[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
+            roles = sorted(k.split("/", 1)[1] for k in meta.get("labels") or {}
+                           if k.startswith("node-role.kubernetes.io/")) or ["<none>"]
+            capacity = status.get("capacity") or {}
+            out.append(Node(name=meta["name"], status={"True": "Ready", "False": "NotReady"}.get(
+                ready.get("status", ""), "Unknown"), roles=",".join(roles),
+                version=(status.get("nodeInfo") or {}).get("kubeletVersion", "?"),
+                cpus=_cpus(capacity.get("cpu", "0")), memory=_bytes(capacity.get("memory", "0")),
+                created=_time(meta.get("creationTimestamp"))))
+        return sorted(out, key=lambda n: n.name)
 
     def services(self) -> list[Service]:
         """The namespace's Services; their endpoints counted from the pod cache (the pods their selector

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from aitui.config import Settings, state_dir
-from aitui.models import Autoscaler, Event, Pod, ReplicaStats, Revision, Service, Shell, Workload
+from aitui.models import Autoscaler, Event, Node, Pod, ReplicaStats, Revision, Service, Shell, Workload
 from aitui.services import labels
 from aitui.services.errors import reason
 from aitui.services.targets import NotFound, Progress, TargetError, Unsupported
@@ -157,6 +157,16 @@ class LocalTarget:
                              type="Warning" if bad else "Normal",
                              reason=action, object=attrs.get("name", ""), message=detail))
         return out
+
+    def nodes(self) -> list[Node]:
+        """The local engine's machine: one node (another host's, for an engine over SSH)."""
+        try:
+            info = self.docker.info()
+        except Exception as exc:
+            raise TargetError(f"local: the engine's info: {reason(exc)}") from exc
+        return [Node(name=str(info.get("Name", "local")), status="Ready", roles="engine",
+                     version=f"docker {info.get('ServerVersion', '?')}", cpus=int(info.get("NCPU") or 0),
+                     memory=int(info.get("MemTotal") or 0), created=0.0)]
 
     def services(self) -> list[Service]:
         """The local "service" of a workload is the set of its replicas' published ports on 127.0.0.1."""

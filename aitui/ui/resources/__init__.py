@@ -3,7 +3,7 @@ below. The browser (ui/browser.py), the `:` commands and `enter` all come from i
 
 from __future__ import annotations
 
-from aitui.ui.resources import hpa, models, pods, revisions, services, workloads
+from aitui.ui.resources import event_list, hpa, models, nodes, pods, revisions, services, workloads
 from aitui.ui.resources.view import ResourceView
 
 REGISTRY: dict[str, ResourceView] = {v.kind: v for v in (
@@ -13,6 +13,8 @@ REGISTRY: dict[str, ResourceView] = {v.kind: v for v in (
     hpa.VIEW,
     revisions.VIEW,
     models.VIEW,
+    event_list.VIEW,
+    nodes.VIEW,
 )}
 ALIASES = {alias: v.kind for v in REGISTRY.values() for alias in v.aliases}
 
