@@ -33,6 +33,7 @@ from aitui.ui.build import BuildPanel  # noqa: E402
 from aitui.ui.changes import WorkloadChanges  # noqa: E402
 from aitui.ui.chart_grid import ChartGrid  # noqa: E402
 from aitui.ui.dialogs import PredictionScreen  # noqa: E402
+from aitui.ui.doctor import DoctorScreen  # noqa: E402
 from aitui.ui.header import StatusBar  # noqa: E402
 from aitui.ui.logs import PodLog  # noqa: E402
 
@@ -69,6 +70,13 @@ async def shoot(size: tuple[int, int]) -> None:
             print(HERE / f"{name}-{size[0]}x{size[1]}.svg", flush=True)
 
         save("main")
+        # :doctor on this machine: each check, what it found, and the one-line fix of any that fails
+        await pilot.press("colon", *"doctor", "enter")
+        await until(pilot, lambda: isinstance(app.screen, DoctorScreen) and bool(app.screen.checks), 120,
+                    "the doctor's checks")
+        await pilot.pause(0.5)
+        save("doctor")
+        await pilot.press("escape")
         # the build's story mid-training: a real training (a seed of its own, so the engine's cache cannot skip
         # it; a seed does not change its time, so the last build's estimate applies), shown at its eighth epoch
         # and cancelled (a cancelled build tags nothing); then b builds the walkthrough's image

@@ -12,6 +12,10 @@ class ActivityLog(Log):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(max_lines=2000, **kwargs)  # type: ignore[arg-type]
 
+    def on_mount(self) -> None:
+        # the empty state says what to do first; what aitui does then follows it here
+        self.write_line("b builds the recognizer · d deploys it · t sends it traffic · ? lists every key")
+
     def progress(self, text: str) -> None:
         """What runs in the background now ("" when nothing does)."""
         self.border_subtitle = text

@@ -22,6 +22,9 @@ class EventsLog(Log):
         super().__init__(max_lines=2000, **kwargs)  # type: ignore[arg-type]
         self._target_of = target_of
 
+    def on_mount(self) -> None:
+        self.write_line("e lists the selected workload's events here (:ev shows them as rows)")  # empty state
+
     def open(self, workload: str) -> None:
         show_tab(self)
         self.load(workload)
