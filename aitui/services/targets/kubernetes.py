@@ -214,6 +214,7 @@ class KubeTarget:
         self._pods: WatchCache[tuple[Pod, dict[str, str]]] | None = None
         self._hpas: WatchCache[Autoscaler] | None = None  # (its errors stay out of `errors`: an extra)
         self._changed = threading.Condition()
+        self._closed = False
         self._forwards = PodForwards(self._open_forward, labels.SERVING_PORT)
         self._forward_api: Any = None
         self._forward_lock = threading.Lock()
@@ -247,6 +248,9 @@ class KubeTarget:
                            AutoscalingV2Api(self.api).list_namespaced_horizontal_pod_autoscaler, autoscaler_of)
 
     def close(self) -> None:
+        self._closed = True
+        with self._changed:
+            self._changed.notify_all()  # a rollout being waited for ends its wait (the app is leaving)
         self._forwards.close()
         for c in (self._deployments, self._pods, self._hpas):
             if c is not None:
@@ -688,6 +692,8 @@ class KubeTarget:
         deadline = time.monotonic() + timeout
         with self._changed:
             while not done():
+                if self._closed:  # nobody is waiting for the answer any more
+                    raise TargetError(f"{self.name}: closed while waiting")
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
