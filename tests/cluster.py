@@ -78,6 +78,10 @@ def cluster() -> Cluster:
         requests.get(f"{c.prometheus_url}/-/ready", timeout=2).raise_for_status()
     except requests.RequestException:
         _missing("the cluster's Prometheus")
+    # a run that was killed leaves its namespaces, and their pods hold the node's CPU requests: a later
+    # rollout's surge pod would stay Pending (seen: the walkthrough's rollout timed out behind 4 such pods)
+    c.kubectl("delete", "namespace", "-l", "aitui.test=1", "--wait=true", "--timeout=180s", check=False,
+              timeout=200)
     return c
 
 
