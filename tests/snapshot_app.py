@@ -14,6 +14,7 @@ from aitui.services.doctor import Check
 from aitui.services.predict import samples
 from aitui.services.targets.local import LocalTarget
 from aitui.ui.chart_grid import ChartGrid
+from aitui.ui.charts import Chart
 from aitui.ui.doctor import DoctorScreen
 from aitui.ui.header import StatusBar
 from aitui.ui.images import ImagesTable
@@ -135,3 +136,14 @@ class SnapshotApp(AituiApp):
         labels = (("circle", 0.962), ("ring", 0.021), ("square", 0.009), ("triangle", 0.005), ("cross", 0.002))
         self.query_one(Predictor).post_message(msg.Predicted("circle", samples()["circle"], labels,
                                                              "127.0.0.1:32768 answered in 4 ms · esc closes"))
+
+
+async def settled(pilot) -> None:
+    """Wait until the snapshot app shows its canned lists, the charts on screen and every engine's health."""
+    app = pilot.app
+    for _ in range(200):
+        await pilot.pause()
+        if app.images and app.workloads and all(chart._drawn for chart in app.query(Chart) if chart.display) \
+                and None not in app.query_one(StatusBar).health.values():
+            return
+    raise AssertionError("the snapshot app never settled")

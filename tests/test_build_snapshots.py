@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import pytest
 from build_story import ESTIMATE, KIND, TAG, events
-from snapshot_app import SnapshotApp
+from snapshot_app import SnapshotApp, settled
 
 from aitui import messages as msg
 from aitui.models import BuildEvent
 from aitui.ui.build import BuildPanel
-from aitui.ui.charts import Chart
-from aitui.ui.header import StatusBar
 from aitui.ui.tabs import show_tab
 
 SIZES = [(80, 24), (120, 36)]
@@ -51,13 +49,7 @@ class BuildStoryApp(SnapshotApp):
 @pytest.mark.parametrize("screen", list(SCREENS))
 def test_build_screen(snap_compare, screen: str, size: tuple[int, int]) -> None:
     async def settle(pilot) -> None:
-        app = pilot.app
-        for _ in range(200):
-            await pilot.pause()
-            if app.images and app.workloads and all(chart._drawn for chart in app.query(Chart) if chart.display) \
-                    and None not in app.query_one(StatusBar).health.values():
-                return
-        raise AssertionError("the snapshot app never settled")
+        await settled(pilot)
 
     app = BuildStoryApp(done=screen == "build-done")
     assert snap_compare(app, press=SCREENS[screen], terminal_size=size, run_before=settle)

@@ -8,13 +8,12 @@ from __future__ import annotations
 import math
 
 import pytest
-from snapshot_app import CannedTarget, SnapshotApp, series
+from snapshot_app import CannedTarget, SnapshotApp, series, settled
 
 from aitui import messages as msg
 from aitui.models import ReplicaStats, Series
 from aitui.ui.chart_grid import ChartGrid
 from aitui.ui.charts import Chart
-from aitui.ui.header import StatusBar
 from aitui.ui.logs import Line, PodLog
 
 SIZES = [(80, 24), (120, 36)]
@@ -57,14 +56,6 @@ class ChartsApp(SnapshotApp):
             self.prometheus_probe = lambda _settings: "connection refused"
 
 
-async def settled(pilot) -> None:
-    app = pilot.app
-    for _ in range(200):
-        await pilot.pause()
-        if app.images and app.workloads and all(chart._drawn for chart in app.query(Chart) if chart.display) \
-                and None not in app.query_one(StatusBar).health.values():
-            return
-    raise AssertionError("the snapshot app never settled")
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

@@ -9,15 +9,13 @@ import calendar
 from dataclasses import replace
 
 import pytest
-from snapshot_app import CannedTarget, SnapshotApp, workloads
+from snapshot_app import CannedTarget, SnapshotApp, settled, workloads
 
 from aitui.app import WORKLOAD
 from aitui.models import Autoscaler, Event, Revision, Workload
 from aitui.services.describe import describe
 from aitui.services.targets import Unsupported
-from aitui.ui.charts import Chart
 from aitui.ui.dialogs import ConfirmScreen
-from aitui.ui.header import StatusBar
 from aitui.ui.yaml_view import ObjectScreen
 
 SIZES = [(80, 24), (120, 36)]
@@ -95,14 +93,6 @@ class ClusterApp(SnapshotApp):
         self.target = (ClusterTarget if cluster else LocalTarget)(self.now)  # type: ignore[assignment]
 
 
-async def settled(pilot) -> None:
-    app = pilot.app
-    for _ in range(200):
-        await pilot.pause()
-        if app.images and app.workloads and all(chart._drawn for chart in app.query(Chart) if chart.display) \
-                and None not in app.query_one(StatusBar).health.values():
-            return
-    raise AssertionError("the snapshot app never settled")
 
 
 async def until(pilot, check, what: str) -> None:

@@ -5,7 +5,7 @@ and a capacity run's steps, chart, knee and suggestion (the steps of a real run 
 from __future__ import annotations
 
 import pytest
-from snapshot_app import SnapshotApp, pods
+from snapshot_app import SnapshotApp, pods, settled
 
 from aitui import messages as msg
 from aitui.app import WORKLOAD
@@ -16,8 +16,6 @@ from aitui.services.model_view import Figures as ReplicaFigures
 from aitui.services.model_view import ReplicaModel
 from aitui.services.slo import Thresholds
 from aitui.ui.capacity import CapacityScreen
-from aitui.ui.charts import Chart
-from aitui.ui.header import StatusBar
 from aitui.ui.loadtest import LoadTestScreen
 from aitui.ui.resources import models as models_view
 
@@ -81,14 +79,6 @@ def capacity_result() -> CapacityResult:
                           MACHINE, "2026-11-25T15:30:00+00:00")
 
 
-async def settled(pilot) -> None:
-    app = pilot.app
-    for _ in range(200):
-        await pilot.pause()
-        if app.images and app.workloads and all(chart._drawn for chart in app.query(Chart) if chart.display) \
-                and None not in app.query_one(StatusBar).health.values():
-            return
-    raise AssertionError("the snapshot app never settled")
 
 
 async def settle_layout(pilot) -> None:

@@ -5,10 +5,9 @@ pytest tests/test_snapshots.py --snapshot-update, then look at the SVGs before c
 from __future__ import annotations
 
 import pytest
-from snapshot_app import SnapshotApp
+from snapshot_app import SnapshotApp, settled
 
 from aitui.ui.charts import Chart
-from aitui.ui.header import StatusBar
 
 SIZES = [(80, 24), (120, 36)]
 SCREENS = {
@@ -31,13 +30,7 @@ SCREENS = {
 def test_screen(snap_compare, screen: str, size: tuple[int, int]) -> None:
     async def settle(pilot) -> None:
         app = pilot.app
-        for _ in range(200):
-            await pilot.pause()
-            if app.images and app.workloads and all(chart._drawn for chart in app.query(Chart) if chart.display) \
-                    and None not in app.query_one(StatusBar).health.values():
-                break
-        else:
-            raise AssertionError("the snapshot app never settled")
+        await settled(pilot)
         if screen == "other-charts":
             await pilot.press("c")
             for _ in range(200):
