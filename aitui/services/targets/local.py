@@ -80,11 +80,18 @@ class LocalTarget:
 
     # -- reading ---------------------------------------------------------------------------
     def _containers(self, workload: str | None = None) -> list[Any]:
+        import docker
+
         label = WORKLOAD_LABEL if workload is None else f"{WORKLOAD_LABEL}={workload}"
-        try:
-            return list(self.docker.containers.list(all=True, filters={"label": label}))
-        except Exception as exc:
-            raise TargetError(f"local: listing containers failed: {reason(exc)}") from exc
+        for attempt in range(3):
+            try:
+                return list(self.docker.containers.list(all=True, filters={"label": label}))
+            except docker.errors.NotFound:  # the SDK inspects each listed container: one removed meanwhile
+                if attempt == 2:  # (a rollout's old replica) is a 404 that a second list does not have
+                    raise TargetError("local: listing containers failed: they kept changing") from None
+            except Exception as exc:
+                raise TargetError(f"local: listing containers failed: {reason(exc)}") from exc
+        return []
 
     @staticmethod
     def _port(c: Any) -> int:
