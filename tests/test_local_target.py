@@ -88,3 +88,22 @@ def test_bad_requests_are_clear_errors(target) -> None:
         target.restart("no-such-workload")
     with pytest.raises(TargetError, match="starting a replica of aitui/does-not-exist:1 failed"):
         target.deploy("aitui/does-not-exist:1", 1, WORKLOAD)
+
+
+def test_a_replica_another_aitui_started_is_ready_once_it_answers(target, recognizer_image, docker_client) -> None:
+    """Another aitui (or `aitui deploy`) started this replica: this one never saw it become ready, and the
+    engine's health check has not run yet (here: not for a minute). It takes traffic once it answers ready,
+    not when the engine first checks it: traffic through this target must not find "no ready endpoint"."""
+    from aitui.services import labels
+    from aitui.services.targets.local import WORKLOAD_LABEL
+
+    c = docker_client.containers.run(
+        recognizer_image, name=f"{WORKLOAD}-elsewhere", detach=True,
+        labels={WORKLOAD_LABEL: WORKLOAD, **labels.SELECTOR_LABELS, **labels.PART_OF},
+        ports={f"{labels.SERVING_PORT}/tcp": ("127.0.0.1", None)},
+        healthcheck={"test": ["CMD", "true"], "interval": 60 * 10**9, "start_period": 60 * 10**9})
+    wait_until(lambda: target.endpoints(WORKLOAD), 60, "the replica to answer ready")
+    c.reload()
+    assert c.attrs["State"]["Health"]["Status"] == "starting"  # the engine has not checked it: we asked it
+    [pod] = target.pods(WORKLOAD)
+    assert pod.ready and target.endpoints(WORKLOAD) == [pod.endpoint]

@@ -114,7 +114,23 @@ class LocalTarget:
         if c.id in self._ready:
             return True
         health = ((c.attrs.get("State") or {}).get("Health") or {}).get("Status")
+        if health == "starting" and self._answers_ready(c):
+            # started by another aitui (or the CLI): the engine's first health check comes 5 s after the
+            # start, but the replica serves as soon as it says ready; asking it keeps traffic from a gap
+            self._ready.add(c.id)
+            return True
         return health == "healthy"
+
+    def _answers_ready(self, c: Any) -> bool:
+        """Whether the replica's readiness endpoint answers 200 now (a draining one answers 503)."""
+        import requests
+
+        port = self._port(c)
+        address = self._local_end(port) if port and self.remote else f"127.0.0.1:{port}" if port else None
+        try:
+            return bool(address) and requests.get(f"http://{address}/v2/health/ready", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
 
     def _pod(self, c: Any) -> Pod:
         port = self._port(c)
@@ -461,27 +477,19 @@ class LocalTarget:
             raise TargetError(f"starting a replica of {image} failed: {reason(exc)}") from exc
 
     def _wait_ready(self, c: Any) -> None:
-        import requests
-
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
             c.reload()
             if c.status in ("exited", "dead"):
                 tail = c.logs(tail=5).decode(errors="replace").strip()
                 raise TargetError(f"replica {c.name} exited while starting: {tail or 'no output'}")
-            port = self._port(c)
             # a remote engine's replica is asked through its tunnel; with none, its engine's health check says
-            address = self._local_end(port) if port and self.remote else f"127.0.0.1:{port}" if port else None
             healthy = ((c.attrs.get("State") or {}).get("Health") or {}).get("Status") == "healthy"
-            try:
-                if (address and requests.get(f"http://{address}/v2/health/ready", timeout=1).status_code == 200) \
-                        or (self.remote and not address and healthy):
-                    with self._lock:
-                        self._ready.add(c.id)
-                    self.sync_targets()
-                    return
-            except requests.RequestException:
-                pass
+            if self._answers_ready(c) or (self.remote and self._tunnel() is None and healthy):
+                with self._lock:
+                    self._ready.add(c.id)
+                self.sync_targets()
+                return
             time.sleep(0.1)
         raise TargetError(f"replica {c.name} was not ready within {READY_TIMEOUT:.0f}s")
 
