@@ -1,6 +1,16 @@
 """The recognizer's servers: TensorFlow Serving REST (v1), Open Inference Protocol (v2) REST with the
 binary tensor data extension, health, and Prometheus metrics on one HTTP port (8501); the Open
-Inference Protocol over gRPC on its own port (8500, recognizer/grpc_server.py)."""
+Inference Protocol over gRPC on its own port (8500, recognizer/grpc_server.py).
+
+HTTP/1.1 is served by an asyncio Protocol on uvloop with httptools (llhttp, the parser uvicorn uses): the
+bytes of a connection go through the parser's callbacks into a plain function per route, and an inference
+request goes from its last byte, through parsing and decoding, onto the batcher's queue with the
+connection's response slot as the place its answer goes: no task, future, request or response object per
+request. serving/README.md ("Where a request's time goes") measures what this saves against aiohttp.
+Responses leave in the order their requests came (pipelining), keep-alive follows the request
+(HTTP/1.1 default, `Connection: close`, HTTP/1.0), bodies over the limit get 413 and are read to their end
+and dropped (so the client sees the answer, not a reset), malformed HTTP gets 400 and the connection closes.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +18,28 @@ import asyncio
 import json
 import logging
 import os
+import re
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
-import numpy as np
-from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST
+import httptools
 
 from recognizer import codec, metrics
 from recognizer.batcher import Batcher, Overloaded
 from recognizer.runtime import ModelFiles, Runtime
 
+try:
+    import orjson
+except ImportError:  # the standard library's json is the reference; orjson is only faster
+    orjson = None
+
 log = logging.getLogger("recognizer")
 MODEL = "recognizer"
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass
@@ -46,6 +61,7 @@ class Settings:
     model_file: str = "model.tflite"  # in the model directory; model_float.tflite: the float model
     inference_thread: int = 0  # 1: run the model in a thread of its own (see recognizer/batcher.py)
     workers: int = 1  # processes sharing the ports (recognizer/workers.py)
+    keepalive_seconds: float = 75.0  # an idle keep-alive connection is closed after this long
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -68,8 +84,87 @@ class State:
     last_done: float = 0.0  # time.monotonic() when an inference request last finished (the drain's quiet check)
 
 
-def error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+# --- JSON ---------------------------------------------------------------------------------------------------
+
+
+def loads(body: bytes) -> Any:
+    """orjson where it can; whatever it refuses (NaN, integers beyond 64 bits, UTF-16…) the standard library
+    decides, so the accepted inputs and the error messages are the standard library's."""
+    if orjson is not None:
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(body)
+
+
+def dumps(obj: Any) -> bytes:
+    if orjson is not None:
+        try:
+            return orjson.dumps(obj)
+        except TypeError:  # orjson.JSONEncodeError: e.g. an id that is an integer beyond 64 bits
+            pass
+    return json.dumps(obj).encode()
+
+
+def _json(body: bytes) -> Any:
+    if not body:
+        raise codec.BadRequest("empty request body")
+    try:
+        return loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise codec.BadRequest(f"request body is not valid JSON: {exc}") from None
+
+
+# --- replies: (status, body, content type, extra headers) ----------------------------------------------------
+
+JSON = "application/json; charset=utf-8"
+Reply = tuple[int, bytes, str, Any]
+
+
+def reply(obj: Any, status: int = 200) -> Reply:
+    return status, dumps(obj), JSON, None
+
+
+def error(status: int, message: str) -> Reply:
+    return reply({"error": message}, status)
+
+
+def exception_reply(exc: BaseException, path: str) -> Reply:
+    if isinstance(exc, codec.BadRequest):
+        return error(exc.status, str(exc))
+    if isinstance(exc, Overloaded):
+        return error(429, str(exc))
+    log.error("internal error on %s", path, exc_info=exc)  # never a traceback to the client; it goes to the log
+    return error(500, "internal error")
+
+
+REASONS = {s.value: s.phrase for s in HTTPStatus}
+SERVER_HEADER = "aitui-recognizer"
+_date = [0, ""]
+
+
+def http_date() -> str:
+    now = int(time.time())
+    if now != _date[0]:
+        _date[0], _date[1] = now, time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now))
+    return _date[1]
+
+
+def response_bytes(r: Reply, close: bool, head_only: bool = False) -> bytes:
+    status, body, content_type, extra = r
+    lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Unknown')}\r\nContent-Type: {content_type}\r\n"
+             f"Content-Length: {len(body)}\r\nDate: {http_date()}\r\nServer: {SERVER_HEADER}\r\n"]
+    if extra:
+        lines += [f"{k}: {v}\r\n" for k, v in extra]
+    if close:
+        lines.append("Connection: close\r\n")
+    lines.append("\r\n")
+    head = "".join(lines).encode("latin-1")
+    return head if head_only else head + body
+
+
+# --- the model and its routes --------------------------------------------------------------------------------
 
 
 def _protocol(path: str) -> str | None:
@@ -80,51 +175,6 @@ def _protocol(path: str) -> str | None:
     return None
 
 
-@web.middleware
-async def errors_and_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every error is {"error": …} with TF Serving's status codes; inference requests are counted."""
-    proto = _protocol(request.path)
-    state: State = request.app["state"]
-    t0 = time.perf_counter()
-    if proto:
-        state.in_flight += 1
-        metrics.IN_FLIGHT.inc()
-    try:
-        resp = await handler(request)
-    except web.HTTPException as exc:  # 404, 405, 413 from aiohttp itself
-        reason = "request body too large" if exc.status == 413 else exc.reason
-        resp = error(exc.status, f"{reason}: {request.method} {request.path}" if exc.status in (404, 405)
-                     else reason)
-    except codec.BadRequest as exc:
-        resp = error(exc.status, str(exc))
-    except Overloaded as exc:
-        resp = error(429, str(exc))
-    except Exception:  # never a traceback to the client; it goes to the log
-        log.exception("internal error on %s", request.path)
-        resp = error(500, "internal error")
-    finally:
-        if proto:
-            state.in_flight -= 1
-            state.last_done = time.monotonic()
-            metrics.IN_FLIGHT.dec()
-    if proto:
-        metrics.REQUESTS.labels(proto, str(resp.status)).inc()
-        metrics.LATENCY.labels(proto).observe(time.perf_counter() - t0)
-    if not state.ready:  # draining: tell keep-alive clients to move on
-        resp.force_close()
-    return resp
-
-
-async def _json(request: web.Request) -> Any:
-    body = await request.read()
-    if not body:
-        raise codec.BadRequest("empty request body")
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise codec.BadRequest(f"request body is not valid JSON: {exc}") from None
-
-
 def check_model(name: str, version: str | None = None, label: str | None = None, labels: str = "") -> None:
     """One model, version 1, which the TF Serving version labels in `labels` also name."""
     if name != MODEL:
@@ -133,11 +183,6 @@ def check_model(name: str, version: str | None = None, label: str | None = None,
         raise codec.BadRequest(f"Servable not found for request: Specific({name}, {version})", status=404)
     if label is not None and label not in [x.strip() for x in labels.split(",") if x.strip()]:
         raise codec.BadRequest(f"Unrecognized servable version label: {label}", status=404)
-
-
-def _check_model(request: web.Request) -> None:
-    m = request.match_info
-    check_model(m["model"], m.get("version"), m.get("label"), request.app["state"].settings.version_labels)
 
 
 def model_metadata(state: State) -> dict[str, Any]:
@@ -155,56 +200,110 @@ def model_metadata(state: State) -> dict[str, Any]:
 SERVER_NAME = "aitui-recognizer"
 EXTENSIONS = ["binary_tensor_data"]
 BINARY_HEADER = "Inference-Header-Content-Length"
+_BINARY_HEADER = BINARY_HEADER.lower().encode()
 
 
-async def _binary_body(request: web.Request, header: str) -> tuple[Any, bytes]:
+def _binary_body(raw: bytes, header: str) -> tuple[Any, bytes]:
     """The binary tensor data extension: the first `header` bytes are the JSON request, the rest
     is tensor data that inputs claim with their binary_data_size."""
     try:
         n = int(header)
     except ValueError:
         raise codec.BadRequest(f"{BINARY_HEADER} must be an integer; got {header[:40]!r}") from None
-    raw = await request.read()
     if not 0 < n <= len(raw):
         raise codec.BadRequest(f"{BINARY_HEADER} is {n} but the body has {len(raw)} bytes")
     try:
-        return json.loads(raw[:n]), raw[n:]
+        return loads(raw[:n]), raw[n:]
     except (ValueError, UnicodeDecodeError) as exc:
         raise codec.BadRequest(f"the JSON header (the first {n} bytes) is not valid JSON: {exc}") from None
 
 
-async def _classify(state: State, batch: np.ndarray) -> np.ndarray:
-    # While draining, requests still routed here are answered: they are what the drain is for.
-    return await state.batcher.submit(batch)
+class Request:
+    __slots__ = ("body", "headers", "match", "method", "path")
+
+    def __init__(self, method: str, path: str, match: dict[str, str], headers: dict[bytes, bytes],
+                 body: bytes) -> None:
+        self.method, self.path, self.match, self.headers, self.body = method, path, match, headers, body
 
 
-def routes(state: State) -> web.RouteTableDef:
-    r = web.RouteTableDef()
+# A handler answers with a Reply, or returns None once it has put the request on the batcher's queue with
+# its slot (whose `build` makes the Reply from the probabilities).
+Handler = Callable[[Request, "Slot"], "Reply | None"]
+
+
+class Router:
+    """aiohttp's routing, as the server had it: `{name}` matches one path segment ([^{}/]+); routes are tried
+    in the order they were added; a path that matches with another method is a 405 (with Allow), none a 404;
+    every GET route answers HEAD too."""
+
+    def __init__(self) -> None:
+        self.routes: list[tuple[re.Pattern[str], dict[str, Handler]]] = []
+        self._cache: dict[tuple[str, str], tuple[Handler, dict[str, str]]] = {}
+
+    def add(self, method: str, path: str, handler: Handler) -> None:
+        pattern = re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^{}/]+)", re.escape(path)) + "$")
+        if self.routes and self.routes[-1][0].pattern == pattern.pattern:
+            self.routes[-1][1][method] = handler
+        else:
+            self.routes.append((pattern, {method: handler}))
+        if method == "GET":
+            self.routes[-1][1]["HEAD"] = handler
+
+    def resolve(self, method: str, path: str) -> tuple[Handler, dict[str, str]] | tuple[None, set[str]]:
+        hit = self._cache.get((method, path))
+        if hit is not None:
+            return hit
+        allowed: set[str] = set()
+        for pattern, methods in self.routes:
+            m = pattern.match(path)
+            if m:
+                handler = methods.get(method)
+                if handler is not None:
+                    found = handler, m.groupdict()
+                    if len(self._cache) < 1024:  # the paths clients use are few; a scan's are not kept
+                        self._cache[(method, path)] = found
+                    return found
+                allowed |= methods.keys()
+        return None, allowed
+
+
+def routes(state: State) -> Router:
+    r = Router()
     size, labels = state.files.input_size, state.files.labels
+    settings = state.settings
+    batcher = state.batcher
 
-    async def predict(request: web.Request) -> web.Response:
-        _check_model(request)
-        state.batcher.admit()
-        batch, columnar = codec.parse_v1(await _json(request), size, state.settings.max_pixels)
-        return web.json_response(codec.v1_response(await _classify(state, batch), labels, columnar))
+    def model_of(req: Request) -> None:
+        m = req.match
+        check_model(m["model"], m.get("version"), m.get("label"), settings.version_labels)
 
-    r.post("/v1/models/{model}:predict")(predict)
-    r.post("/v1/models/{model}/versions/{version}:predict")(predict)
-    r.post("/v1/models/{model}/labels/{label}:predict")(predict)
+    def v1_answer(probs: Any, columnar: bool) -> Reply:
+        return reply(codec.v1_response(probs, labels, columnar))
 
-    async def v1_status(request: web.Request) -> web.Response:
-        _check_model(request)
-        return web.json_response({"model_version_status": [{
+    def predict(req: Request, slot: Slot) -> None:
+        model_of(req)
+        batcher.admit()
+        batch, columnar = codec.parse_v1(_json(req.body), size, settings.max_pixels)
+        slot.build, slot.ctx = v1_answer, columnar
+        batcher.enqueue(batch, slot)
+
+    r.add("POST", "/v1/models/{model}:predict", predict)
+    r.add("POST", "/v1/models/{model}/versions/{version}:predict", predict)
+    r.add("POST", "/v1/models/{model}/labels/{label}:predict", predict)
+
+    def v1_status(req: Request, _: Slot) -> Reply:
+        model_of(req)
+        return reply({"model_version_status": [{
             "version": "1", "state": "AVAILABLE" if state.ready else "UNAVAILABLE",
             "status": {"error_code": "OK", "error_message": ""}}]})
 
-    r.get("/v1/models/{model}")(v1_status)
-    r.get("/v1/models/{model}/versions/{version}")(v1_status)
-    r.get("/v1/models/{model}/labels/{label}")(v1_status)
+    r.add("GET", "/v1/models/{model}", v1_status)
+    r.add("GET", "/v1/models/{model}/versions/{version}", v1_status)
+    r.add("GET", "/v1/models/{model}/labels/{label}", v1_status)
 
-    async def v1_metadata(request: web.Request) -> web.Response:
-        _check_model(request)
-        return web.json_response({
+    def v1_metadata(req: Request, _: Slot) -> Reply:
+        model_of(req)
+        return reply({
             "model_spec": {"name": MODEL, "signature_name": "", "version": "1"},
             "metadata": {"signature_def": {"signature_def": {"serving_default": {
                 "inputs": {"image": {"dtype": "DT_FLOAT", "name": "image",
@@ -216,100 +315,349 @@ def routes(state: State) -> web.RouteTableDef:
                 "method_name": "tensorflow/serving/predict"}}}},
             "labels": list(labels)})
 
-    r.get("/v1/models/{model}/metadata")(v1_metadata)
-    r.get("/v1/models/{model}/versions/{version}/metadata")(v1_metadata)
-    r.get("/v1/models/{model}/labels/{label}/metadata")(v1_metadata)
+    r.add("GET", "/v1/models/{model}/metadata", v1_metadata)
+    r.add("GET", "/v1/models/{model}/versions/{version}/metadata", v1_metadata)
+    r.add("GET", "/v1/models/{model}/labels/{label}/metadata", v1_metadata)
 
-    async def live(_: web.Request) -> web.Response:
-        return web.json_response({"live": True})
+    r.add("GET", "/v2/health/live", lambda req, slot: reply({"live": True}))
+    r.add("GET", "/v2/health/ready",
+          lambda req, slot: reply({"ready": state.ready}, 200 if state.ready else 503))
+    r.add("GET", "/v2", lambda req, slot: reply({"name": SERVER_NAME, "version": settings.version,
+                                                 "extensions": EXTENSIONS}))
 
-    async def ready(_: web.Request) -> web.Response:
-        return web.json_response({"ready": state.ready}, status=200 if state.ready else 503)
+    def v2_model(req: Request, _: Slot) -> Reply:
+        model_of(req)
+        return reply(model_metadata(state))
 
-    r.get("/v2/health/live")(live)
-    r.get("/v2/health/ready")(ready)
+    r.add("GET", "/v2/models/{model}", v2_model)
+    r.add("GET", "/v2/models/{model}/versions/{version}", v2_model)
 
-    async def v2_server(_: web.Request) -> web.Response:
-        return web.json_response({"name": SERVER_NAME, "version": state.settings.version,
-                                  "extensions": EXTENSIONS})
+    def v2_model_ready(req: Request, _: Slot) -> Reply:
+        model_of(req)
+        return reply({"name": MODEL, "ready": state.ready}, 200 if state.ready else 503)
 
-    r.get("/v2")(v2_server)
+    r.add("GET", "/v2/models/{model}/ready", v2_model_ready)
+    r.add("GET", "/v2/models/{model}/versions/{version}/ready", v2_model_ready)
 
-    async def v2_model(request: web.Request) -> web.Response:
-        _check_model(request)
-        return web.json_response(model_metadata(state))
-
-    r.get("/v2/models/{model}")(v2_model)
-    r.get("/v2/models/{model}/versions/{version}")(v2_model)
-
-    async def v2_model_ready(request: web.Request) -> web.Response:
-        _check_model(request)
-        return web.json_response({"name": MODEL, "ready": state.ready}, status=200 if state.ready else 503)
-
-    r.get("/v2/models/{model}/ready")(v2_model_ready)
-    r.get("/v2/models/{model}/versions/{version}/ready")(v2_model_ready)
-
-    async def infer(request: web.Request) -> web.Response:
-        _check_model(request)
-        state.batcher.admit()
-        header = request.headers.get(BINARY_HEADER)
-        body, binary = (await _json(request), b"") if header is None else await _binary_body(request, header)
-        req = codec.parse_v2(body, size, state.settings.max_pixels, binary)
-        probs = await _classify(state, req.batch)
-        head, data = codec.v2_response(probs, labels, MODEL, "1", req.id, req.outputs, req.binary_outputs)
+    def v2_answer(probs: Any, parsed: codec.V2Request) -> Reply:
+        head, data = codec.v2_response(probs, labels, MODEL, "1", parsed.id, parsed.outputs, parsed.binary_outputs)
+        text = dumps(head)
         if not data:
-            return web.json_response(head)
-        text = json.dumps(head).encode()
-        return web.Response(body=text + data, content_type="application/octet-stream",
-                            headers={BINARY_HEADER: str(len(text))})
+            return 200, text, JSON, None
+        return 200, text + data, "application/octet-stream", ((BINARY_HEADER, str(len(text))),)
 
-    r.post("/v2/models/{model}/infer")(infer)
-    r.post("/v2/models/{model}/versions/{version}/infer")(infer)
+    def infer(req: Request, slot: Slot) -> None:
+        model_of(req)
+        batcher.admit()
+        header = req.headers.get(_BINARY_HEADER)
+        if header is None:
+            body, binary = _json(req.body), b""
+        else:
+            body, binary = _binary_body(req.body, header.decode("latin-1"))
+        parsed = codec.parse_v2(body, size, settings.max_pixels, binary)
+        slot.build, slot.ctx = v2_answer, parsed
+        batcher.enqueue(parsed.batch, slot)
 
-    async def prometheus(_: web.Request) -> web.Response:
-        resp = web.Response(body=metrics.exposition())
-        resp.content_type = CONTENT_TYPE_LATEST.split(";")[0]
-        return resp
+    r.add("POST", "/v2/models/{model}/infer", infer)
+    r.add("POST", "/v2/models/{model}/versions/{version}/infer", infer)
 
-    r.get("/metrics")(prometheus)
+    def prometheus(req: Request, _: Slot) -> Reply:
+        return 200, metrics.exposition(), "text/plain; charset=utf-8", None
+
+    r.add("GET", "/metrics", prometheus)
     return r
 
 
-def build_app(settings: Settings, runtime: Runtime | None = None) -> web.Application:
+# --- HTTP/1.1 ---------------------------------------------------------------------------------------------
+
+PAUSE_AT = 64  # pipelined requests waiting for their answer before the connection stops reading
+LINGER_SECONDS = 10.0  # how long a refused (413) body is read and dropped before the connection is closed
+
+
+class Slot:
+    """One request's place in its connection's queue of responses; for an inference request, also where the
+    batcher delivers its answer (recognizer.batcher.Sink)."""
+
+    __slots__ = ("build", "close", "conn", "ctx", "data", "done", "gone", "head_only", "path", "proto", "t0")
+
+    def __init__(self, conn: Connection, proto: str | None, t0: float, path: str) -> None:
+        self.conn, self.proto, self.t0, self.path = conn, proto, t0, path
+        self.data: bytes | None = None
+        self.close = self.gone = self.done = self.head_only = False
+        self.build: Callable[[Any, Any], Reply] | None = None
+        self.ctx: Any = None
+
+    def deliver(self, probs: Any) -> None:
+        try:
+            r = self.build(probs, self.ctx)  # type: ignore[misc]
+        except Exception as exc:  # e.g. an unknown output name: a 400, found once there is an answer
+            r = exception_reply(exc, self.path)
+        self.conn.finish(self, r)
+
+    def fail(self, exc: BaseException) -> None:
+        self.conn.finish(self, exception_reply(exc, self.path))
+
+
+class HttpApp:
+    """What every connection shares: the state, the routes, the metrics' children, the open connections."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+        self.router = routes(state)
+        self.max_body = state.settings.max_body_bytes
+        self.connections: set[Connection] = set()
+        self._requests: dict[tuple[str, int], Any] = {}
+        self._latency = {p: metrics.LATENCY.labels(p) for p in ("v1", "v2")}
+
+    def count(self, proto: str, status: int, seconds: float) -> None:
+        child = self._requests.get((proto, status))
+        if child is None:
+            child = self._requests[(proto, status)] = metrics.REQUESTS.labels(proto, str(status))
+        child.inc()
+        self._latency[proto].observe(seconds)
+
+    def close_idle(self, idle_for: float) -> None:
+        now = time.monotonic()
+        for c in list(self.connections):
+            if not c.pending and now - c.last >= idle_for and c.transport is not None:
+                c.transport.close()
+
+
+class Connection(asyncio.Protocol):
+    def __init__(self, app: HttpApp) -> None:
+        self.app = app
+        self.state = app.state
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.pending: deque[Slot] = deque()
+        self.last = time.monotonic()
+        self.closing = False  # a response that closes the connection is queued: ignore what follows
+        self.reading = True
+        self.read_paused = self.write_paused = False
+        self.close_when_read = False  # the closing response is out; close once its request's body is read
+        self._reset()
+
+    def _reset(self) -> None:
+        self.url = b""
+        self.headers: dict[bytes, bytes] = {}
+        self.body: list[bytes] = []
+        self.size = 0
+        self.skip = False  # the body is refused (413): read and dropped
+        self.t0 = 0.0
+
+    # asyncio
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.app.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.app.connections.discard(self)
+        self.transport = None
+        self.closing = True
+        for s in self.pending:  # the client went away: the batcher skips its images
+            if not s.done:
+                s.gone = s.done = True
+                self._finished(s)
+        self.pending.clear()
+
+    def data_received(self, data: bytes) -> None:
+        if self.closing and not self.skip:
+            return
+        self.last = time.monotonic()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._refuse("protocol upgrades are not supported")
+        except httptools.HttpParserError as exc:
+            self._refuse(f"malformed HTTP request: {exc}")
+
+    def pause_writing(self) -> None:  # the client does not read its answers: stop taking requests
+        self.write_paused = True
+        self._pause()
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        self._resume()
+
+    def _pause(self) -> None:
+        if not self.read_paused and self.transport is not None:
+            self.read_paused = True
+            self.transport.pause_reading()
+
+    def _resume(self) -> None:
+        if self.read_paused and not self.write_paused and len(self.pending) < PAUSE_AT // 2 \
+                and self.transport is not None and not self.transport.is_closing():
+            self.read_paused = False
+            self.transport.resume_reading()
+
+    # httptools callbacks
+    def on_message_begin(self) -> None:
+        self._reset()
+        self.t0 = time.perf_counter()
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers[name.lower()] = value
+
+    def on_headers_complete(self) -> None:
+        if self.closing:
+            return
+        length = self.headers.get(b"content-length")
+        if length is not None and int(length) > self.app.max_body:
+            self._too_large()
+        elif self.headers.get(b"expect", b"").lower() == b"100-continue" and self.transport is not None:
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def on_body(self, chunk: bytes) -> None:
+        if self.skip or self.closing:
+            return
+        self.size += len(chunk)
+        if self.size > self.app.max_body:
+            self._too_large()
+        else:
+            self.body.append(chunk)
+
+    def on_message_complete(self) -> None:
+        if self.skip:  # the refused body has been read to its end
+            self.skip = False
+            if self.close_when_read and self.transport is not None:
+                self.transport.close()
+            return
+        if self.closing:
+            return
+        body = self.body[0] if len(self.body) == 1 else b"".join(self.body)
+        self.body = []
+        self.dispatch(self.parser.get_method().decode("latin-1"), body, not self.parser.should_keep_alive())
+
+    # requests and responses
+    def _path(self) -> str:
+        path = self.url.split(b"?", 1)[0].decode("latin-1")
+        if "%" in path:
+            from urllib.parse import unquote
+
+            path = unquote(path.encode("latin-1").decode("utf-8", "surrogateescape"))
+        return path
+
+    def _slot(self, path: str, close: bool) -> Slot:
+        proto = _protocol(path)
+        slot = Slot(self, proto, self.t0 or time.perf_counter(), path)
+        slot.close = close
+        if close:
+            self.closing = True
+        if proto:
+            self.state.in_flight += 1
+            metrics.IN_FLIGHT.inc()
+        self.pending.append(slot)
+        if len(self.pending) >= PAUSE_AT:
+            self._pause()
+        return slot
+
+    def dispatch(self, method: str, body: bytes, close: bool) -> None:
+        path = self._path()
+        slot = self._slot(path, close)
+        slot.head_only = method == "HEAD"
+        try:
+            handler, found = self.app.router.resolve(method, path)
+            if handler is None:
+                if found:
+                    r = error(405, f"Method Not Allowed: {method} {path}")
+                    r = (r[0], r[1], r[2], (("Allow", ",".join(sorted(found))),))
+                else:
+                    r = error(404, f"Not Found: {method} {path}")
+            else:
+                r = handler(Request(method, path, found, self.headers, body), slot)  # type: ignore[arg-type]
+        except Exception as exc:
+            r = exception_reply(exc, path)
+        if r is not None:
+            self.finish(slot, r)
+
+    def _too_large(self) -> None:
+        self.skip = True
+        self.body = []
+        slot = self._slot(self._path(), close=True)
+        self.finish(slot, error(413, "request body too large"))
+
+    def _refuse(self, message: str) -> None:
+        """Malformed HTTP: a 400 after the answers already owed, then the connection closes."""
+        if self.closing:
+            if self.transport is not None and not self.pending:
+                self.transport.close()
+            return
+        self.skip = False
+        self.finish(self._slot("", close=True), error(400, message))
+
+    def _finished(self, slot: Slot) -> None:
+        if slot.proto:
+            self.state.in_flight -= 1
+            self.state.last_done = time.monotonic()
+            metrics.IN_FLIGHT.dec()
+
+    def finish(self, slot: Slot, r: Reply) -> None:
+        if slot.done:
+            return
+        slot.done = True
+        self._finished(slot)
+        if slot.proto:
+            self.app.count(slot.proto, r[0], time.perf_counter() - slot.t0)
+        if not self.state.ready:  # draining: tell keep-alive clients to move on
+            slot.close = True
+            self.closing = True
+        slot.data = response_bytes(r, slot.close, slot.head_only)
+        self.flush()
+
+    def flush(self) -> None:
+        pending, transport = self.pending, self.transport
+        while pending and pending[0].data is not None:
+            slot = pending.popleft()
+            if transport is None:
+                return
+            transport.write(slot.data)  # type: ignore[arg-type]
+            if slot.close:
+                for s in pending:
+                    s.gone = True
+                    if not s.done:
+                        s.done = True
+                        self._finished(s)
+                pending.clear()
+                if self.skip:  # a refused body is still arriving: read it to its end first (bounded)
+                    self.close_when_read = True
+                    asyncio.get_running_loop().call_later(LINGER_SECONDS, transport.close)
+                else:
+                    transport.close()
+                return
+        if self.read_paused:
+            self._resume()
+
+
+# --- the process ----------------------------------------------------------------------------------------
+
+
+def make_state(settings: Settings, runtime: Runtime | None = None) -> State:
     from recognizer import runtime as runtimes
 
     files = ModelFiles.load(settings.model_dir)
     rt = runtime or runtimes.load(files, settings.runtime, settings.threads, settings.max_batch, settings.model_file)
     batcher = Batcher(rt, settings.max_batch, settings.batch_delay_ms / 1000, settings.max_queue,
                       inline=not settings.inference_thread)
-    state = State(settings, files, rt, batcher)
-    app = web.Application(middlewares=[errors_and_metrics], client_max_size=settings.max_body_bytes)
-    app["state"] = state
-    app.add_routes(routes(state))
     metrics.model_info(name=MODEL, version=settings.version, runtime=rt.name,
                        accuracy=str(files.accuracy(settings.model_file)))
-
-    async def lifecycle(app: web.Application) -> Any:
-        batcher.start()
-        state.ready = True
-        yield
-        await batcher.stop()
-
-    app.cleanup_ctx.append(lifecycle)
-    return app
+    return State(settings, files, rt, batcher)
 
 
 async def serve(settings: Settings) -> None:
     """Serve until SIGTERM/SIGINT, then drain: readiness turns false at once (so load balancers
     and aitui stop routing here), requests keep being answered for `drain_seconds` or until
     none are in flight, and only then does the listener close."""
-    app = build_app(settings)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
+    state = make_state(settings)
+    app = HttpApp(state)
+    loop = asyncio.get_running_loop()
+    state.batcher.start()
     # Workers share the port: the kernel spreads new connections over their sockets (SO_REUSEPORT).
-    await web.TCPSite(runner, settings.host, settings.port, backlog=1024,
-                      reuse_port=settings.workers > 1 or None).start()
-    state: State = app["state"]
+    server = await loop.create_server(lambda: Connection(app), settings.host, settings.port, backlog=1024,
+                                      reuse_port=settings.workers > 1 or None)
+    state.ready = True
     grpc_server = None
     if settings.grpc_port:
         from recognizer import grpc_server as grpc_oip
@@ -319,9 +667,15 @@ async def serve(settings: Settings) -> None:
              state.files.accuracy(settings.model_file), settings.host, settings.port,
              f" (gRPC on {settings.grpc_port})" if grpc_server else "")
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+
+    async def sweep() -> None:  # idle keep-alive connections are closed, as aiohttp did after 75 s
+        while True:
+            await asyncio.sleep(min(10.0, settings.keepalive_seconds))
+            app.close_idle(settings.keepalive_seconds)
+
+    sweeper = loop.create_task(sweep())
     await stop.wait()
     state.ready = False
     log.info("draining: readiness is false; up to %.1fs for in-flight requests", settings.drain_seconds)
@@ -333,9 +687,15 @@ async def serve(settings: Settings) -> None:
         if not state.in_flight and time.monotonic() - state.last_done >= 0.5:
             break
         await asyncio.sleep(0.05)
+    sweeper.cancel()
     if grpc_server is not None:
         await grpc_server.stop(grace=1.0)
-    await runner.cleanup()
+    server.close()
+    app.close_idle(0)
+    for c in list(app.connections):  # whatever is still open once the drain is over
+        if c.transport is not None:
+            c.transport.close()
+    await state.batcher.stop()
     log.info("stopped")
 
 
