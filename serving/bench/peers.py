@@ -17,8 +17,10 @@ pinned to core 1 (taskset; the container with --cpuset-cpus). Every figure takes
 --network host (no docker-proxy in the path: compare like with like).
 
 Servers:
-  - the recognizer (aiohttp, dynamic batching), as a host process from a venv of serving/wheels, and as its
-    container;
+  - the recognizer (its HTTP/1.1 layer on httptools + uvloop, dynamic batching), as a host process from a venv
+    of serving/wheels, and as its container; with --baseline REV, also the recognizer's code at git revision REV
+    (e.g. the aiohttp server before it) as a host process from the same venv, so that before and after are
+    measured side by side in one run;
   - KServe's Python ModelServer (kserve 0.21.0) with a custom kserve.Model (serving/bench/kserve_model.py);
   - MLServer (1.7.1) with a custom runtime (serving/bench/mlserver_runtime.py): as configured by default
     (parallel_workers 1: inference in a worker process), with inference in the server's process
@@ -48,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import itertools
 import json
 import os
 import shutil
@@ -71,8 +74,9 @@ import load  # noqa: E402
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "aitui" / "bench"
 SAME = ["ai-edge-litert==2.3.0", "pillow==13.0.0", "numpy==2.4.6"]  # as serving/requirements-litert.txt
 VENVS = {
-    "recognizer": ["--no-index", "--find-links", str(ROOT / "serving" / "wheels"),
-                   "-r", str(ROOT / "serving" / "requirements-litert.txt")],
+    # aiohttp: for --baseline revisions that served with it, and where.py's aiohttp floor
+    "recognizer": ["--find-links", str(ROOT / "serving" / "wheels"),
+                   "-r", str(ROOT / "serving" / "requirements-litert.txt"), "aiohttp==3.14.5"],
     "kserve": ["kserve==0.21.0", *SAME],
     # MLServer 1.7.1's inference workers (parallel_workers, on by default) die at start with uvloop 0.22 and
     # later ("There is no current event loop"): the last uvloop they work with.
@@ -94,7 +98,9 @@ def venv(name: str) -> Path:
     """~/.cache/aitui/bench/NAME, made once for these pip arguments."""
     home, args = CACHE / name, VENVS[name]
     stamp = home / ".bench-complete"
-    if stamp.exists() and stamp.read_text() == json.dumps(args):
+    # the requirement files' contents too: a new pin makes a new venv
+    want = json.dumps([args, [Path(b).read_text() for a, b in itertools.pairwise(args) if a == "-r"]])
+    if stamp.exists() and stamp.read_text() == want:
         return home / "bin" / "python"
     print(f"making {home} (pip install {' '.join(args)}) …", file=sys.stderr, flush=True)
     subprocess.run([BASE_PYTHON.get(name, sys.executable), "-m", "venv", "--clear", str(home)], check=True,
@@ -103,7 +109,7 @@ def venv(name: str) -> Path:
                        text=True, timeout=900)
     if r.returncode != 0:
         sys.exit(f"pip install into {home} failed:\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
-    stamp.write_text(json.dumps(args))
+    stamp.write_text(want)
     return home / "bin" / "python"
 
 
@@ -202,6 +208,8 @@ def main() -> None:
     p.add_argument("--warmup", type=float, default=1.0, help="seconds of load before each server's runs")
     p.add_argument("--rounds", type=int, default=5, help="split each row's seconds into this many turns")
     p.add_argument("--only", nargs="*", help="run only the servers whose names contain one of these words")
+    p.add_argument("--baseline", metavar="REV", help="also the recognizer's code at this git revision "
+                   "(serving/recognizer of that commit, with the image's generated gRPC module), side by side")
     a = p.parse_args()
     if os.cpu_count() is None or os.cpu_count() < 2:  # type: ignore[operator]
         sys.exit("needs 2 cores: one for the servers, one for the load generator")
@@ -235,6 +243,8 @@ def main() -> None:
         limit_rps = 1e6 / work_us
 
         servers = make_servers(image, py, work, model, pythonpath, binary_request(png))
+        if a.baseline:
+            servers.insert(1, baseline_server(a.baseline, py["recognizer"], work, model, app))
         if a.only:
             servers = [s for s in servers if any(w.lower() in s.name.lower() for w in a.only)]
         header(image, lim, limit_rps, a.seconds, a.rounds, where)
@@ -296,6 +306,35 @@ def binary_request(png: bytes) -> dict:
                                    "parameters": {"binary_data_size": 4 + len(png)}}]}).encode()
     return {"body": head + len(png).to_bytes(4, "little") + png, "content_type": "application/octet-stream",
             "headers": {"Inference-Header-Content-Length": str(len(head))}}
+
+
+def baseline_server(rev: str, python: Path, work: Path, model: Path, app: Path) -> Server:
+    """The recognizer as it was at `rev` (serving/recognizer from git), as a host process like the first row."""
+    import io
+    import tarfile
+
+    short = subprocess.check_output(["git", "-C", str(ROOT), "rev-parse", "--short", rev], text=True).strip()
+    old = work / f"baseline-{short}"
+    tar = subprocess.check_output(["git", "-C", str(ROOT), "archive", rev, "serving/recognizer"])
+    with tarfile.open(fileobj=io.BytesIO(tar)) as t:
+        t.extractall(old, filter="data")
+    pkg = old / "serving" / "recognizer"
+    shutil.copy(app / "recognizer" / "grpc_predict_v2_pb2.py", pkg)
+    port = free_port()
+    log = work / f"baseline-{port}.log"
+    env = {"PYTHONPATH": f"{HERE}:{pkg.parent}", "RECOGNIZER_MODEL_DIR": str(model), "RECOGNIZER_HOST": "127.0.0.1",
+           "RECOGNIZER_PORT": str(port), "RECOGNIZER_GRPC_PORT": str(free_port())}
+
+    def start() -> tuple[int, Callable[[], None]]:
+        pid, stop, alive = popen([str(python), "-m", "recognizer"], env, log, work)
+        try:
+            wait_ready(f"http://127.0.0.1:{port}", alive, log)
+        except BaseException:
+            stop()
+            raise
+        return pid, stop
+
+    return Server(f"recognizer at {short}", PATH_HOST, start, f"http://127.0.0.1:{port}")
 
 
 def make_servers(image: str, py: dict[str, Path], work: Path, model: Path,

@@ -1,7 +1,9 @@
 """Where a request's time goes on one core: each step the recognizer takes for the bench's request (OIP v2, one
-64x64 PNG as base64 BYTES in JSON), timed in-process, and the HTTP floor (aiohttp + uvloop answering the same
-POST with a canned body, no work), measured as CPU time per request under the bench's load. Prints one JSON
-line, in microseconds. serving/bench/peers.py runs it pinned to the servers' core:
+64x64 PNG as base64 BYTES in JSON), timed in-process, and two HTTP floors, measured as CPU time per request
+under the bench's load (c=32, keep-alive): an asyncio Protocol with httptools on uvloop answering the same POST
+with a canned body (the layer the recognizer's HTTP server is built on, with nothing else), and aiohttp + uvloop
+doing the same (what the server used before, when the load Python has aiohttp). Prints one JSON line, in
+microseconds. serving/bench/peers.py runs it pinned to the servers' core:
 
     taskset -c 1 PYTHON serving/bench/where.py MODEL_DIR LOAD_PYTHON   (PYTHONPATH: the recognizer package)
 """
@@ -19,12 +21,36 @@ import time
 from pathlib import Path
 
 import numpy as np
-from recognizer import codec, dataset, metrics
+from recognizer import codec, dataset, metrics, server
 from recognizer.runtime import LiteRT, ModelFiles
 
 HERE = Path(__file__).resolve().parent
 
-FLOOR = """
+FLOOR_HTTPTOOLS = """
+import asyncio, sys, httptools, uvloop
+CANNED = (b'HTTP/1.1 200 OK\\r\\nContent-Type: application/json\\r\\nContent-Length: 12\\r\\n\\r\\n'
+          b'{"ok": true}')
+class Floor(asyncio.Protocol):
+    def __init__(self):
+        self.parser = httptools.HttpRequestParser(self)
+        self.body = []
+    def connection_made(self, transport):
+        self.transport = transport
+    def data_received(self, data):
+        self.parser.feed_data(data)
+    def on_body(self, chunk):
+        self.body.append(chunk)
+    def on_message_complete(self):
+        b"".join(self.body)
+        self.body = []
+        self.transport.write(CANNED)
+async def main():
+    server = await asyncio.get_running_loop().create_server(Floor, "127.0.0.1", int(sys.argv[1]))
+    await server.serve_forever()
+uvloop.run(main())
+"""
+
+FLOOR_AIOHTTP = """
 import sys, uvloop
 from aiohttp import web
 async def canned(request):
@@ -53,12 +79,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def http_floor(body: bytes, load_python: str) -> float:
+def http_floor(body: bytes, load_python: str, code: str) -> float:
     """CPU µs per request of a server that does nothing but HTTP, under the bench's load (c=32, 3 s)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-c", FLOOR, str(port)])
+    proc = subprocess.Popen([sys.executable, "-c", code, str(port)])
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -98,19 +124,27 @@ def main() -> None:
     child = metrics.REQUESTS.labels("v2", "200")
     hist = metrics.LATENCY.labels("v2")
     out = {
-        "json_parse_us": per_call_us(lambda: json.loads(body), 2000),
+        "json_parse_us": per_call_us(lambda: server.loads(body), 2000),
+        "json_parse_stdlib_us": per_call_us(lambda: json.loads(body), 2000),
         "base64_us": per_call_us(lambda: codec.b64decode(text), 2000),
         "decode_us": per_call_us(lambda: codec.decode_image(png, size, 40_000_000), 500),
-        "parse_total_us": per_call_us(lambda: codec.parse_v2(json.loads(body), size, 40_000_000), 500),
+        "parse_total_us": per_call_us(lambda: codec.parse_v2(server.loads(body), size, 40_000_000), 500),
         "infer_batch32_us_per_image": per_call_us(lambda: rt.predict(np.repeat(one, 32, axis=0)), 20) / 32,
         "response_us": per_call_us(lambda: codec.v2_response(probs, labels, "recognizer", "1", None, None, set()),
                                    2000),
-        "json_dump_us": per_call_us(lambda: json.dumps(head).encode(), 2000),
+        "json_dump_us": per_call_us(lambda: server.dumps(head), 2000),
+        "json_dump_stdlib_us": per_call_us(lambda: json.dumps(head).encode(), 2000),
         "metrics_us": per_call_us(lambda: (child.inc(), hist.observe(0.01), metrics.IN_FLIGHT.inc(),
                                            metrics.IN_FLIGHT.dec()), 2000),
     }
     if len(sys.argv) > 2:
-        out["http_floor_us"] = http_floor(body, sys.argv[2])
+        out["http_floor_us"] = http_floor(body, sys.argv[2], FLOOR_HTTPTOOLS)
+        try:
+            import aiohttp  # noqa: F401
+
+            out["http_floor_aiohttp_us"] = http_floor(body, sys.argv[2], FLOOR_AIOHTTP)
+        except ImportError:
+            pass
     print(json.dumps({k: round(v, 1) for k, v in out.items()}))
 
 

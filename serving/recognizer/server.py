@@ -151,7 +151,7 @@ def http_date() -> str:
     return _date[1]
 
 
-def response_bytes(r: Reply, close: bool, head_only: bool = False) -> bytes:
+def response_bytes(r: Reply, close: bool, head_only: bool = False, keep_alive: bool = False) -> bytes:
     status, body, content_type, extra = r
     lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Unknown')}\r\nContent-Type: {content_type}\r\n"
              f"Content-Length: {len(body)}\r\nDate: {http_date()}\r\nServer: {SERVER_HEADER}\r\n"]
@@ -159,6 +159,8 @@ def response_bytes(r: Reply, close: bool, head_only: bool = False) -> bytes:
         lines += [f"{k}: {v}\r\n" for k, v in extra]
     if close:
         lines.append("Connection: close\r\n")
+    elif keep_alive:  # an HTTP/1.0 client that asked to keep the connection: it closes otherwise
+        lines.append("Connection: keep-alive\r\n")
     lines.append("\r\n")
     head = "".join(lines).encode("latin-1")
     return head if head_only else head + body
@@ -378,12 +380,12 @@ class Slot:
     """One request's place in its connection's queue of responses; for an inference request, also where the
     batcher delivers its answer (recognizer.batcher.Sink)."""
 
-    __slots__ = ("build", "close", "conn", "ctx", "data", "done", "gone", "head_only", "path", "proto", "t0")
+    __slots__ = ("build", "close", "conn", "ctx", "data", "done", "gone", "head_only", "http10", "path", "proto", "t0")
 
     def __init__(self, conn: Connection, proto: str | None, t0: float, path: str) -> None:
         self.conn, self.proto, self.t0, self.path = conn, proto, t0, path
         self.data: bytes | None = None
-        self.close = self.gone = self.done = self.head_only = False
+        self.close = self.gone = self.done = self.head_only = self.http10 = False
         self.build: Callable[[Any, Any], Reply] | None = None
         self.ctx: Any = None
 
@@ -435,6 +437,7 @@ class Connection(asyncio.Protocol):
         self.reading = True
         self.read_paused = self.write_paused = False
         self.close_when_read = False  # the closing response is out; close once its request's body is read
+        self.close_when_flushed = False  # close once every owed response is written
         self._reset()
 
     def _reset(self) -> None:
@@ -467,7 +470,10 @@ class Connection(asyncio.Protocol):
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            self._refuse("protocol upgrades are not supported")
+            # `Upgrade:` (h2c, websocket) is declined by answering in HTTP/1.1 (no 101); the parser cannot go
+            # on after such a request, so the connection closes once what is owed is written.
+            self.closing = self.close_when_flushed = True
+            self.flush()
         except httptools.HttpParserError as exc:
             self._refuse(f"malformed HTTP request: {exc}")
 
@@ -558,6 +564,7 @@ class Connection(asyncio.Protocol):
         path = self._path()
         slot = self._slot(path, close)
         slot.head_only = method == "HEAD"
+        slot.http10 = self.parser.get_http_version() == "1.0"
         try:
             handler, found = self.app.router.resolve(method, path)
             if handler is None:
@@ -604,7 +611,7 @@ class Connection(asyncio.Protocol):
         if not self.state.ready:  # draining: tell keep-alive clients to move on
             slot.close = True
             self.closing = True
-        slot.data = response_bytes(r, slot.close, slot.head_only)
+        slot.data = response_bytes(r, slot.close, slot.head_only, slot.http10)
         self.flush()
 
     def flush(self) -> None:
@@ -627,7 +634,9 @@ class Connection(asyncio.Protocol):
                 else:
                     transport.close()
                 return
-        if self.read_paused:
+        if self.close_when_flushed and not pending and transport is not None:
+            transport.close()
+        elif self.read_paused:
             self._resume()
 
 
