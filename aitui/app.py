@@ -105,7 +105,7 @@ class AituiApp(App[None]):
         yield Operations(self._target)
         yield TrafficControl(self.settings, self._target)
         yield Predictor(self._target)
-        yield SmokeCheck(self._target)
+        yield SmokeCheck(self._target, lambda: self.settings.is_readonly())
         yield Footer(show_command_palette=False)  # ^p is in `?` and the `:` line; on the footer it hid keys
 
     def on_mount(self) -> None:

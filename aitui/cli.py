@@ -74,6 +74,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--image", help="a tag or image id of the local engine (aitui/recognizer: may be left out)")
     d.add_argument("--replicas", type=int, default=1, help="replicas (default 1)")
     d.add_argument("--smoke", action="store_true", help="then run the smoke test; exit 1 if a replica is flagged")
+    d.add_argument("--quarantine", action="store_true", help="with --smoke: take flagged replicas out of traffic "
+                                                             "(kept running, replaced) when others answer right")
     s = add("scale", "scale the workload to N replicas and wait until they are ready", [on])
     s.add_argument("replicas", type=int, metavar="N")
     pr = add("predict", "send an image (a file, or a sample's name; default a random sample) to one replica", [on])
@@ -99,6 +101,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     ca.add_argument("--headroom", type=float, default=30.0, metavar="PCT", help="headroom %% (default 30)")
     sm = add("smoke", "send the shipped samples to every ready replica; exit 1 if one answers wrong", [on])
     sm.add_argument("--min-accuracy", type=float, default=1.0, help="a replica below this is flagged (default 1.0)")
+    sm.add_argument("--quarantine", action="store_true", help="take flagged replicas out of traffic (kept running, "
+                                                              "replaced) when others answer right")
     r = add("run", "run a script: one command per line (the words above), '#' comments; stops at the "
                    "first failure with its exit code", [common])
     r.add_argument("script", metavar="SCRIPT", help="the script file ('-': standard input)")

@@ -228,7 +228,7 @@ def deploy(settings: Settings, o: dict[str, Any]) -> Outcome:
         text = (f"deployed {image} as {o['workload']} on {target.name}: {data['ready']}/{data['replicas']} ready")
         if not o.get("smoke"):
             return Outcome(OK, data, text)
-        checked = smoke_on(target, o["workload"], 1.0)
+        checked = smoke_on(target, o["workload"], 1.0, o.get("quarantine", False))
     data["smoke"] = checked.data
     return Outcome(checked.code, data, f"{text}\n{checked.text}")
 
@@ -375,14 +375,22 @@ def capacity(settings: Settings, o: dict[str, Any]) -> Outcome:
     return Outcome(OK if result.ok else FAILED, data, f"{text}\nreport: {report}")
 
 
-def smoke_on(target: Target, workload: str, min_accuracy: float) -> Outcome:
+def smoke_on(target: Target, workload: str, min_accuracy: float, quarantine: bool = False) -> Outcome:
+    """The smoke test; with `quarantine`, flagged replicas are taken out of traffic as the UI does."""
     from aitui.services import smoke as sm
+    from aitui.services.targets import TargetError
 
     try:
+        names = {ep: pod for pod, ep in target.replica_endpoints(workload).items()}
         result = sm.run(target, workload, min_accuracy, progress=say)
+        kept = sm.keep_out(target, workload, result, names, say) if quarantine else []
     except sm.SmokeError as exc:
         raise CommandError(USAGE, str(exc)) from None
-    return Outcome(OK if result.passed else FAILED, result.as_dict(), result.text())
+    except TargetError as exc:
+        raise CommandError(FAILED, f"quarantine: {exc}") from None
+    data = {**result.as_dict(), "quarantined": [new for _, new in kept]}
+    text = result.text() + "".join(f"\nquarantined: {old} (out of traffic, kept as {new})" for old, new in kept)
+    return Outcome(OK if result.passed else FAILED, data, text)
 
 
 def smoke(settings: Settings, o: dict[str, Any]) -> Outcome:
@@ -390,7 +398,9 @@ def smoke(settings: Settings, o: dict[str, Any]) -> Outcome:
         raise CommandError(USAGE, "--min-accuracy must be from 0 to 1")
     with target_of(settings) as target:
         deployed(target, o["workload"], SETTLE)
-        return smoke_on(target, o["workload"], o["min_accuracy"])
+        if o.get("quarantine"):
+            refuse_if_readonly(settings, "quarantine")
+        return smoke_on(target, o["workload"], o["min_accuracy"], o.get("quarantine", False))
 
 
 COMMANDS: dict[str, Callable[[Settings, dict[str, Any]], Outcome]] = {

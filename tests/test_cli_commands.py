@@ -22,7 +22,7 @@ import yaml
 from conftest import ROOT, wait_until
 
 from aitui.config import Settings
-from aitui.services.targets.local import WORKLOAD_LABEL, LocalTarget
+from aitui.services.targets.local import QUARANTINED, WORKLOAD_LABEL, LocalTarget
 
 pytestmark = pytest.mark.docker
 SUFFIX = secrets.token_hex(3)
@@ -249,6 +249,14 @@ def test_smoke_flags_the_replica_that_answers_wrong(mixed: str, state: Path) -> 
     assert flagged[0]["model"] == good["model"]  # the same model by its metadata: only its answers tell
     text = aitui(state, "smoke", "-w", f"cli-test-{SUFFIX}-mixed")
     assert text.code == 1 and "FLAG" in text.out and text.out.count("ok  ") == 1
+
+    # --quarantine: the flagged replica leaves the endpoints, kept running; a replacement answers right
+    kept = aitui(state, "smoke", "-w", f"cli-test-{SUFFIX}-mixed", "--quarantine", "--json")
+    assert kept.code == 1 and kept.json["quarantined"] == [mixed + QUARANTINED], kept.err
+    assert target(state).docker.containers.get(mixed + QUARANTINED).status == "running"
+    assert f"127.0.0.1:{bad_port}" not in target(state).endpoints(f"cli-test-{SUFFIX}-mixed")
+    again = aitui(state, "smoke", "-w", f"cli-test-{SUFFIX}-mixed", "--json")
+    assert again.code == 0 and [r["ok"] for r in again.json["replicas"]] == [True, True], again.out
 
 
 def test_a_script_stops_at_its_first_failing_step(deployed: dict, state: Path, tmp_path: Path) -> None:

@@ -250,3 +250,37 @@ async def test_a_pod_without_a_shell_is_said_not_waited_for(cluster, namespace, 
         await pilot.press("x")
         await until(pilot, lambda: "shell in pod/noshell" in notices(app) and "its image has no shell" in notices(app),
                     60, "no shell, said")
+
+
+def test_a_quarantined_pod_leaves_its_service_and_is_replaced(cluster, namespace, cluster_image) -> None:
+    """What the smoke test does to a replica that answers wrong while others answer right: the pod leaves
+    the Service's endpoints and its ReplicaSet (which starts a replacement), keeps running to be looked at,
+    is still listed under its workload, and `delete` removes it with the rest."""
+    from conftest import wait_until
+
+    from aitui.services.labels import QUARANTINE_LABEL
+
+    target = deployed(cluster, namespace, cluster_image)
+    try:
+        victim = target.pods(WORKLOAD)[0].name
+        assert target.quarantine(victim, WORKLOAD) == victim
+
+        def endpoint_pods() -> set[str]:
+            slices = cluster.get("endpointslices", "-n", namespace, "-l", f"kubernetes.io/service-name={WORKLOAD}")
+            return {e["targetRef"]["name"] for s in slices["items"] for e in s.get("endpoints") or []
+                    if (e.get("conditions") or {}).get("ready")}
+
+        wait_until(lambda: len(endpoint_pods()) == 2 and victim not in endpoint_pods(), 120,
+                   "the Service's endpoints: two pods, the quarantined one not among them")
+        pod = cluster.get("pod", victim, "-n", namespace)
+        assert pod["status"]["phase"] == "Running" and pod["metadata"]["labels"][QUARANTINE_LABEL] == WORKLOAD
+        assert not pod["metadata"].get("ownerReferences")  # its ReplicaSet let it go
+        wait_until(lambda: {p.name: p.status for p in target.pods(WORKLOAD)}.get(victim) == "Quarantined", 30,
+                   "the pod listed under its workload as Quarantined")
+        assert [w.ready for w in target.workloads() if w.name == WORKLOAD] == [2]
+        assert victim not in [p for p, _ in target.replica_endpoints(WORKLOAD).items()]
+        target.delete(WORKLOAD)
+        wait_until(lambda: not cluster.get("pods", "-n", namespace, "-l", f"{QUARANTINE_LABEL}={WORKLOAD}")["items"],
+                   120, "the quarantined pod deleted with its workload")
+    finally:
+        target.close()

@@ -26,7 +26,7 @@ from aitui.services.canary import canary_of
 from aitui.services.model_view import model_info, parse
 from aitui.services.predict import samples
 from aitui.services.targets.kubernetes import KubeTarget
-from aitui.services.targets.local import WORKLOAD_LABEL, LocalTarget
+from aitui.services.targets.local import QUARANTINED, WORKLOAD_LABEL, LocalTarget
 from aitui.services.traffic import Traffic
 from aitui.ui.browser import ResourceBrowser
 from aitui.ui.canary import CanaryScreen
@@ -231,12 +231,28 @@ async def test_smoke_after_deploy_and_a_flagged_replica(settings_: Settings, ima
             await pilot.press("colon", *"smoke", "enter")
             await until(pilot, lambda: f"smoke FAIL: 1/2 replicas of {name}" in activity(app), 60, "the flag")
             assert f"FLAGGED: {bad}" in activity(app)
+            # taken out of traffic, kept running to be looked at; a replacement keeps the workload at 2
+            out = f"{bad}{QUARANTINED}"
+            await until(pilot, lambda: f"quarantine: {bad} out of traffic" in activity(app), 60, "the quarantine")
+            await until(pilot, lambda: f"scale {name}: 2 replicas" in activity(app), 90, "the replacement")
+            kept = docker_client.containers.get(out)
+            assert kept.status == "running"
+            target = app.target
+            assert target is not None
+            bad_port = kept.attrs["NetworkSettings"]["Ports"]["8501/tcp"][0]["HostPort"]
+            endpoints = target.endpoints(name)
+            assert len(endpoints) == 2 and f"127.0.0.1:{bad_port}" not in endpoints
+            assert LocalTarget(settings_).endpoints(name) == endpoints  # the mark lives with the container
+            [w] = [w for w in target.workloads() if w.name == name]
+            assert (w.desired, w.ready) == (2, 2)
+            assert {p.name: p.status for p in target.pods(name)}[out] == "Quarantined"
             await pilot.press("m")
-            await until(pilot, lambda: len(cells(app, "models")) == 2, 20, "the models view")
-            await until(pilot, lambda: cells(app, "models").get(bad, {}).get("smoke") == f"FLAG 0/{n}", 20,
+            await until(pilot, lambda: len(cells(app, "models")) == 3, 30, "the models view")
+            await until(pilot, lambda: cells(app, "models").get(out, {}).get("smoke") == f"FLAG 0/{n}", 20,
                         "the flag in the models view")
-            good = next(k for k in cells(app, "models") if k != bad)
-            assert cells(app, "models")[good]["smoke"] == f"ok {n}/{n}"
+            assert cells(app, "models")[out]["ready"] == "0/1"
+            good = next(k for k in cells(app, "models") if cells(app, "models")[k]["smoke"] == f"ok {n}/{n}")
+            assert good != out
             assert "1 FLAGGED" in str(app.query_one(ResourceBrowser).table("models").border_subtitle)
     finally:
         LocalTarget(settings_).delete(fresh)

@@ -9,6 +9,10 @@ SELECTOR_LABELS = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/instance":
 PART_OF = {"app.kubernetes.io/part-of": "aitui"}
 SERVING_PORT = 8501
 PORT_NAME = "http"
+# a replica taken out of traffic (a wrong answer in the smoke test): the pod loses the selector's instance
+# label (out of its Service and its ReplicaSet, which starts a replacement) and gets this one, naming the
+# workload it served, so aitui still lists it there and `delete` removes it
+QUARANTINE_LABEL = "aitui.dev/quarantined-from"
 
 
 def selector() -> str:

@@ -121,6 +121,22 @@ def check_replica(endpoint: str, replica: str, images: dict[str, bytes], min_acc
     return ReplicaResult(endpoint, replica, tuple(answers), min_accuracy, model_info(endpoint))
 
 
+def keep_out(target: Target, workload: str, result: SmokeResult, names: dict[str, str],
+             progress: Progress = quiet) -> list[tuple[str, str]]:
+    """Quarantine the flagged replicas (out of traffic, kept running to be looked at, a replacement started)
+    when others answer right: a bad replica, not a bad image. When every replica answers wrong, the image
+    is wrong and replacing them would change nothing: none is touched. `names` maps endpoint -> replica.
+    Returns (name, name once quarantined) of each; raises TargetError from the target."""
+    flagged = [names[r.endpoint] for r in result.flagged if r.endpoint in names]
+    if not flagged:
+        return []
+    if len(result.flagged) == len(result.replicas):
+        progress(f"smoke: every replica of {workload} answers wrong: the image is wrong, not a replica "
+                 "(none taken out of traffic; a rollback goes back)")
+        return []
+    return [(pod, target.quarantine(pod, workload, progress)) for pod in flagged]
+
+
 def run(target: Target, workload: str, min_accuracy: float = 1.0, images: dict[str, bytes] | None = None,
         progress: Progress = quiet) -> SmokeResult:
     """Send each sample (label -> PNG; default the shipped ones) to every ready replica of `workload`.

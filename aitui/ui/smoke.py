@@ -1,6 +1,8 @@
 """The smoke test on screen: after every `d` (before the deploy is said done) and on `:smoke`, the shipped
 samples go to each ready replica on its own (services/smoke.py); a replica that answers wrong is flagged
-in Activity and in the models view's SMOKE column."""
+in Activity and in the models view's SMOKE column, and taken out of traffic (quarantined: kept running to
+be looked at, a replacement started) — unless every replica answers wrong: then the image is wrong, not a
+replica, and replacing them would change nothing (`u` rolls back)."""
 
 from __future__ import annotations
 
@@ -34,9 +36,15 @@ class SmokeCheck(Widget):
         names: dict[str, str]  # endpoint -> replica name
         why: str = ""
 
-    def __init__(self, target_of: TargetOf, **kwargs: Any) -> None:
+    @dataclass
+    class Quarantined(Message):
+        old: str
+        new: str
+
+    def __init__(self, target_of: TargetOf, readonly: Callable[[], bool] = lambda: False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._target_of = target_of
+        self._readonly = readonly
         self.last: SmokeResult | None = None
 
     @work(thread=True, group="smoke", exclusive=True, exit_on_error=False)
@@ -58,6 +66,29 @@ class SmokeCheck(Widget):
             self.post_message(self.Done(None, {}, str(exc)))
             return
         self.post_message(self.Done(result, names))
+        self.keep_out(target, workload, result, names, progress)
+
+    def keep_out(self, target: Target, workload: str, result: SmokeResult, names: dict[str, str],
+                 progress: Callable[[str], None]) -> None:
+        """Quarantine the flagged replicas when others answer right (services/smoke.py keep_out)."""
+        from aitui.services import smoke
+        from aitui.services.targets import TargetError
+
+        if self._readonly():
+            if result.flagged:
+                progress(f"smoke: read-only: the flagged replicas of {workload} stay in traffic")
+            return
+        try:
+            for old, new in smoke.keep_out(target, workload, result, names, progress):
+                self.post_message(self.Quarantined(old, new))
+        except TargetError as exc:
+            self.post_message(msg.Say(f"smoke: a flagged replica stays in traffic: {exc}", "error"))
+        self.post_message(msg.RefreshWanted(images=False))
+
+    @on(Quarantined)
+    def _quarantined(self, m: SmokeCheck.Quarantined) -> None:
+        m.stop()
+        models_view.SMOKE[m.new] = models_view.SMOKE.get(m.old, "FLAG")
 
     @on(Done)
     def _done(self, m: SmokeCheck.Done) -> None:

@@ -126,8 +126,12 @@ def pod_of(obj: dict[str, Any]) -> tuple[Pod, dict[str, str]]:
     ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
     owner = next((r.get("name", "") for r in meta.get("ownerReferences") or []), "")
     containers = spec.get("containers") or [{}]
+    quarantined = (meta.get("labels") or {}).get(labels.QUARANTINE_LABEL)
+    if quarantined and not deleting:
+        shown, owner = "Quarantined", quarantined + "-"  # out of its Service: takes no traffic
     pod = Pod(name=meta["name"], workload=owner.rsplit("-", 1)[0], status="Terminating" if deleting else shown,
-              ready=ready and not deleting, restarts=sum(cs.get("restartCount", 0) for cs in statuses),
+              ready=ready and not deleting and not quarantined,
+              restarts=sum(cs.get("restartCount", 0) for cs in statuses),
               created=_time(meta.get("creationTimestamp")), image=containers[0].get("image", ""),
               node=spec.get("nodeName") or "")
     return pod, meta.get("labels") or {}
@@ -296,7 +300,8 @@ class KubeTarget:
         self._wait(lambda: pod_cache.synced.is_set() or bool(pod_cache.error), self.timeout)
         out = [pod if workload in (None, pod.workload) else replace(pod, workload=workload)
                for pod, pod_labels in self._pods.values()
-               if all(pod_labels.get(k) == v for k, v in selector.items())]
+               if all(pod_labels.get(k) == v for k, v in selector.items())
+               or (workload is not None and pod_labels.get(labels.QUARANTINE_LABEL) == workload)]
         return sorted(out, key=lambda p: (p.created, p.name))
 
     def nodes(self) -> list[Node]:
@@ -617,8 +622,32 @@ class KubeTarget:
         progress(f"restart {workload}: restartedAt={stamp}")
         self._wait_rollout(workload, progress, "restart")
 
+    def quarantine(self, pod: str, workload: str = labels.NAME, progress: Progress = quiet) -> str:
+        """Take one pod out of traffic and keep it running to be looked at (logs, shell, YAML): it loses the
+        selector's instance label, so its Service stops sending to it and its ReplicaSet lets it go and
+        starts a replacement (`kubectl label pod … app.kubernetes.io/instance-`); `delete` removes it."""
+        if not any(p.name == pod for p in self.pods(workload)):
+            raise TargetError(f"quarantine: {pod} is not a replica of {workload} in {self.namespace}")
+        instance = next(k for k in labels.SELECTOR_LABELS if k.endswith("/instance"))
+        body = {"metadata": {"labels": {instance: None, labels.QUARANTINE_LABEL: workload}}}
+        try:
+            self.core.patch_namespaced_pod(pod, self.namespace, body, _request_timeout=self.timeout,
+                                           _content_type="application/merge-patch+json")
+        except Exception as exc:
+            raise api_error(exc, "patch", f"pods/{pod}") from exc
+        progress(f"quarantine: pod/{pod} out of the Service, kept running (its ReplicaSet starts a replacement; "
+                 "delete removes it)")
+        return pod
+
     def delete(self, workload: str = labels.NAME, progress: Progress = quiet) -> None:
-        """Delete what deploy applied; objects already gone are fine."""
+        """Delete what deploy applied, and the pods quarantined from it; objects already gone are fine."""
+        for pod in [p.name for p in self.pods(workload) if p.status == "Quarantined"]:
+            try:
+                self.core.delete_namespaced_pod(pod, self.namespace, _request_timeout=self.timeout)
+            except Exception as exc:
+                if getattr(exc, "status", None) != 404:
+                    raise api_error(exc, "delete", f"pods/{pod}") from exc
+            progress(f"delete: pods/{pod} (quarantined) in {self.namespace}")
         for doc in manifests.render(self.settings, "unused", 0, self.namespace):
             prefix, plural = PATHS[f"{doc['apiVersion']}/{doc['kind']}"]
             name = doc["metadata"]["name"]

@@ -33,6 +33,9 @@ REVISIONS_LABEL = "io.aitui.revisions"
 KEEP_REVISIONS = 10  # as a Deployment's revisionHistoryLimit
 STOP_TIMEOUT = 20  # seconds between SIGTERM and SIGKILL; above the server's drain (10 s)
 READY_TIMEOUT = 60.0
+# a replica taken out of traffic (a wrong answer in the smoke test) is renamed with this suffix: the mark
+# lives with the container, as a Kubernetes pod's label does, so every aitui sees it
+QUARANTINED = "-quarantined"
 
 
 def next_history(history: list[list[Any]], image: str, now: float) -> list[list[Any]]:
@@ -108,8 +111,16 @@ class LocalTarget:
         except ValueError:
             return 0.0
 
+    @staticmethod
+    def _quarantined(c: Any) -> bool:
+        return c.name.endswith(QUARANTINED)
+
+    def _serving(self, c: Any) -> bool:
+        """Running and one of the workload's replicas (not draining, not quarantined)."""
+        return c.status == "running" and c.id not in self._leaving and not self._quarantined(c)
+
     def _is_ready(self, c: Any) -> bool:
-        if c.status != "running" or c.id in self._leaving:
+        if not self._serving(c):
             return False
         if c.id in self._ready:
             return True
@@ -134,7 +145,8 @@ class LocalTarget:
 
     def _pod(self, c: Any) -> Pod:
         port = self._port(c)
-        status = "Terminating" if c.id in self._leaving else c.status.capitalize()
+        status = "Terminating" if c.id in self._leaving else \
+            "Quarantined" if self._quarantined(c) and c.status == "running" else c.status.capitalize()
         return Pod(name=c.name, workload=c.labels.get(WORKLOAD_LABEL, ""), status=status,
                    ready=self._is_ready(c), restarts=int(c.attrs.get("RestartCount") or 0),
                    created=self._created(c), image=c.attrs["Config"]["Image"], node="local",
@@ -149,7 +161,7 @@ class LocalTarget:
             by_name.setdefault(p.workload, []).append(p)
         out = []
         for name, pods in sorted(by_name.items()):
-            live = [p for p in pods if p.status not in ("Terminating", "Exited", "Dead")]
+            live = [p for p in pods if p.status not in ("Terminating", "Exited", "Dead", "Quarantined")]
             newest = max(pods, key=lambda p: p.created).image
             ready = sum(p.ready for p in live)
             out.append(Workload(name=name, namespace="local", desired=len(live), ready=ready,
@@ -298,7 +310,7 @@ class LocalTarget:
     # -- changing ----------------------------------------------------------------------------
     def deploy(self, image: str, replicas: int, workload: str = labels.NAME, progress: Progress = _quiet) -> None:
         """Run `image` with `replicas` replicas: a first deploy, a rollout to a new image, or a scale."""
-        current = [c for c in self._containers(workload) if c.status == "running"]
+        current = [c for c in self._containers(workload) if self._serving(c)]
         if current and any(c.attrs["Config"]["Image"] != image for c in current):
             self.rollout(image, workload, progress)
         self.scale(replicas, workload, progress, image=image)
@@ -307,7 +319,7 @@ class LocalTarget:
               image: str | None = None) -> None:
         if replicas < 0:
             raise TargetError("scale: replicas must be 0 or more")
-        live = [c for c in self._containers(workload) if c.status == "running" and c.id not in self._leaving]
+        live = [c for c in self._containers(workload) if self._serving(c)]
         if image is None:
             if not live:
                 raise TargetError(f"scale: no workload {workload!r} on local; deploy it first")
@@ -330,7 +342,7 @@ class LocalTarget:
 
     def rollout(self, image: str, workload: str = labels.NAME, progress: Progress = _quiet) -> None:
         """Replace replicas one at a time: start the new one, wait until it is ready, then drain an old one."""
-        old = sorted((c for c in self._containers(workload) if c.status == "running"), key=self._created)
+        old = sorted((c for c in self._containers(workload) if self._serving(c)), key=self._created)
         for i, c in enumerate(old, 1):
             new = self._start(image, workload)
             progress(f"rollout {workload}: {i}/{len(old)} starting {new.name}")
@@ -341,10 +353,30 @@ class LocalTarget:
         progress(f"rollout {workload}: {len(old)} replica{'s' if len(old) != 1 else ''} on {image}")
 
     def restart(self, workload: str = labels.NAME, progress: Progress = _quiet) -> None:
-        live = [c for c in self._containers(workload) if c.status == "running"]
+        live = [c for c in self._containers(workload) if self._serving(c)]
         if not live:
             raise TargetError(f"restart: no workload {workload!r} on local")
         self.rollout(max(live, key=self._created).attrs["Config"]["Image"], workload, progress)
+
+    def quarantine(self, pod: str, workload: str = labels.NAME, progress: Progress = _quiet) -> str:
+        """Take one replica out of traffic and keep it running to be looked at (logs, shell, YAML), as a
+        pod relabelled out of its Service: renamed `<name>-quarantined`, out of the endpoints and the
+        replica count; a replacement starts, as a ReplicaSet would start one. `delete` removes it."""
+        c = self._container(pod)
+        if c.labels.get(WORKLOAD_LABEL) != workload:
+            raise TargetError(f"quarantine: {pod} is not a replica of {workload}")
+        if self._quarantined(c):
+            return c.name
+        replicas = sum(self._serving(x) for x in self._containers(workload))
+        try:
+            c.rename(c.name + QUARANTINED)
+        except Exception as exc:
+            raise TargetError(f"quarantine {pod}: {reason(exc)}") from exc
+        with self._lock:
+            self._ready.discard(c.id)
+        progress(f"quarantine: {pod} out of traffic, kept running as {pod}{QUARANTINED} (delete removes it)")
+        self.scale(replicas, workload, progress)
+        return pod + QUARANTINED
 
     def delete(self, workload: str = labels.NAME, progress: Progress = _quiet) -> None:
         containers = self._containers(workload)
@@ -560,7 +592,7 @@ class LocalTarget:
         names = [workload] if workload is not None else sorted({p.workload for p in self.pods()})
         out = []
         for name in names:
-            running = [c.attrs["Config"]["Image"] for c in self._containers(name) if c.status == "running"]
+            running = [c.attrs["Config"]["Image"] for c in self._containers(name) if self._serving(c)]
             history = self._history(name)
             out += [Revision(name=f"{name}-{number}", workload=name, revision=int(number), image=image,
                              created=float(since), replicas=running.count(image), current=i == len(history) - 1)
