@@ -72,7 +72,9 @@ sys.path.insert(0, str(HERE))
 import load  # noqa: E402
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "aitui" / "bench"
-SAME = ["ai-edge-litert==2.3.0", "pillow==13.0.0", "numpy==2.4.6"]  # as serving/requirements-litert.txt
+# as serving/requirements-litert.txt: the same runtime, image decoding and base64 (recognizer.codec uses pyspng
+# for PNGs and pybase64)
+SAME = ["ai-edge-litert==2.3.0", "pillow==13.0.0", "numpy==2.4.6", "pybase64==1.5.1", "pyspng==0.1.4"]
 VENVS = {
     # aiohttp: for --baseline revisions that served with it, and where.py's aiohttp floor
     "recognizer": ["--find-links", str(ROOT / "serving" / "wheels"),
@@ -83,7 +85,8 @@ VENVS = {
     "mlserver": ["mlserver==1.7.1", "uvloop==0.21.0", *SAME],
     # PyTriton pins numpy<2 (so numpy 1.26 here); its Python backend stub links the system's libpython3.11,
     # so its venv is made from /usr/bin/python3.11 (Debian's), not from the Python running this.
-    "pytriton": ["nvidia-pytriton==0.7.0", "ai-edge-litert==2.3.0", "pillow==13.0.0"],
+    "pytriton": ["nvidia-pytriton==0.7.0", "ai-edge-litert==2.3.0", "pillow==13.0.0", "pybase64==1.5.1",
+                 "pyspng==0.1.4"],
 }
 BASE_PYTHON = {"pytriton": "/usr/bin/python3.11"}
 LOAD_CORE, SERVER_CORE = 0, 1
