@@ -193,7 +193,7 @@ def main() -> None:
     import subprocess
 
     for old in HERE.glob("*.svg"):
-        if not old.name.startswith("ops-"):  # screenshots/ops.py makes those (on the cluster, its own namespace)
+        if not old.name.startswith(("ops-", "model-")):  # ops.py and model_ops.py make those
             old.unlink()
     for w, h in SIZES:
         subprocess.run([sys.executable, __file__, f"{w}x{h}"], check=True)
