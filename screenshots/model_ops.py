@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "tests"))
+
+from make import until  # noqa: E402 (this folder's walkthrough: its wait for a scene)
 
 from aitui import config  # noqa: E402
 from aitui.app import WORKLOAD, AituiApp  # noqa: E402
@@ -35,15 +36,6 @@ from aitui.ui.loadtest import LoadTestScreen  # noqa: E402
 
 SIZES = ((120, 36), (80, 24))
 CANARY_TAG = "aitui/recognizer:canary-screenshot"
-
-
-async def until(pilot, check, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not check():
-        await pilot.pause(0.2)
-    if not check():
-        tail = "\n".join(pilot.app.query_one("#activity-log").lines[-8:])
-        raise SystemExit(f"screenshots: the app never reached the scene: {what}\n{tail}")
 
 
 def said(app: AituiApp, text: str) -> bool:
