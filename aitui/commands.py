@@ -146,13 +146,16 @@ def workload_data(target: Target, workload: str) -> dict[str, Any]:
 
 
 def wait_ready(target: Target, workload: str, replicas: int, timeout: float = READY_TIMEOUT) -> None:
-    """Until exactly `replicas` replicas (not leaving) are there and ready, polled with a deadline."""
+    """Until exactly `replicas` replicas (not leaving, not quarantined) are there and ready, and the
+    workload says so too (a Deployment's status follows its pods by a moment), polled with a deadline."""
     deadline = time.monotonic() + timeout
     seen = ""
     while True:
-        pods = [p for p in target.pods(workload) if p.status not in ("Terminating", "Exited", "Dead")]
+        pods = [p for p in target.pods(workload) if p.status not in ("Terminating", "Exited", "Dead", "Quarantined")]
         ready = sum(p.ready for p in pods)
-        if len(pods) == replicas and ready == replicas:
+        w = next((w for w in target.workloads() if w.name == workload), None) if ready == replicas else None
+        agrees = (w.desired, w.ready) == (replicas, replicas) if w is not None else replicas == 0
+        if len(pods) == replicas and ready == replicas and agrees:
             return
         now = f"{ready}/{replicas} ready ({len(pods)} replicas)"
         if now != seen:

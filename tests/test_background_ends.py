@@ -53,8 +53,11 @@ async def run_traffic(settings: Settings, tmp_path, monkeypatch, served: list[st
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         control = app.query_one(traffic_module.TrafficControl)
         control.start(2)
-        await until(pilot, lambda: control.traffic is not None, 10, "traffic to start")
-        await until(pilot, lambda: control.traffic is None, 30, "traffic to end on its own")
+        # said, not control.traffic: a cap of 200 can start and end between two looks
+        await until(pilot, lambda: any("concurrent requests" in line for line in activity(app)), 10,
+                    "traffic to start")
+        await until(pilot, lambda: control.traffic is None and any(
+            line.startswith("traffic: stopped") for line in activity(app)), 30, "traffic to end on its own")
         await pilot.pause()
         return activity(app), notices(app), str(app.query_one("#bottom").get_tab("activity").label)
 

@@ -207,7 +207,7 @@ class LocalTarget:
         """The local "service" of a workload is the set of its replicas' published ports on 127.0.0.1."""
         by_name: dict[str, list[Pod]] = {}
         for p in self.pods():
-            if p.status not in ("Terminating", "Exited", "Dead"):
+            if p.status not in ("Terminating", "Exited", "Dead", "Quarantined"):
                 by_name.setdefault(p.workload, []).append(p)
         out = []
         for name, pods in sorted(by_name.items()):
