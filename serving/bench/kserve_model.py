@@ -59,6 +59,6 @@ if __name__ == "__main__":
     args, _ = parser.parse_known_args()
     model = Recognizer("recognizer", args.model_dir)
     server = kserve.ModelServer()
-    # Like the recognizer (aiohttp, access_log=None): no line logged per request.
+    # Like the recognizer (which logs no access line): no line logged per request.
     logging.getLogger("uvicorn.access").disabled = True
     server.start([model])
