@@ -62,6 +62,7 @@ class Chart(PlotextPlot):
         self.border_title = title
         self.series: list[Series] = []
         self._drawn = False
+        self._empty: tuple[object, ...] | None = None  # what an empty chart last said, at what size
 
     def render(self):  # a Rich renderable, as PlotextPlot's
         """Until the first query answers, a line of text: building four empty plotext figures would cost
@@ -73,6 +74,13 @@ class Chart(PlotextPlot):
     def show(self, series: list[Series], window: float, now: float | None = None) -> None:
         """Redraw with these series over the last `window` seconds (x axis: seconds before `now`)."""
         self.series = series
+        # an empty chart shows no time, only why it is empty: the same answer again draws nothing (idle CPU
+        # with nothing deployed was mostly four empty charts redrawn every poll)
+        empty = None if any(s.points for s in series) else \
+            (self.query_name, tuple(s.error for s in series), window, self.size, self.app.theme)
+        if empty is not None and empty == self._empty and self._drawn:
+            return
+        self._empty = empty
         self._drawn = True
         plt = self.plt
         plt.clear_data()
