@@ -328,8 +328,14 @@ def baseline_server(rev: str, python: Path, work: Path, model: Path, app: Path) 
     env = {"PYTHONPATH": f"{HERE}:{pkg.parent}", "RECOGNIZER_MODEL_DIR": str(model), "RECOGNIZER_HOST": "127.0.0.1",
            "RECOGNIZER_PORT": str(port), "RECOGNIZER_GRPC_PORT": str(free_port())}
 
+    return host_server(f"recognizer at {short}", [str(python), "-m", "recognizer"], env, port, work, log)
+
+
+def host_server(name: str, cmd: list[str], env: dict[str, str], port: int, cwd: Path, log: Path,
+                cores: str = str(SERVER_CORE), path: str = PATH_HOST) -> Server:
+    """A server run as a host process (pinned to `cores`), ready once it answers on 127.0.0.1:`port`."""
     def start() -> tuple[int, Callable[[], None]]:
-        pid, stop, alive = popen([str(python), "-m", "recognizer"], env, log, work)
+        pid, stop, alive = popen(cmd, env, log, cwd, cores)
         try:
             wait_ready(f"http://127.0.0.1:{port}", alive, log)
         except BaseException:
@@ -337,49 +343,39 @@ def baseline_server(rev: str, python: Path, work: Path, model: Path, app: Path) 
             raise
         return pid, stop
 
-    return Server(f"recognizer at {short}", PATH_HOST, start, f"http://127.0.0.1:{port}")
+    return Server(name, path, start, f"http://127.0.0.1:{port}")
 
 
 def make_servers(image: str, py: dict[str, Path], work: Path, model: Path,
                  pythonpath: dict[str, str], binary: dict) -> list[Server]:
     out: list[Server] = []
 
-    def host_server(name: str, cmd: list[str], env: dict[str, str], port: int, cwd: Path,
-                    cores: str = str(SERVER_CORE), path: str = PATH_HOST) -> Server:
+    def host(name: str, cmd: list[str], env: dict[str, str], port: int, cwd: Path,
+             cores: str = str(SERVER_CORE), path: str = PATH_HOST) -> Server:  # its log in the work folder
         log = work / f"{name.split()[0].lower()}-{port}.log"
-
-        def start() -> tuple[int, Callable[[], None]]:
-            pid, stop, alive = popen(cmd, {**pythonpath, **env}, log, cwd, cores)
-            try:
-                wait_ready(f"http://127.0.0.1:{port}", alive, log)
-            except BaseException:
-                stop()
-                raise
-            return pid, stop
-
-        return Server(name, path, start, f"http://127.0.0.1:{port}")
+        return host_server(name, cmd, {**pythonpath, **env}, port, cwd, log, cores, path)
 
     port = free_port()
-    out.append(host_server("recognizer", [str(py["recognizer"]), "-m", "recognizer"], {
+    out.append(host("recognizer", [str(py["recognizer"]), "-m", "recognizer"], {
         "RECOGNIZER_MODEL_DIR": str(model), "RECOGNIZER_HOST": "127.0.0.1", "RECOGNIZER_PORT": str(port),
         "RECOGNIZER_GRPC_PORT": str(free_port())}, port, work))
     port = free_port()
-    out.append(host_server("recognizer, binary request", [str(py["recognizer"]), "-m", "recognizer"], {
+    out.append(host("recognizer, binary request", [str(py["recognizer"]), "-m", "recognizer"], {
         "RECOGNIZER_MODEL_DIR": str(model), "RECOGNIZER_HOST": "127.0.0.1", "RECOGNIZER_PORT": str(port),
         "RECOGNIZER_GRPC_PORT": str(free_port())}, port, work))
     out[-1].request = binary
     port = free_port()
-    out.append(host_server("recognizer, inference thread", [str(py["recognizer"]), "-m", "recognizer"], {
+    out.append(host("recognizer, inference thread", [str(py["recognizer"]), "-m", "recognizer"], {
         "RECOGNIZER_MODEL_DIR": str(model), "RECOGNIZER_HOST": "127.0.0.1", "RECOGNIZER_PORT": str(port),
         "RECOGNIZER_GRPC_PORT": str(free_port()), "RECOGNIZER_INFERENCE_THREAD": "1"}, port, work))
     port = free_port()
-    out.append(host_server("recognizer, float model", [str(py["recognizer"]), "-m", "recognizer"], {
+    out.append(host("recognizer, float model", [str(py["recognizer"]), "-m", "recognizer"], {
         "RECOGNIZER_MODEL_DIR": str(model), "RECOGNIZER_HOST": "127.0.0.1", "RECOGNIZER_PORT": str(port),
         "RECOGNIZER_GRPC_PORT": str(free_port()), "RECOGNIZER_MODEL_FILE": "model_float.tflite"}, port, work))
     # RECOGNIZER_WORKERS=2 on both cores: not comparable with the one-core rows (and it shares core 0 with
     # the load generator); it shows what a second process adds on this machine.
     port = free_port()
-    out.append(host_server("recognizer, 2 workers", [str(py["recognizer"]), "-m", "recognizer"], {
+    out.append(host("recognizer, 2 workers", [str(py["recognizer"]), "-m", "recognizer"], {
         "RECOGNIZER_MODEL_DIR": str(model), "RECOGNIZER_HOST": "127.0.0.1", "RECOGNIZER_PORT": str(port),
         "RECOGNIZER_GRPC_PORT": str(free_port()), "RECOGNIZER_WORKERS": "2"}, port, work,
         f"{LOAD_CORE},{SERVER_CORE}", PATH_2CORES))
@@ -409,7 +405,7 @@ def make_servers(image: str, py: dict[str, Path], work: Path, model: Path,
     out.append(Server("recognizer (its image)", PATH_CONTAINER, start_container, f"http://127.0.0.1:{cport}"))
 
     port = free_port()
-    out.append(host_server("KServe ModelServer", [
+    out.append(host("KServe ModelServer", [
         str(py["kserve"]), str(HERE / "kserve_model.py"), "--model_dir", str(model), "--http_port", str(port),
         "--grpc_port", str(free_port()), "--enable_latency_logging", "false"], {}, port, work))
 
@@ -428,10 +424,10 @@ def make_servers(image: str, py: dict[str, Path], work: Path, model: Path,
             "name": "recognizer", "implementation": "mlserver_runtime.Recognizer",
             "parameters": {"uri": str(model), "version": "1"}, **model_settings}))
         mlserver = str(py["mlserver"].parent / "mlserver")
-        out.append(host_server(label, [mlserver, "start", str(d)], {}, port, d))
+        out.append(host(label, [mlserver, "start", str(d)], {}, port, d))
 
     port = free_port()
-    out.append(host_server("Triton (PyTriton), batching", [
+    out.append(host("Triton (PyTriton), batching", [
         str(py["pytriton"]), str(HERE / "pytriton_model.py"), str(model), str(port), str(free_port()),
         str(free_port())], {}, port, work))
     return out
