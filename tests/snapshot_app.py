@@ -6,6 +6,9 @@ from __future__ import annotations
 import math
 import time
 
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
 from aitui import messages as msg
 from aitui.app import WORKLOAD, AituiApp
 from aitui.config import Settings
@@ -147,3 +150,25 @@ async def settled(pilot) -> None:
                 and None not in app.query_one(StatusBar).health.values():
             return
     raise AssertionError("the snapshot app never settled")
+
+
+def footer_current(app) -> bool:
+    """The screen's footer shows the keys of what is focused now: it recomposes a refresh or two after a
+    focus change (a search line, a zoomed panel), so a picture taken too early shows the keys before it."""
+    footers = app.screen.query(Footer)
+    if not footers:
+        return True
+    shown = {key.action for key in footers.first().query(FooterKey)} - {"command_palette"}  # its own key
+    wanted = {binding.action for (_node, binding, _enabled, _tip) in app.screen.active_bindings.values()
+              if binding.show}
+    return shown == wanted
+
+
+async def drawn(pilot, check=lambda: True, what: str = "the screen") -> None:
+    """Wait until `check()` holds and the footer caught up with the focus, then one more refresh."""
+    for _ in range(300):
+        await pilot.pause()
+        if check() and footer_current(pilot.app):
+            await pilot.pause()
+            return
+    raise AssertionError(f"never drawn: {what}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from snapshot_app import CannedTarget, SnapshotApp, series, settled
+from snapshot_app import CannedTarget, SnapshotApp, drawn, series, settled
 
 from aitui import messages as msg
 from aitui.models import ReplicaStats, Series
@@ -70,7 +70,7 @@ def test_log_zoomed(snap_compare, size: tuple[int, int]) -> None:
         log.add(log_lines())
         log.search("timeout|batch=7")
         await pilot.press("z")
-        await pilot.pause()
+        await drawn(pilot, lambda: app.screen.maximized is log and log.scroll_y == log.max_scroll_y, "the zoomed log")
 
     assert snap_compare(SnapshotApp(), terminal_size=size, run_before=run_before)
 

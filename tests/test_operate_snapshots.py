@@ -9,7 +9,7 @@ import calendar
 from dataclasses import replace
 
 import pytest
-from snapshot_app import CannedTarget, SnapshotApp, settled, workloads
+from snapshot_app import CannedTarget, SnapshotApp, drawn, settled, workloads
 
 from aitui.app import WORKLOAD
 from aitui.models import Autoscaler, Event, Revision, Workload
@@ -95,21 +95,21 @@ class ClusterApp(SnapshotApp):
 
 
 
-async def until(pilot, check, what: str) -> None:
-    for _ in range(300):
-        await pilot.pause()
-        if check():
-            return
-    raise AssertionError(f"never: {what}")
-
-
 def object_read(app) -> bool:
     return isinstance(app.screen, ObjectScreen) and app.screen.text is not None
 
 
+def searched(app, needle: str) -> bool:
+    """The whole needle searched for, and the text scrolled to its first match (scroll_to waits a refresh)."""
+    if not object_read(app) or app.screen.query_one("#find").value != needle or not app.screen.matches:
+        return False
+    scroll = app.screen.query_one("#text")
+    return scroll.scroll_y == min(max(0, app.screen.matches[0][0] - 3), scroll.max_scroll_y)
+
+
 SCREENS = {
     "yaml": (["y"], object_read),
-    "yaml-search": (["y", "slash", "8", "5", "0", "1"], lambda app: object_read(app) and app.screen.matches),
+    "yaml-search": (["y", "slash", "8", "5", "0", "1"], lambda app: searched(app, "8501")),
     "describe": (["i"], object_read),
     "hpa": (["colon", "h", "p", "a", "enter"], lambda app: app.query_one("#hpa").row_count == 1),
     "revisions": (["colon", "r", "s", "enter"], lambda app: app.query_one("#revisions").row_count == 3),
@@ -127,9 +127,7 @@ def test_operate(snap_compare, screen: str, size: tuple[int, int]) -> None:
     async def run_before(pilot) -> None:
         await settled(pilot)
         await pilot.press(*keys)
-        await until(pilot, lambda: ready(pilot.app), screen)
-        if screen == "yaml-search":  # the search line typed into: its text, then matches drawn
-            await pilot.pause()
+        await drawn(pilot, lambda: ready(pilot.app), screen)
 
     assert snap_compare(ClusterApp(), terminal_size=size, run_before=run_before)
 
@@ -139,6 +137,6 @@ def test_local_engine_has_no_autoscaler(snap_compare, size: tuple[int, int]) -> 
     async def run_before(pilot) -> None:
         await settled(pilot)
         await pilot.press("colon", "h", "p", "a", "enter")
-        await until(pilot, lambda: pilot.app.query_one("#hpa").row_count == 1, "the one row")
+        await drawn(pilot, lambda: pilot.app.query_one("#hpa").row_count == 1, "the one row")
 
     assert snap_compare(ClusterApp(cluster=False), terminal_size=size, run_before=run_before)

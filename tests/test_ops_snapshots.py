@@ -5,7 +5,7 @@ and a capacity run's steps, chart, knee and suggestion (the steps of a real run 
 from __future__ import annotations
 
 import pytest
-from snapshot_app import SnapshotApp, pods, settled
+from snapshot_app import SnapshotApp, drawn, pods, settled
 
 from aitui import messages as msg
 from aitui.app import WORKLOAD
@@ -86,6 +86,7 @@ async def settle_layout(pilot) -> None:
     for _ in range(3):
         await pilot.pause()
         await pilot.wait_for_scheduled_animations()
+    await drawn(pilot)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -93,11 +94,7 @@ def test_models_view(snap_compare, size: tuple[int, int]) -> None:
     async def run_before(pilot) -> None:
         await settled(pilot)
         await pilot.press("m")
-        for _ in range(100):
-            await pilot.pause()
-            if pilot.app.query_one("#models").row_count == 3:
-                return
-        raise AssertionError("no models rows")
+        await drawn(pilot, lambda: pilot.app.query_one("#models").row_count == 3, "the models rows")
 
     assert snap_compare(OpsApp(), terminal_size=size, run_before=run_before)
 
@@ -156,7 +153,7 @@ def test_canary_side_by_side(snap_compare, size: tuple[int, int]) -> None:
         screen._hint()
         screen._say("comparing the two versions: each sample to a replica of each")
         screen.show_figures(canary_figures())
-        await pilot.pause()
+        await drawn(pilot)
 
     assert snap_compare(OpsApp(), terminal_size=size, run_before=run_before)
 
@@ -168,6 +165,6 @@ def test_demo_caption(snap_compare, size: tuple[int, int]) -> None:
     async def run_before(pilot) -> None:
         await settled(pilot)
         await pilot.press("colon", *"demo", "enter")
-        await pilot.pause()
+        await drawn(pilot)
 
     assert snap_compare(OpsApp(), terminal_size=size, run_before=run_before)

@@ -5,7 +5,7 @@ pytest tests/test_snapshots.py --snapshot-update, then look at the SVGs before c
 from __future__ import annotations
 
 import pytest
-from snapshot_app import SnapshotApp, settled
+from snapshot_app import SnapshotApp, drawn, settled
 
 from aitui.ui.charts import Chart
 
@@ -33,10 +33,9 @@ def test_screen(snap_compare, screen: str, size: tuple[int, int]) -> None:
         await settled(pilot)
         if screen == "other-charts":
             await pilot.press("c")
-            for _ in range(200):
-                await pilot.pause()
-                if all(chart._drawn for chart in app.query(Chart) if chart.display):
-                    return
-            raise AssertionError("the other charts were never drawn")
+            await drawn(pilot, lambda: all(chart._drawn for chart in app.query(Chart) if chart.display), "charts")
+        else:
+            await pilot.press(*SCREENS[screen])
+            await drawn(pilot, what=screen)
 
-    assert snap_compare(SnapshotApp(), press=SCREENS[screen], terminal_size=size, run_before=settle)
+    assert snap_compare(SnapshotApp(), terminal_size=size, run_before=settle)
