@@ -93,14 +93,19 @@ def namespace(cluster: Cluster) -> Iterator[str]:
     cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
 
 
-@pytest.fixture(scope="session")
-def cluster_image(cluster: Cluster, recognizer_image: str) -> str:
-    """The recognizer's image, loaded into the node as aitui's publish does."""
+def on_node(cluster: Cluster, image: str) -> str:
+    """`image`, loaded into the node as aitui's publish does."""
     from aitui.services import images
 
     socket = str(cluster.dir / "containerd" / "containerd.sock")
-    if not images.image_in_containerd(recognizer_image, socket):
-        for _ in images.load_into_containerd(Settings(), recognizer_image, socket):
+    if not images.image_in_containerd(image, socket):
+        for _ in images.load_into_containerd(Settings(), image, socket):
             pass
-    assert images.image_in_containerd(recognizer_image, socket)
-    return recognizer_image
+    assert images.image_in_containerd(image, socket)
+    return image
+
+
+@pytest.fixture(scope="session")
+def cluster_image(cluster: Cluster, recognizer_image: str) -> str:
+    """The recognizer's image, on the node."""
+    return on_node(cluster, recognizer_image)

@@ -5,11 +5,13 @@ test is skipped with the command that brings them up."""
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -138,6 +140,30 @@ def recognizer_image(settings: Settings, docker_client) -> str:
     assert log[-1].kind == "done", log[-1]
     RECOGNIZER_IDS[build.tag] = docker_client.images.get(build.tag).id
     return build.tag
+
+
+@pytest.fixture(scope="session")
+def mislabelled_image(recognizer_image: str, docker_client) -> Iterator[str]:
+    """The recognizer's image with its labels file reversed: what a build that mixed up its files ships."""
+    from aitui.services.images import COMPONENT_LABEL
+
+    labels = docker_client.containers.run(recognizer_image, entrypoint="python", remove=True,
+                                          command=["-c", "print(open('/model/labels.txt').read(), end='')"])
+    reversed_labels = "\n".join(reversed(labels.decode().split())) + "\n"
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        # not a recognizer to aitui (its label and repository): nothing picks it as "the newest recognizer image"
+        dockerfile = f"FROM {recognizer_image}\nLABEL {COMPONENT_LABEL}=test\nCOPY labels.txt /model/labels.txt\n"
+        for name, data in (("Dockerfile", dockerfile),
+                           ("labels.txt", reversed_labels)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data.encode())
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(data.encode()))
+    tag = "aitui-test/mislabelled:" + recognizer_image.split(":")[-1]
+    docker_client.images.build(fileobj=io.BytesIO(context.getvalue()), custom_context=True, tag=tag, rm=True)
+    yield tag
+    docker_client.images.remove(tag, force=True)
 
 
 class Replica:

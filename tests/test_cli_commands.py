@@ -214,19 +214,23 @@ for f in model.iterdir():
 (mine / "labels.txt").write_text("\\n".join(reversed((model / "labels.txt").read_text().split())) + "\\n")
 os.execvp("python", ["python", "-m", "recognizer"])
 """
+# Its own self-check off (serving/recognizer/selfcheck.py would keep it unready): a replica that says ready
+# and answers wrong, which only a check from outside (aitui's smoke) finds.
+SELF_CHECK_OFF = {"RECOGNIZER_MODEL_DIR": "/tmp/m", "RECOGNIZER_SELF_CHECK": "0"}
 
 
 @pytest.fixture
 def mixed(state: Path, image: str, docker_client) -> Iterator[str]:
     """A workload of one recognizer deployed by aitui and one container that joins it whose labels file
-    is reversed: it serves, passes its health check, and answers every sample wrong."""
+    is reversed and whose self-check is off: it serves, passes its health check, and answers every sample
+    wrong."""
     name = f"cli-test-{SUFFIX}-mixed"
     try:
         assert aitui(state, "deploy", "--image", image, "-w", name).code == 0
         bad = docker_client.containers.run(
             image, name=f"{name}-wrong", detach=True, read_only=True, tmpfs={"/tmp": "size=64m"},
             labels={WORKLOAD_LABEL: name}, ports={"8501/tcp": ("127.0.0.1", None)}, entrypoint="python",
-            command=["-c", MISLABEL], environment={"RECOGNIZER_MODEL_DIR": "/tmp/m"},
+            command=["-c", MISLABEL], environment=SELF_CHECK_OFF,
             healthcheck={"test": ["CMD", "python", "-m", "recognizer.healthcheck"], "interval": 300_000_000,
                          "start_period": 300_000_000})
         ready_endpoints(state, name, 2)

@@ -8,7 +8,7 @@ kubectl, a rollback to the previous ReplicaSet's template (and none without one)
 from __future__ import annotations
 
 import pytest
-from cluster import ADMIN, LIMITED, Cluster
+from cluster import ADMIN, LIMITED, Cluster, on_node
 from test_app_actions import traffic, until
 from test_ops_local import command, no_shell_image, notices, run_in_tty, said, select_row  # noqa: F401 (a fixture)
 
@@ -282,5 +282,40 @@ def test_a_quarantined_pod_leaves_its_service_and_is_replaced(cluster, namespace
         target.delete(WORKLOAD)
         wait_until(lambda: not cluster.get("pods", "-n", namespace, "-l", f"{QUARANTINE_LABEL}={WORKLOAD}")["items"],
                    120, "the quarantined pod deleted with its workload")
+    finally:
+        target.close()
+
+
+def test_a_rollout_whose_new_pods_fail_their_self_check_says_why(cluster, namespace, cluster_image,
+                                                                  mislabelled_image) -> None:
+    """An image whose labels file is not its model's: its pods run but never say ready (the recognizer's
+    self-check), so the Service keeps sending to the old pods; aitui's rollout asks a stuck pod why (the
+    kubelet's probe event has only "503") and says it within seconds, not after the 600 s deadline."""
+    import time
+
+    from conftest import wait_until
+
+    from aitui.services.targets import TargetError
+
+    on_node(cluster, mislabelled_image)
+    target = deployed(cluster, namespace, cluster_image)
+    try:
+        before = {p.name for p in target.pods(WORKLOAD) if p.ready}
+        steps: list[str] = []
+        started = time.monotonic()
+        with pytest.raises(TargetError, match="refused to become ready: self-check failed: 0 of 10") as err:
+            target.deploy(mislabelled_image, 2, progress=steps.append)
+        took = time.monotonic() - started
+        assert took < 90, f"said after {took:.0f}s"
+        assert "u rolls back" in str(err.value) and mislabelled_image in str(err.value), err.value
+        stuck = [p for p in target.pods(WORKLOAD) if p.image == mislabelled_image]
+        assert stuck and not any(p.ready for p in stuck)  # running, never ready: no traffic reaches them
+        assert {p.name for p in target.pods(WORKLOAD) if p.ready} == before  # the old pods serve on
+        slices = cluster.get("endpointslices", "-n", namespace, "-l", f"kubernetes.io/service-name={WORKLOAD}")
+        assert {e["targetRef"]["name"] for s in slices["items"] for e in s.get("endpoints") or []
+                if (e.get("conditions") or {}).get("ready")} == before
+        target.rollback(WORKLOAD)  # u: back to the template that passed
+        wait_until(lambda: not [p for p in target.pods(WORKLOAD) if p.image == mislabelled_image], 120,
+                   "the stuck pods gone after the rollback")
     finally:
         target.close()

@@ -17,7 +17,7 @@ import pytest
 import requests
 from cluster import ADMIN
 from test_app_actions import until
-from test_cli_commands import MISLABEL
+from test_cli_commands import MISLABEL, SELF_CHECK_OFF
 
 import aitui.app
 from aitui.app import WORKLOAD, AituiApp
@@ -188,8 +188,8 @@ async def test_models_view_per_replica_from_prometheus_then_from_each_replica(se
 
 @pytest.fixture
 def mixed(settings_: Settings, image: str, prometheus, docker_client) -> Iterator[tuple[str, str]]:
-    """One good replica deployed by aitui and one that joins it with its labels reversed (it serves and
-    is healthy, but answers every sample wrong)."""
+    """One good replica deployed by aitui and one that joins it with its labels reversed and its self-check
+    off (it serves and is healthy, but answers every sample wrong)."""
     name = f"ui15-{secrets.token_hex(3)}"
     target = LocalTarget(settings_, targets_dir=prometheus.targets)
     try:
@@ -197,7 +197,7 @@ def mixed(settings_: Settings, image: str, prometheus, docker_client) -> Iterato
         bad = docker_client.containers.run(
             image, name=f"{name}-wrong", detach=True, read_only=True, tmpfs={"/tmp": "size=64m"},
             labels={WORKLOAD_LABEL: name}, ports={"8501/tcp": ("127.0.0.1", None)}, entrypoint="python",
-            command=["-c", MISLABEL], environment={"RECOGNIZER_MODEL_DIR": "/tmp/m"},
+            command=["-c", MISLABEL], environment=SELF_CHECK_OFF,
             healthcheck={"test": ["CMD", "python", "-m", "recognizer.healthcheck"], "interval": 300_000_000,
                          "start_period": 300_000_000})
         ready(settings_, name, 2)

@@ -29,7 +29,7 @@ from typing import Any
 
 import httptools
 
-from recognizer import codec, metrics
+from recognizer import codec, metrics, selfcheck
 from recognizer.batcher import Batcher, Overloaded
 from recognizer.runtime import ModelFiles, Runtime
 
@@ -62,6 +62,7 @@ class Settings:
     inference_thread: int = 0  # 1: run the model in a thread of its own (see recognizer/batcher.py)
     workers: int = 1  # processes sharing the ports (recognizer/workers.py)
     keepalive_seconds: float = 75.0  # an idle keep-alive connection is closed after this long
+    self_check: int = 10  # drawn images (a class each in turn) to answer right before saying ready; 0: none
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -80,6 +81,7 @@ class State:
     runtime: Runtime
     batcher: Batcher
     ready: bool = False
+    refusal: str = ""  # why the replica will not say ready: its self-check failed (recognizer/selfcheck.py)
     in_flight: int = 0
     last_done: float = 0.0  # time.monotonic() when an inference request last finished (the drain's quiet check)
 
@@ -322,8 +324,10 @@ def routes(state: State) -> Router:
     r.add("GET", "/v1/models/{model}/labels/{label}/metadata", v1_metadata)
 
     r.add("GET", "/v2/health/live", lambda req, slot: reply({"live": True}))
-    r.add("GET", "/v2/health/ready",
-          lambda req, slot: reply({"ready": state.ready}, 200 if state.ready else 503))
+    def readiness() -> dict[str, Any]:
+        return {"ready": state.ready, "reason": state.refusal} if state.refusal else {"ready": state.ready}
+
+    r.add("GET", "/v2/health/ready", lambda req, slot: reply(readiness(), 200 if state.ready else 503))
     r.add("GET", "/v2", lambda req, slot: reply({"name": SERVER_NAME, "version": settings.version,
                                                  "extensions": EXTENSIONS}))
 
@@ -336,7 +340,7 @@ def routes(state: State) -> Router:
 
     def v2_model_ready(req: Request, _: Slot) -> Reply:
         model_of(req)
-        return reply({"name": MODEL, "ready": state.ready}, 200 if state.ready else 503)
+        return reply({"name": MODEL, **readiness()}, 200 if state.ready else 503)
 
     r.add("GET", "/v2/models/{model}/ready", v2_model_ready)
     r.add("GET", "/v2/models/{model}/versions/{version}/ready", v2_model_ready)
@@ -660,13 +664,20 @@ async def serve(settings: Settings) -> None:
     and aitui stop routing here), requests keep being answered for `drain_seconds` or until
     none are in flight, and only then does the listener close."""
     state = make_state(settings)
+    check = selfcheck.run(state.runtime.predict, state.files.labels, state.files.input_size, settings.self_check)
+    if check.passed:
+        log.info("self-check: %d of %d drawn images answered right (%.0f ms)", check.correct, check.total,
+                 check.seconds * 1000)
+    else:  # it serves (live, metrics, answers for a look), but never says ready
+        state.refusal = check.reason()
+        log.error("not ready: %s", state.refusal)
     app = HttpApp(state)
     loop = asyncio.get_running_loop()
     state.batcher.start()
     # Workers share the port: the kernel spreads new connections over their sockets (SO_REUSEPORT).
     server = await loop.create_server(lambda: Connection(app), settings.host, settings.port, backlog=1024,
                                       reuse_port=settings.workers > 1 or None)
-    state.ready = True
+    state.ready = check.passed
     grpc_server = None
     if settings.grpc_port:
         from recognizer import grpc_server as grpc_oip

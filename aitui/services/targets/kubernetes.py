@@ -36,6 +36,7 @@ RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 FIELD_MANAGER = "aitui"
 WATCH_SECONDS = 240  # a watch ends and resumes from its resourceVersion this often (under the read timeout)
 ROLLOUT_TIMEOUT = 600.0  # the Deployment's default progressDeadlineSeconds
+ASK_STUCK_EVERY = 3.0  # while a rollout waits, a new pod that runs unready this long is asked why
 # the kinds manifests/base holds: apiVersion/kind -> (path prefix, plural)
 PATHS = {
     "v1/ServiceAccount": ("/api/v1", "serviceaccounts"),
@@ -743,8 +744,30 @@ class KubeTarget:
                 progress(f"{verb} {workload}: {text}")
             return done
 
-        if not self._wait(step, ROLLOUT_TIMEOUT):
-            raise TargetError(f"{verb} {workload}: not rolled out after {ROLLOUT_TIMEOUT:.0f}s: {said}")
+        deadline = time.monotonic() + ROLLOUT_TIMEOUT
+        while not self._wait(step, min(ASK_STUCK_EVERY, deadline - time.monotonic())):
+            if time.monotonic() >= deadline:
+                raise TargetError(f"{verb} {workload}: not rolled out after {ROLLOUT_TIMEOUT:.0f}s: {said}")
+            for pod in self.pods(workload):  # a new pod that runs but will not say ready: ask it why
+                if pod.status == "Running" and not pod.ready and time.time() - pod.created > ASK_STUCK_EVERY:
+                    why = self._refusal(pod.name)
+                    if why:
+                        raise TargetError(f"{verb} {workload}: pod {pod.name} ({pod.image}) refused to become "
+                                          f"ready: {why}. The pods that serve keep serving; u rolls back")
+
+    def _refusal(self, pod: str) -> str:
+        """The reason a pod gives on its readiness endpoint for not being ready for good (its self-check
+        failed, serving/recognizer/selfcheck.py), through the API server's pod proxy; "" when it gives none
+        or cannot be asked (the kubelet's probe event has only the status code)."""
+        path = f"/api/v1/namespaces/{self.namespace}/pods/{pod}:{labels.SERVING_PORT}/proxy/v2/health/ready"
+        try:
+            m, url, h, b, _ = self.api.param_serialize("GET", path, header_params={"Accept": "application/json"},
+                                                       auth_settings=["BearerToken"])
+            response = self.api.call_api(m, url, h, b, _request_timeout=self.timeout)
+            why = json.loads(response.read()).get("reason", "") if response.status == 503 else ""
+        except Exception:  # no pods/proxy right, the pod gone, a body that is not ours: nothing to say
+            return ""
+        return why if isinstance(why, str) else ""
 
     # -- one object: YAML, describe, a shell; revisions and rollback; the autoscaler -------------------
     def _request(self, method: str, path: str, verb: str, resource: str, body: Any = None,

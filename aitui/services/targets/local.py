@@ -134,14 +134,28 @@ class LocalTarget:
 
     def _answers_ready(self, c: Any) -> bool:
         """Whether the replica's readiness endpoint answers 200 now (a draining one answers 503)."""
+        return self._readiness(c)[0]
+
+    def _readiness(self, c: Any) -> tuple[bool, str]:
+        """The replica's readiness now, and the reason it gives when it refuses for good (its self-check
+        failed: serving/recognizer/selfcheck.py); a draining or unreachable one gives none."""
         import requests
 
         port = self._port(c)
         address = self._local_end(port) if port and self.remote else f"127.0.0.1:{port}" if port else None
+        if not address:
+            return False, ""
         try:
-            return bool(address) and requests.get(f"http://{address}/v2/health/ready", timeout=1).status_code == 200
+            r = requests.get(f"http://{address}/v2/health/ready", timeout=1)
         except requests.RequestException:
-            return False
+            return False, ""
+        if r.status_code == 200:
+            return True, ""
+        try:
+            why = r.json().get("reason", "")
+        except ValueError:
+            why = ""
+        return False, why if isinstance(why, str) else ""
 
     def _pod(self, c: Any) -> Pod:
         port = self._port(c)
@@ -329,8 +343,13 @@ class LocalTarget:
             started = [self._start(image, workload) for _ in range(replicas - len(live))]
             for i, c in enumerate(started, 1):
                 progress(f"scale {workload}: starting replica {len(live) + i}/{replicas} ({c.name})")
-            for c in started:
-                self._wait_ready(c)
+            for n, c in enumerate(started):
+                try:
+                    self._wait_ready(c)
+                except TargetError:  # a replica that refused (or never came): the others of its image go too
+                    with contextlib.suppress(TargetError):
+                        self._stop(started[n + 1:])
+                    raise
                 progress(f"scale {workload}: {c.name} ready")
         elif len(live) > replicas:
             victims = sorted(live, key=self._created, reverse=True)[: len(live) - replicas]  # newest first
@@ -517,11 +536,16 @@ class LocalTarget:
                 raise TargetError(f"replica {c.name} exited while starting: {tail or 'no output'}")
             # a remote engine's replica is asked through its tunnel; with none, its engine's health check says
             healthy = ((c.attrs.get("State") or {}).get("Health") or {}).get("Status") == "healthy"
-            if self._answers_ready(c) or (self.remote and self._tunnel() is None and healthy):
+            ready, refused = self._readiness(c)
+            if ready or (self.remote and self._tunnel() is None and healthy):
                 with self._lock:
                     self._ready.add(c.id)
                 self.sync_targets()
                 return
+            if refused:  # it will never be ready: it goes, and the replicas that serve stay as they were
+                self._stop([c])
+                raise TargetError(f"replica {c.name} of {c.attrs['Config']['Image']} refused to become ready: "
+                                  f"{refused}")
             time.sleep(0.1)
         raise TargetError(f"replica {c.name} was not ready within {READY_TIMEOUT:.0f}s")
 

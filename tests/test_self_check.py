@@ -1,0 +1,75 @@
+"""A replica checks its own answers before it says ready (serving/recognizer/selfcheck.py), on the real
+engine: an image whose labels file is not the model's (built here, FROM the recognizer's image) serves but
+never says ready, and tells why on its readiness endpoint; the good image says how it passed. A rollout of
+the bad image on the local engine stops at its first replica with that reason and changes nothing."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+from conftest import Replicas, wait_until
+
+from aitui.services.predict import predict, samples
+from aitui.services.targets.local import WORKLOAD_LABEL, LocalTarget, TargetError
+
+pytestmark = pytest.mark.docker
+WORKLOAD = "selfcheck-test"
+
+
+def readiness(url: str) -> tuple[int, dict]:
+    r = requests.get(f"{url}/v2/health/ready", timeout=2)
+    return r.status_code, r.json()
+
+
+def test_a_replica_whose_labels_are_wrong_serves_but_never_says_ready(docker_client, recognizer_image,
+                                                                       mislabelled_image) -> None:
+    replicas = Replicas(docker_client, recognizer_image)
+    try:
+        good = replicas.run()
+        logs = good.container.logs().decode()
+        assert "self-check: 10 of 10 drawn images answered right" in logs, logs[-2000:]
+
+        bad = replicas.run(mislabelled_image, ready=False)
+
+        def answered() -> tuple[int, dict] | None:
+            try:
+                return readiness(bad.url)
+            except requests.RequestException:
+                return None
+
+        status, body = wait_until(answered, 60, "the mislabelled replica answering")  # type: ignore[misc]
+        assert status == 503 and body["ready"] is False
+        assert body["reason"].startswith("self-check failed: 0 of 10 drawn images answered right"), body
+        assert "circle -> vbars" in body["reason"]  # which class it called what
+        model = requests.get(f"{bad.url}/v2/models/recognizer/ready", timeout=2)
+        assert model.status_code == 503 and model.json()["reason"] == body["reason"]
+        assert requests.get(f"{bad.url}/v2/health/live", timeout=2).status_code == 200  # alive: not restarted
+        # it still answers one who asks it directly (to be looked at), as wrong as its check found
+        assert predict(f"127.0.0.1:{bad.port}", samples()["circle"]).labels[0][0] == "vbars"
+        assert "ERROR recognizer: not ready: self-check failed" in bad.container.logs().decode()
+    finally:
+        replicas.close()
+
+
+def test_a_rollout_to_an_image_that_fails_its_self_check_changes_nothing(settings, docker_client, prometheus,
+                                                                          recognizer_image, mislabelled_image) -> None:
+    target = LocalTarget(settings, targets_dir=prometheus.targets)
+    try:
+        target.deploy(recognizer_image, 1, WORKLOAD)
+        before = target.endpoints(WORKLOAD)
+        steps: list[str] = []
+        started = time.monotonic()
+        with pytest.raises(TargetError, match="refused to become ready: self-check failed: 0 of 10") as err:
+            target.deploy(mislabelled_image, 1, WORKLOAD, steps.append)
+        took = time.monotonic() - started
+        assert took < 30, f"the refusal took {took:.1f}s"  # said at once, not after the 60 s ready timeout
+        assert mislabelled_image in str(err.value)
+        running = docker_client.containers.list(all=True, filters={"label": f"{WORKLOAD_LABEL}={WORKLOAD}"})
+        assert [c.attrs["Config"]["Image"] for c in running] == [recognizer_image]  # the new one is gone
+        assert target.endpoints(WORKLOAD) == before  # the replica that served still serves
+        assert [p.image for p in target.pods(WORKLOAD) if p.ready] == [recognizer_image]
+    finally:
+        target.delete(WORKLOAD)
+        target.close()
