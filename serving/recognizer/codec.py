@@ -267,10 +267,34 @@ def _binary_flag(params: Any, key: str) -> bool | None:
     return value
 
 
+def _one_b64(body: Any) -> str | None:
+    """The base64 text of the common request (one BYTES input of shape [1] or [1, 1] holding one image, no
+    parameters, every output), or None for any other request: those take parse_v2's general path."""
+    if type(body) is not dict or body.get("outputs") is not None or body.get("parameters") is not None:
+        return None
+    inputs = body.get("inputs")
+    if type(inputs) is not list or len(inputs) != 1:
+        return None
+    inp = inputs[0]
+    if type(inp) is not dict or inp.get("datatype") != "BYTES" or inp.get("parameters") is not None:
+        return None
+    shape, data = inp.get("shape"), inp.get("data")
+    if type(shape) is not list or shape not in ([1], [1, 1]) or any(type(d) is not int for d in shape) \
+            or type(data) is not list or len(data) != 1:
+        return None
+    text = data[0]
+    if type(text) is list and len(text) == 1:
+        text = text[0]
+    return text if type(text) is str else None
+
+
 def parse_v2(body: Any, size: int, max_pixels: int, binary: bytes = b"") -> V2Request:
     """Open Inference Protocol /infer. `binary` is what follows the JSON header when the binary tensor
     data extension is used (Inference-Header-Content-Length); inputs with a binary_data_size take their
     data from it, in order."""
+    text = None if binary else _one_b64(body)
+    if text is not None:  # what the general path does for this request, without its checks that cannot fail
+        return V2Request(decode_image(b64decode(text), size, max_pixels)[None], None, body.get("id"), set())
     if not isinstance(body, dict) or not isinstance(body.get("inputs"), list) or not body["inputs"]:
         raise BadRequest("request body must be a JSON object with a non-empty \"inputs\" list")
     if len(body["inputs"]) != 1:
