@@ -88,6 +88,11 @@ class Batcher:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
 
+    @property
+    def queued(self) -> int:
+        """Images waiting for the model."""
+        return self._queued
+
     def admit(self) -> None:
         """Shed before any work: a full queue answers 429 before the body is parsed and decoded."""
         if self._queued >= self.max_queue:
@@ -100,7 +105,8 @@ class Batcher:
             raise Overloaded(f"server overloaded: {self._queued} images queued (limit {self.max_queue})")
         self._queue.append((images, sink))
         self._queued += n
-        metrics.QUEUED.set(self._queued)
+        if metrics.PUSH_GAUGES:
+            metrics.QUEUED.set(self._queued)
         if not self._scheduled and not self._busy:
             self._schedule()
 
@@ -127,7 +133,8 @@ class Batcher:
             taken.append(item)
             count += len(item[0])
         self._queued -= count
-        metrics.QUEUED.set(self._queued)
+        if metrics.PUSH_GAUGES:
+            metrics.QUEUED.set(self._queued)
         return taken
 
     def _flush(self) -> None:

@@ -121,7 +121,8 @@ class Servicer:
         state = self.state
         t0 = time.perf_counter()
         state.in_flight += 1
-        metrics.IN_FLIGHT.inc()
+        if metrics.PUSH_GAUGES:
+            metrics.IN_FLIGHT.inc()
         code, message = 200, ""
         try:
             req = decode(pb.ModelInferRequest, raw)
@@ -147,7 +148,8 @@ class Servicer:
         finally:
             state.in_flight -= 1
             state.last_done = time.monotonic()
-            metrics.IN_FLIGHT.dec()
+            if metrics.PUSH_GAUGES:
+                metrics.IN_FLIGHT.dec()
             metrics.REQUESTS.labels("grpc", str(code)).inc()
             metrics.LATENCY.labels("grpc").observe(time.perf_counter() - t0)
         await ctx.abort(STATUS.get(code, grpc.StatusCode.UNKNOWN), message)

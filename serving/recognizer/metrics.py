@@ -11,7 +11,7 @@ tree. The names and labels a scraper sees are the same with one worker or many.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -34,6 +34,10 @@ BATCH = Histogram("recognizer_batch_size", "Images per model invocation",
 IMAGES = Counter("recognizer_images", "Images classified")
 IN_FLIGHT = Gauge("recognizer_requests_in_flight", "Inference requests being handled", multiprocess_mode="livesum")
 QUEUED = Gauge("recognizer_queue_images", "Images waiting for the model", multiprocess_mode="livesum")
+# With one process the in-flight and queue gauges read the server's own counters when scraped (follow()), so
+# nothing is updated per request; with several, values live in files that a function cannot feed, and the
+# server updates the two gauges as things happen (PUSH_GAUGES).
+PUSH_GAUGES = MULTIPROCESS
 # An info metric as a gauge of 1 (what an Info is on the wire): Info has no multiprocess mode.
 MODEL = Gauge("recognizer_model_info", "The model being served", ["name", "version", "runtime", "accuracy"],
               multiprocess_mode="max")
@@ -49,6 +53,13 @@ EXPORTED = {
     "queued": "recognizer_queue_images",
     "model": "recognizer_model_info",
 }
+
+
+def follow(in_flight: Callable[[], float], queued: Callable[[], float]) -> None:
+    """The in-flight and queue gauges' values, read when scraped (one process only: see PUSH_GAUGES)."""
+    if not PUSH_GAUGES:
+        IN_FLIGHT.set_function(in_flight)
+        QUEUED.set_function(queued)
 
 
 def model_info(**labels: str) -> None:

@@ -558,7 +558,8 @@ class Connection(asyncio.Protocol):
             self.closing = True
         if proto:
             self.state.in_flight += 1
-            metrics.IN_FLIGHT.inc()
+            if metrics.PUSH_GAUGES:
+                metrics.IN_FLIGHT.inc()
         self.pending.append(slot)
         if len(self.pending) >= PAUSE_AT:
             self._pause()
@@ -603,7 +604,8 @@ class Connection(asyncio.Protocol):
         if slot.proto:
             self.state.in_flight -= 1
             self.state.last_done = time.monotonic()
-            metrics.IN_FLIGHT.dec()
+            if metrics.PUSH_GAUGES:
+                metrics.IN_FLIGHT.dec()
 
     def finish(self, slot: Slot, r: Reply) -> None:
         if slot.done:
@@ -656,7 +658,9 @@ def make_state(settings: Settings, runtime: Runtime | None = None) -> State:
                       inline=not settings.inference_thread)
     metrics.model_info(name=MODEL, version=settings.version, runtime=rt.name,
                        accuracy=str(files.accuracy(settings.model_file)))
-    return State(settings, files, rt, batcher)
+    state = State(settings, files, rt, batcher)
+    metrics.follow(lambda: state.in_flight, lambda: batcher.queued)
+    return state
 
 
 async def serve(settings: Settings) -> None:
