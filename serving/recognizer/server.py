@@ -143,29 +143,37 @@ def exception_reply(exc: BaseException, path: str) -> Reply:
 
 REASONS = {s.value: s.phrase for s in HTTPStatus}
 SERVER_HEADER = "aitui-recognizer"
-_date = [0, ""]
+_date: list[Any] = [0, b""]  # the second it was made for, and b"\r\nDate: …\r\nServer: …\r\n"
+_heads: dict[tuple[int, str], bytes] = {}  # (status, content type) -> the head up to Content-Length's value
 
 
-def http_date() -> str:
+def _date_server() -> bytes:
     now = int(time.time())
     if now != _date[0]:
-        _date[0], _date[1] = now, time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now))
-    return _date[1]
+        date = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now))
+        _date[0], _date[1] = now, f"\r\nDate: {date}\r\nServer: {SERVER_HEADER}\r\n".encode("latin-1")
+    return _date[1]  # type: ignore[no-any-return]
 
 
 def response_bytes(r: Reply, close: bool, head_only: bool = False, keep_alive: bool = False) -> bytes:
+    """The response's bytes. The head's parts that do not change are made once (per status and content type;
+    the Date line once a second) instead of formatting the whole head for every response."""
     status, body, content_type, extra = r
-    lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Unknown')}\r\nContent-Type: {content_type}\r\n"
-             f"Content-Length: {len(body)}\r\nDate: {http_date()}\r\nServer: {SERVER_HEADER}\r\n"]
+    start = _heads.get((status, content_type))
+    if start is None:
+        start = _heads[(status, content_type)] = (f"HTTP/1.1 {status} {REASONS.get(status, 'Unknown')}\r\n"
+                                                  f"Content-Type: {content_type}\r\nContent-Length: ").encode("latin-1")
+    parts = [start, b"%d" % len(body), _date_server()]
     if extra:
-        lines += [f"{k}: {v}\r\n" for k, v in extra]
+        parts += [f"{k}: {v}\r\n".encode("latin-1") for k, v in extra]
     if close:
-        lines.append("Connection: close\r\n")
+        parts.append(b"Connection: close\r\n")
     elif keep_alive:  # an HTTP/1.0 client that asked to keep the connection: it closes otherwise
-        lines.append("Connection: keep-alive\r\n")
-    lines.append("\r\n")
-    head = "".join(lines).encode("latin-1")
-    return head if head_only else head + body
+        parts.append(b"Connection: keep-alive\r\n")
+    parts.append(b"\r\n")
+    if not head_only:
+        parts.append(body)
+    return b"".join(parts)
 
 
 # --- the model and its routes --------------------------------------------------------------------------------
