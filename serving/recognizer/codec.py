@@ -267,6 +267,9 @@ def _binary_flag(params: Any, key: str) -> bool | None:
     return value
 
 
+_ONE_IMAGE = ([1, 1], [1])
+
+
 def _one_b64(body: Any) -> str | None:
     """The base64 text of the common request (one BYTES input of shape [1] or [1, 1] holding one image, no
     parameters, every output), or None for any other request: those take parse_v2's general path."""
@@ -279,8 +282,8 @@ def _one_b64(body: Any) -> str | None:
     if type(inp) is not dict or inp.get("datatype") != "BYTES" or inp.get("parameters") is not None:
         return None
     shape, data = inp.get("shape"), inp.get("data")
-    if type(shape) is not list or shape not in ([1], [1, 1]) or any(type(d) is not int for d in shape) \
-            or type(data) is not list or len(data) != 1:
+    if type(shape) is not list or shape not in _ONE_IMAGE or type(shape[0]) is not int or type(shape[-1]) is not int \
+            or type(data) is not list or len(data) != 1:  # (the types: True == 1 and 1.0 == 1, but neither is valid)
         return None
     text = data[0]
     if type(text) is list and len(text) == 1:
