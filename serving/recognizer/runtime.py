@@ -43,8 +43,12 @@ class ModelFiles:
 
 
 class LiteRT:
-    """One interpreter per batch-size bucket (1, 2, 4, … max): resizing an interpreter's
-    input reallocates its tensors, which costs more than the inference itself."""
+    """One interpreter per batch size, made on first use: resizing an interpreter's input reallocates its
+    tensors, which costs more than the inference itself. Every size up to max_batch has its own (~1 ms to
+    make; all 32 take 0.3 MB more than six did), so a batch runs no padding rows: with buckets of powers
+    of two, a batch of 28 (typical at c=32) ran 32 rows, 35-37 µs an image against 32 at its own size.
+    A batch over max_batch (one request can hold more images) is padded to a power of two. A row's answer
+    is the same at every size (checked for both models, 1 to 32)."""
 
     name = "litert"
 
@@ -75,7 +79,7 @@ class LiteRT:
         if batch.dtype != self.input_dtype:
             # Float pixels for a uint8 model: rounded, as the model's own quantization would round them.
             batch = (np.rint(batch) if self.input_dtype.kind == "u" else batch).astype(self.input_dtype)
-        bucket = 1
+        bucket = n if n <= self._max_batch else 1
         while bucket < n:
             bucket *= 2
         if bucket > n:  # pad to the bucket; the padding rows are dropped below
