@@ -150,7 +150,7 @@ def whole_request_us(model_dir: str, body: bytes) -> float:
     conns = []
     for _ in range(32):
         c = server.Connection(app)
-        c.connection_made(_Transport())
+        c.connection_made(_Transport())  # type: ignore[arg-type]
         conns.append(c)
 
     def batch() -> None:

@@ -152,7 +152,7 @@ def _date_server() -> bytes:
     if now != _date[0]:
         date = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now))
         _date[0], _date[1] = now, f"\r\nDate: {date}\r\nServer: {SERVER_HEADER}\r\n".encode("latin-1")
-    return _date[1]  # type: ignore[no-any-return]
+    return _date[1]
 
 
 def response_bytes(r: Reply, close: bool, head_only: bool = False, keep_alive: bool = False) -> bytes:
