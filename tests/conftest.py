@@ -142,26 +142,31 @@ def recognizer_image(settings: Settings, docker_client) -> str:
     return build.tag
 
 
+def derived_image(docker_client, base: str, tag: str, lines: str, files: dict[str, str] | None = None) -> str:
+    """`tag`, built FROM `base` with `lines` (Dockerfile instructions) and `files` in its context: no
+    network, no shell in the image needed (COPY and LABEL only)."""
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        for name, text in {"Dockerfile": f"FROM {base}\n{lines}\n", **(files or {})}.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
+    docker_client.images.build(fileobj=io.BytesIO(context.getvalue()), custom_context=True, tag=tag, rm=True)
+    return tag
+
+
 @pytest.fixture(scope="session")
 def mislabelled_image(recognizer_image: str, docker_client) -> Iterator[str]:
-    """The recognizer's image with its labels file reversed: what a build that mixed up its files ships."""
+    """The recognizer's image with its labels file reversed: what a build that mixed up its files ships.
+    Not a recognizer to aitui (its label and repository): nothing takes it for the newest recognizer image."""
     from aitui.services.images import COMPONENT_LABEL
 
     labels = docker_client.containers.run(recognizer_image, entrypoint="python", remove=True,
                                           command=["-c", "print(open('/model/labels.txt').read(), end='')"])
-    reversed_labels = "\n".join(reversed(labels.decode().split())) + "\n"
-    context = io.BytesIO()
-    with tarfile.open(fileobj=context, mode="w") as tar:
-        # not a recognizer to aitui (its label and repository): nothing picks it as "the newest recognizer image"
-        dockerfile = f"FROM {recognizer_image}\nLABEL {COMPONENT_LABEL}=test\nCOPY labels.txt /model/labels.txt\n"
-        for name, data in (("Dockerfile", dockerfile),
-                           ("labels.txt", reversed_labels)):
-            info = tarfile.TarInfo(name)
-            info.size = len(data.encode())
-            info.mode = 0o644
-            tar.addfile(info, io.BytesIO(data.encode()))
-    tag = "aitui-test/mislabelled:" + recognizer_image.split(":")[-1]
-    docker_client.images.build(fileobj=io.BytesIO(context.getvalue()), custom_context=True, tag=tag, rm=True)
+    tag = derived_image(docker_client, recognizer_image, "aitui-test/mislabelled:" + recognizer_image.split(":")[-1],
+                        f"LABEL {COMPONENT_LABEL}=test\nCOPY labels.txt /model/labels.txt",
+                        {"labels.txt": "\n".join(reversed(labels.decode().split())) + "\n"})
     yield tag
     docker_client.images.remove(tag, force=True)
 

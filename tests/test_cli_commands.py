@@ -62,20 +62,9 @@ def target(state: Path) -> LocalTarget:
 
 
 @pytest.fixture(scope="module")
-def image(docker_client, request) -> Iterator[str]:
-    """A recognizer image under a tag of this module's own: the one the sources build if it is there, else
-    the newest litert recognizer the engine has, else built (conftest's recognizer_image)."""
-    from aitui.services.images import Build
-
-    tag = Build(Settings(serving_dir=str(ROOT / "serving"))).tag
-    try:
-        found = docker_client.images.get(tag)
-    except Exception:
-        litert = ["io.aitui.component=recognizer", "io.aitui.runtime=litert"]
-        made = [i for i in docker_client.images.list(filters={"label": litert}) if i.tags]
-        found = max(made, key=lambda i: i.attrs["Created"]) if made else \
-            docker_client.images.get(request.getfixturevalue("recognizer_image"))
-    found.tag("aitui/recognizer", f"cli-test-{SUFFIX}")
+def image(docker_client, recognizer_image: str) -> Iterator[str]:
+    """The recognizer image of these sources, under a tag of this module's own."""
+    docker_client.images.get(recognizer_image).tag("aitui/recognizer", f"cli-test-{SUFFIX}")
     yield f"aitui/recognizer:cli-test-{SUFFIX}"
     with contextlib.suppress(Exception):
         docker_client.images.remove(f"aitui/recognizer:cli-test-{SUFFIX}", noprune=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 from cluster import ADMIN
+from conftest import derived_image
 from test_app_actions import until
 from test_cli_commands import MISLABEL, SELF_CHECK_OFF
 
@@ -41,14 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def image(docker_client, request) -> Iterator[str]:
-    """A recognizer image under a tag of this module's own: the newest litert recognizer the engine has,
-    else the one conftest builds."""
-    litert = ["io.aitui.component=recognizer", "io.aitui.runtime=litert"]
-    made = [i for i in docker_client.images.list(filters={"label": litert}) if i.tags]
-    found = max(made, key=lambda i: i.attrs["Created"]) if made else \
-        docker_client.images.get(request.getfixturevalue("recognizer_image"))
-    found.tag("aitui/recognizer", f"ui15-{SUFFIX}")
+def image(docker_client, recognizer_image: str) -> Iterator[str]:
+    """The recognizer image of these sources, under a tag of this module's own."""
+    docker_client.images.get(recognizer_image).tag("aitui/recognizer", f"ui15-{SUFFIX}")
     yield f"aitui/recognizer:ui15-{SUFFIX}"
     with contextlib.suppress(Exception):
         docker_client.images.remove(f"aitui/recognizer:ui15-{SUFFIX}", noprune=True)
@@ -329,17 +325,12 @@ async def test_load_test_gate_and_capacity_on_screen(settings_: Settings, worklo
 
 @pytest.fixture(scope="module")
 def other_image(docker_client, image: str) -> Iterator[str]:
-    """A second recognizer image (another build than `image`) for the canary, under this module's tag."""
-    litert = ["io.aitui.component=recognizer", "io.aitui.runtime=litert"]
-    first = docker_client.images.get(image).id
-    made = sorted((i for i in docker_client.images.list(filters={"label": litert}) if i.tags and i.id != first),
-                  key=lambda i: i.attrs["Created"], reverse=True)
-    if not made:
-        pytest.skip("one recognizer image only: a canary needs a second build")
-    made[0].tag("aitui/recognizer", f"ui15-canary-{SUFFIX}")
-    yield f"aitui/recognizer:ui15-canary-{SUFFIX}"
+    """A second recognizer image for the canary: `image` with another version label (another image id)."""
+    tag = derived_image(docker_client, image, f"aitui/recognizer:ui15-canary-{SUFFIX}",
+                        f"LABEL org.opencontainers.image.version=canary-{SUFFIX}")
+    yield tag
     with contextlib.suppress(Exception):
-        docker_client.images.remove(f"aitui/recognizer:ui15-canary-{SUFFIX}", noprune=True)
+        docker_client.images.remove(tag, force=True)
 
 
 async def test_canary_side_by_side_then_promote_and_abort_without_a_failed_request(
