@@ -376,7 +376,7 @@ async def test_canary_side_by_side_then_promote_and_abort_without_a_failed_reque
                 load.stop()
             # not one request failed while the canary went away (and, on promote, the workload rolled out)
             print(f"canary {round_} (local):", load.totals())
-            assert load.stats.failed == 0, load.totals()
+            assert load.stats.failed == 0, (load.totals(), [r for r in load.stats.records if r.outcome][:6])
             assert not images_of(canary_of(workload))
             assert images_of(workload) == {other_image if round_ == "promote" else image}
             if round_ == "promote":

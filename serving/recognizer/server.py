@@ -57,6 +57,9 @@ class Settings:
     max_body_bytes: int = 8 * 1024 * 1024
     max_pixels: int = 40_000_000
     drain_seconds: float = 3.0
+    # A client's list of endpoints can lag the drain's start (a balancer's refresh; a loaded machine stalled
+    # aitui's traffic 0.66 s in CI and its request after a 0.5 s quiet found the replica gone): wait this long.
+    drain_quiet_seconds: float = 1.5
     version: str = "dev"
     model_file: str = "model.tflite"  # in the model directory; model_float.tflite: the float model
     inference_thread: int = 0  # 1: run the model in a thread of its own (see recognizer/batcher.py)
@@ -712,11 +715,11 @@ async def serve(settings: Settings) -> None:
     state.ready = False
     log.info("draining: readiness is false; up to %.1fs for in-flight requests", settings.drain_seconds)
     deadline = time.monotonic() + settings.drain_seconds
-    # Stop early once no request has been in flight for half a second: not sampled (a sample can fall
+    # Stop early once no request has been in flight for `drain_quiet_seconds`: not sampled (a sample can fall
     # between the requests of busy clients) but from when the last one finished.
     state.last_done = max(state.last_done, time.monotonic())
     while time.monotonic() < deadline:
-        if not state.in_flight and time.monotonic() - state.last_done >= 0.5:
+        if not state.in_flight and time.monotonic() - state.last_done >= settings.drain_quiet_seconds:
             break
         await asyncio.sleep(0.05)
     sweeper.cancel()
