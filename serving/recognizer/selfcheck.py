@@ -17,7 +17,7 @@ from recognizer import codec, dataset
 
 SEED = 424_242  # not a training or held-out seed (recognizer/train.py: 7 and 1007 by default)
 PASS_RATIO = 0.8  # the models that ship are ~97% right on held-out images; a wrong one is near 10% or below
-CHUNK = 32  # the server's default largest batch: no interpreter of another size is made for the check
+CHUNK = 32  # the server's default largest batch: the check asks the model for no larger one
 SEND_SIZE = 64  # drawn at the size clients send (the bench's and aitui's samples), then decoded as a request
 
 
