@@ -43,7 +43,8 @@ def said(app: AituiApp, text: str) -> bool:
 
 
 async def shoot(size: tuple[int, int], image: str) -> None:
-    from test_cli_commands import MISLABEL  # a replica that serves, healthy, with its labels reversed
+    # a replica that serves, healthy, with its labels reversed and its self-check off
+    from test_cli_commands import MISLABEL, SELF_CHECK_OFF
 
     settings = config.load()
     target = LocalTarget(settings)
@@ -115,7 +116,7 @@ async def shoot(size: tuple[int, int], image: str) -> None:
             bad = target.docker.containers.run(
                 image, name=f"{WORKLOAD}-wrong", detach=True, read_only=True, tmpfs={"/tmp": "size=64m"},
                 labels={WORKLOAD_LABEL: WORKLOAD}, ports={"8501/tcp": ("127.0.0.1", None)}, entrypoint="python",
-                command=["-c", MISLABEL], environment={"RECOGNIZER_MODEL_DIR": "/tmp/m"},
+                command=["-c", MISLABEL], environment=SELF_CHECK_OFF,
                 healthcheck={"test": ["CMD", "python", "-m", "recognizer.healthcheck"], "interval": 2 * 10**9})
             await until(pilot, lambda: app.workloads[WORKLOAD].ready == 3, 60, "the wrong replica ready")
             select()

@@ -97,7 +97,7 @@ class CanaryScreen(ModalScreen[None]):
     CanaryScreen #replicas { width: 6; }
     CanaryScreen #status { height: auto; max-height: 2; color: $text-muted; }
     CanaryScreen #sides { height: auto; }
-    CanaryScreen #hint { height: 1; color: $text-muted; }
+    CanaryScreen #hint { height: auto; color: $text-muted; }  /* its keys wrap on a narrow terminal */
     """
     BINDINGS = [  # noqa: RUF012
         Binding("p", "promote", "Promote"), Binding("a", "abort", "Abort"), Binding("escape", "close", "Close")]

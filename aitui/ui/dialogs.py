@@ -16,6 +16,7 @@ DIALOG_CSS = """
           background: $surface; padding: 1 2; }
 .dialog Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
 .dialog Button { margin-left: 1; }
+.dialog Label { width: 100%; }  /* a long line wraps in the dialog instead of being cut at its edge */
 ConfirmScreen, NumberScreen, PredictionScreen { align: center middle; }
 """
 
