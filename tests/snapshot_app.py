@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import time
 
-from textual.widgets import Footer
+from textual.widgets import Footer, Input
 from textual.widgets._footer import FooterKey
 
 from aitui import messages as msg
@@ -165,10 +165,13 @@ def footer_current(app) -> bool:
 
 
 async def drawn(pilot, check=lambda: True, what: str = "the screen") -> None:
-    """Wait until `check()` holds and the footer caught up with the focus, then one more refresh."""
+    """Wait until `check()` holds and the footer caught up with the focus, then one more refresh. An input's
+    cursor stops blinking (shown, steady): a picture taken half a second later would catch it hidden."""
     for _ in range(300):
         await pilot.pause()
         if check() and footer_current(pilot.app):
+            for field in pilot.app.screen.query(Input):
+                field.cursor_blink = False
             await pilot.pause()
             return
     raise AssertionError(f"never drawn: {what}")

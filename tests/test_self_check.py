@@ -73,3 +73,17 @@ def test_a_rollout_to_an_image_that_fails_its_self_check_changes_nothing(setting
     finally:
         target.delete(WORKLOAD)
         target.close()
+
+
+def test_only_the_recognizers_own_refusal_counts() -> None:
+    """The API server's pod proxy answers 503 with its own Status (which has a `reason` too) while a pod cannot
+    be reached: that is no refusal; the recognizer's body is."""
+    from aitui.services.targets import refusal_of
+
+    status = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "ServiceUnavailable",
+              "message": "no endpoints available", "code": 503}
+    assert refusal_of(status) == ""
+    assert refusal_of({"ready": False}) == ""  # draining: no reason, it is not for good
+    assert refusal_of({"ready": True, "reason": "x"}) == ""
+    assert refusal_of(["self-check failed"]) == ""
+    assert refusal_of({"ready": False, "reason": "self-check failed: 0 of 10"}) == "self-check failed: 0 of 10"

@@ -6,7 +6,7 @@ The app holds one Target at a time (the current context) and calls it only from 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 from aitui.config import Settings
 from aitui.models import Autoscaler, Event, Node, Pod, ReplicaStats, Revision, Service, Shell, Workload
@@ -95,3 +95,12 @@ def open_target(settings: Settings, context: str, namespace: str) -> Target:
     from aitui.services.targets.kubernetes import KubeTarget
 
     return KubeTarget(settings, context, namespace)
+
+
+def refusal_of(body: Any) -> str:
+    """The recognizer's reason for never becoming ready, from its 503 readiness body `{"ready": false,
+    "reason": …}`; "" for any other body (the API server's own 503 Status has a `reason` too)."""
+    if not isinstance(body, dict) or body.get("ready") is not False or "kind" in body:
+        return ""
+    why = body.get("reason", "")
+    return why if isinstance(why, str) else ""

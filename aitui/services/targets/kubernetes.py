@@ -28,7 +28,7 @@ from aitui.config import Settings
 from aitui.models import Autoscaler, Event, Node, Pod, ReplicaStats, Revision, Service, Shell, Workload
 from aitui.services import kubeconfig, labels, manifests
 from aitui.services.errors import reason
-from aitui.services.targets import Forbidden, NotFound, Progress, TargetError, quiet
+from aitui.services.targets import Forbidden, NotFound, Progress, TargetError, quiet, refusal_of
 from aitui.services.targets.portforward import PodForwards
 from aitui.services.targets.watchcache import WatchCache
 
@@ -764,10 +764,10 @@ class KubeTarget:
             m, url, h, b, _ = self.api.param_serialize("GET", path, header_params={"Accept": "application/json"},
                                                        auth_settings=["BearerToken"])
             response = self.api.call_api(m, url, h, b, _request_timeout=self.timeout)
-            why = json.loads(response.read()).get("reason", "") if response.status == 503 else ""
+            body = json.loads(response.read()) if response.status == 503 else {}
         except Exception:  # no pods/proxy right, the pod gone, a body that is not ours: nothing to say
             return ""
-        return why if isinstance(why, str) else ""
+        return refusal_of(body)
 
     # -- one object: YAML, describe, a shell; revisions and rollback; the autoscaler -------------------
     def _request(self, method: str, path: str, verb: str, resource: str, body: Any = None,

@@ -22,7 +22,7 @@ from aitui.config import Settings, state_dir
 from aitui.models import Autoscaler, Event, Node, Pod, ReplicaStats, Revision, Service, Shell, Workload
 from aitui.services import labels
 from aitui.services.errors import reason
-from aitui.services.targets import NotFound, Progress, TargetError, Unsupported
+from aitui.services.targets import NotFound, Progress, TargetError, Unsupported, refusal_of
 from aitui.services.targets import quiet as _quiet
 from aitui.services.targets.tunnel import Tunnels, remote_engine
 
@@ -152,10 +152,9 @@ class LocalTarget:
         if r.status_code == 200:
             return True, ""
         try:
-            why = r.json().get("reason", "")
+            return False, refusal_of(r.json())
         except ValueError:
-            why = ""
-        return False, why if isinstance(why, str) else ""
+            return False, ""
 
     def _pod(self, c: Any) -> Pod:
         port = self._port(c)
