@@ -40,7 +40,8 @@ def reason(exc: BaseException) -> str:
         return f"TLS certificate verify failed: {tls.group(1).strip()}"
     for probe, short in (("Connection refused", "connection refused"), ("No such file", "socket not found"),
                          ("Name or service not known", "unknown host"), ("Permission denied", "permission denied"),
-                         ("Connection aborted", "connection lost before an answer")):
+                         ("Connection aborted", "connection lost before an answer"),
+                         ("Connection broken", "connection lost mid-answer")):  # urllib3: a stream cut short
         if probe in text:
             return short
     text = _NOISE.sub("", text).strip() or type(exc).__name__
