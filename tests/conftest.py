@@ -140,7 +140,14 @@ class Prometheus:
             ["prometheus", f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={workdir / 'data'}",
              f"--web.listen-address=127.0.0.1:{self.port}", "--web.enable-lifecycle"],
             stdout=subprocess.DEVNULL, stderr=self.log)
-        wait_until(lambda: requests.get(f"{self.url}/-/ready", timeout=1).ok, 30, "Prometheus to be ready")
+
+        def ready() -> bool:  # a server that exited (a bad config, its port taken) fails the wait at once
+            if self.proc.poll() is not None:
+                raise AssertionError(f"prometheus exited ({self.proc.returncode}): "
+                                     f"{(workdir / 'prometheus.log').read_text()[-2000:]}")
+            return requests.get(f"{self.url}/-/ready", timeout=1).ok
+
+        wait_until(ready, 30, "Prometheus to be ready")
 
     def query(self, promql: str) -> list[dict]:
         r = requests.get(f"{self.url}/api/v1/query", params={"query": promql}, timeout=5)

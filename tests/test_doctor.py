@@ -65,7 +65,12 @@ def test_a_prometheus_without_our_rules_or_pod_discovery(settings, tmp_path) -> 
                                 stdout=subprocess.DEVNULL, stderr=log)
         try:
             url = f"http://127.0.0.1:{port}"
-            wait_until(lambda: requests.get(f"{url}/-/ready", timeout=1).ok, 30, "Prometheus to be ready")
+
+            def ready() -> bool:  # one that exited fails the wait at once, with its log
+                assert proc.poll() is None, (tmp_path / "prometheus.log").read_text()[-2000:]
+                return requests.get(f"{url}/-/ready", timeout=1).ok
+
+            wait_until(ready, 30, "Prometheus to be ready")
             found = by_name(doctor.run(local(settings, tmp_path, prometheus_url=url)))
         finally:
             proc.terminate()
