@@ -175,6 +175,7 @@ def test_a_dead_prometheus_is_said_in_one_quick_call() -> None:
 
 
 @pytest.mark.docker
+@pytest.mark.prometheus  # its own, with the shipped config
 async def test_the_charts_show_traffic_within_15_s(settings, recognizer_image, tmp_path, monkeypatch) -> None:
     """README step 3: after `t`, "within about 15 s the charts show requests/s, latency p50/p95/p99, replicas up
     and the error ratio". Measured as a user has it: a replica deployed as d does, the shipped Prometheus config

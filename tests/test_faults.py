@@ -181,6 +181,7 @@ async def test_a_replica_that_fails_to_stop_is_said_not_hidden(docker_client, se
 
 
 @pytest.mark.docker
+@pytest.mark.prometheus  # its own server, killed and started again
 async def test_prometheus_killed_restarted_and_black_holed(tmp_path, monkeypatch) -> None:
     if shutil.which("prometheus") is None:
         missing("the prometheus binary")
