@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import signal
+import socket
 import time
 from collections import deque
 from collections.abc import Callable
@@ -706,8 +707,10 @@ async def serve(settings: Settings) -> None:
     app = HttpApp(state)
     loop = asyncio.get_running_loop()
     state.batcher.start()
-    # Workers share the port: the kernel spreads new connections over their sockets (SO_REUSEPORT).
-    server = await loop.create_server(lambda: Connection(app), settings.host, settings.port, backlog=1024,
+    # Workers share the port: the kernel spreads new connections over their sockets (SO_REUSEPORT). The backlog
+    # is the kernel's largest (net.core.somaxconn caps it): 2,000 clients that reconnect at once overflowed 1,024,
+    # and a probe whose SYN is dropped waits a second for its retry.
+    server = await loop.create_server(lambda: Connection(app), settings.host, settings.port, backlog=socket.SOMAXCONN,
                                       reuse_port=settings.workers > 1 or None)
     state.ready = check.passed
     await state.decoder.start()  # after ready: its start (~0.2 s of imports) is no part of start-to-ready
