@@ -8,10 +8,11 @@ import os
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from aitui.config import Settings
 from aitui.services.errors import reason
+from aitui.services.redact import text as masked
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
@@ -126,8 +127,9 @@ def kubeconfig(settings: Settings) -> Check:
 
 
 def context(settings: Settings, name: str) -> Check:
-    """Does the context's API server answer /version within the timeout (any user may read it)?"""
-    from aitui.services.kubeconfig import namespace_of, paths
+    """Does the context's API server answer /version within the timeout (any user may read it)? Is its
+    certificate checked?"""
+    from aitui.services.kubeconfig import namespace_of, paths, tls_unverified
 
     label = f"context {name}"
     try:
@@ -143,7 +145,12 @@ def context(settings: Settings, name: str) -> Check:
         status = FAIL if name == settings.context else WARN  # only the context in use must answer
         return Check(label, status, f"unreachable: {reason(exc)}",
                      "start that cluster, or check its server: and credentials in the kubeconfig")
-    return Check(label, OK, f"Kubernetes {version.git_version}, namespace {namespace_of(settings.kubeconfig, name)}")
+    found = f"Kubernetes {version.git_version}, namespace {namespace_of(settings.kubeconfig, name)}"
+    unverified = tls_unverified(settings.kubeconfig, name)
+    if unverified:
+        return Check(label, WARN, f"{found}; TLS not verified (insecure-skip-tls-verify: true)",
+                     "put the cluster's CA in certificate-authority-data and drop insecure-skip-tls-verify")
+    return Check(label, OK, found)
 
 
 def contexts(settings: Settings) -> list[Check]:
@@ -211,10 +218,12 @@ CHECKS: tuple[Callable[[Settings], Check | list[Check]], ...] = (
 
 
 def run(settings: Settings) -> list[Check]:
-    """Every check, at once (each waits at most the timeout), in CHECKS' order."""
+    """Every check, at once (each waits at most the timeout), in CHECKS' order; what they found masked
+    (a Prometheus URL's user:token@, a DOCKER_HOST's)."""
     with ThreadPoolExecutor(max_workers=len(CHECKS)) as pool:
         done = list(pool.map(lambda check: check(settings), CHECKS))
-    return [c for result in done for c in (result if isinstance(result, list) else [result])]
+    return [replace(c, found=masked(c.found), fix=masked(c.fix))
+            for result in done for c in (result if isinstance(result, list) else [result])]
 
 
 def exit_code(checks: list[Check]) -> int:

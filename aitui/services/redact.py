@@ -11,6 +11,7 @@ a harmless value (`keyUsage: …`) is the price of never showing a credential.""
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Any
 
@@ -93,3 +94,10 @@ def _string(value: str) -> str:
         except ValueError:
             pass
     return text(value)
+
+
+class MaskingFormatter(logging.Formatter):
+    """aitui.log is written too: a library's line (a retried URL with ?token=…) masked as the screen is."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return text(super().format(record))
