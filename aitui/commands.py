@@ -105,9 +105,8 @@ def engine_hint(settings: Settings) -> str:
 def target_of(settings: Settings) -> Iterator[Target]:
     """The context's target, once it has answered a list: an engine that cannot be reached is a usage
     error (exit 2) raised before anything is asked to change."""
-    from aitui.services.targets import TargetError, open_target
-
     from aitui.services.kubeconfig import tls_unverified
+    from aitui.services.targets import TargetError, open_target
 
     try:
         target = open_target(settings, settings.context, settings.namespace)
