@@ -263,6 +263,7 @@ def predict(settings: Settings, o: dict[str, Any]) -> Outcome:
     import random
 
     from aitui.services.predict import pick_sample, predict, samples
+    from aitui.services.targets import TargetError
 
     wanted, expected = o.get("file"), None
     if wanted and Path(wanted).is_file():
@@ -273,7 +274,10 @@ def predict(settings: Settings, o: dict[str, Any]) -> Outcome:
         expected, image = pick_sample(wanted)
     with target_of(settings) as target:
         deployed(target, o["workload"], SETTLE)
-        endpoints = target.endpoints(o["workload"])
+        try:
+            endpoints = target.endpoints(o["workload"])
+        except TargetError as exc:  # a port-forward the cluster forbids, in its words
+            raise CommandError(USAGE, str(exc)) from None
         if not endpoints:
             raise CommandError(USAGE, f"{o['workload']} has no ready replica")
         endpoint = random.choice(endpoints)
