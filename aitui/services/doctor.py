@@ -128,10 +128,13 @@ def kubeconfig(settings: Settings) -> Check:
 
 def context(settings: Settings, name: str) -> Check:
     """Does the context's API server answer /version within the timeout (any user may read it)? Is its
-    certificate checked?"""
+    certificate checked (a kubeconfig's insecure-skip-tls-verify is followed, as kubectl does, but said)?"""
     from aitui.services.kubeconfig import namespace_of, paths, tls_unverified
 
     label = f"context {name}"
+    unverified = "; TLS not verified (insecure-skip-tls-verify: true)" if tls_unverified(settings.kubeconfig, name) \
+        else ""
+    tls_fix = "put the cluster's CA in certificate-authority-data and drop insecure-skip-tls-verify"
     try:
         from kubernetes import client, config
 
@@ -143,14 +146,11 @@ def context(settings: Settings, name: str) -> Check:
             api.close()
     except Exception as exc:
         status = FAIL if name == settings.context else WARN  # only the context in use must answer
-        return Check(label, status, f"unreachable: {reason(exc)}",
-                     "start that cluster, or check its server: and credentials in the kubeconfig")
-    found = f"Kubernetes {version.git_version}, namespace {namespace_of(settings.kubeconfig, name)}"
-    unverified = tls_unverified(settings.kubeconfig, name)
-    if unverified:
-        return Check(label, WARN, f"{found}; TLS not verified (insecure-skip-tls-verify: true)",
-                     "put the cluster's CA in certificate-authority-data and drop insecure-skip-tls-verify")
-    return Check(label, OK, found)
+        return Check(label, status, f"unreachable: {reason(exc)}{unverified}",
+                     "start that cluster, or check its server: and credentials in the kubeconfig"
+                     + (f"; {tls_fix}" if unverified else ""))
+    found = f"Kubernetes {version.git_version}, namespace {namespace_of(settings.kubeconfig, name)}{unverified}"
+    return Check(label, WARN, found, tls_fix) if unverified else Check(label, OK, found)
 
 
 def contexts(settings: Settings) -> list[Check]:
