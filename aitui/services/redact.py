@@ -64,12 +64,13 @@ def data(obj: Any) -> Any:
         secret = obj.get("kind") == "Secret"
         out: dict[Any, Any] = {}
         for k, v in obj.items():
+            shown = text(k) if isinstance(k, str) else k  # a key can be a sentence too (an error, counted)
             if secret and k in ("data", "stringData") and isinstance(v, dict):
-                out[k] = {name: MASK for name in v}  # the names say what it holds; never the values
+                out[shown] = {name: MASK for name in v}  # the names say what it holds; never the values
             elif isinstance(k, str) and secret_name(k) and _scalar(v):
-                out[k] = MASK
+                out[shown] = MASK
             else:
-                out[k] = data(v)
+                out[shown] = data(v)
         named = obj.get("name")
         if isinstance(named, str) and secret_name(named) and _scalar(obj.get("value")):
             out["value"] = MASK  # an env entry: {name: API_TOKEN, value: …}
