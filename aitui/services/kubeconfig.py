@@ -76,8 +76,8 @@ def tls_unverified(kubeconfig: str | None, context: str) -> str:
         return ""  # an unreadable kubeconfig is said by its own check
     if not insecure:
         return ""
-    return (f"context {context}: TLS not verified (insecure-skip-tls-verify: true in the kubeconfig): anyone on "
-            "the way can read and change what aitui sends; put the cluster's CA in certificate-authority-data")
+    return f"context {context}: TLS not verified (kubeconfig: insecure-skip-tls-verify); put its CA in " \
+        "certificate-authority-data"
 
 
 def extension_of(kubeconfig: str | None, context: str, name: str = "aitui") -> dict:

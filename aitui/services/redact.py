@@ -18,8 +18,9 @@ from typing import Any
 MASK = "***"
 _WORD = re.compile(r"token|passw(?:or)?d|secret|key", re.I)
 _QUERY_WORD = re.compile(r"token|passw(?:or)?d|secret|key|sig(?:nature)?$|^sig|auth|credential", re.I)
-# names that hold the secret word but name a structure, not a value: a selector's or a keyRef's `key`
-_STRUCTURAL = {"key", "keys"}
+# names that hold the secret word but name a structure or a path, not a value: a selector's or a keyRef's
+# `key`, `docker inspect`'s network namespace (SandboxKey)
+_STRUCTURAL = {"key", "keys", "sandboxkey"}
 # a cheap test first: most lines (a log's, Activity's) hold none of these and are returned as they are
 _CANDIDATE = re.compile(r"token|passw|secret|key|sig|auth|credential|bearer|basic|://", re.I)
 _USERINFO = re.compile(r"\b([a-z][a-z0-9+.-]*)://([^/\s@?#'\"]+)@", re.I)
