@@ -264,6 +264,34 @@ def route(path: str) -> str:
     return re.sub(r"^/v[0-9.]+", "", path.split("?")[0])
 
 
+def test_aituis_build_writes_model_jsons_figures_on_the_image(settings, recognizer_image, docker_client, tmp_path,
+                                                               monkeypatch) -> None:
+    """A build labels its image with model.json (what Images shows is then listed, never read through a
+    container, on any machine); built again, the engine's cache gives the same image (no dangling one)."""
+    from aitui.services import images
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    # (not a recognizer image to another process while it exists: no one deploys it as the newest)
+    monkeypatch.setattr(images, "COMPONENT_LABEL", "io.aitui.test.component")
+    tag = "aitui-test/labelled:" + images.recognizer_tag(images.serving_dir(settings)).split(":")[1]
+    try:
+        built = [list(images.Build(settings, tag=tag).events())[-1] for _ in range(2)]
+        assert [b.kind for b in built] == ["done", "done"], built
+        assert built[0].image_id == built[1].image_id  # the label's build came from the cache the second time
+        model = json.loads(docker_client.containers.run(tag, entrypoint=["python", "-c", "import sys; sys.stdout."
+                                                                         "write(open('/model/model.json').read())"],
+                                                        remove=True))
+        labels = docker_client.images.get(tag).labels
+        assert json.loads(labels[images.MODEL_LABEL]) == model
+        (tmp_path / "state" / "aitui" / "models.json").unlink(missing_ok=True)
+        listed = {i.id: i for i in images.list_images(Settings(readonly=True))}
+        assert listed[built[0].image_id].accuracy == model["accuracy"]
+        assert images.read_models(Settings(readonly=True), [built[0].image_id]) == {}  # and nothing to read
+    finally:
+        with contextlib.suppress(Exception):
+            docker_client.images.remove(tag, force=True)
+
+
 def cli(*args: str, docker_host: str, state: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "aitui", *args], capture_output=True, text=True, timeout=180,
                           cwd=ROOT, env={**os.environ, "DOCKER_HOST": docker_host, "XDG_STATE_HOME": str(state),
