@@ -235,7 +235,7 @@ class AituiApp(App[None]):
             return self.target
 
     def _say_tls(self, context: str) -> None:
-        """A context whose certificate is not checked (insecure-skip-tls-verify) is used, but said: one line."""
+        """A context whose certificate is not checked (the kubeconfig says so) is used, but said: one line."""
         from aitui.services.kubeconfig import tls_unverified
 
         if has_namespaces(context) and (note := tls_unverified(self.settings.kubeconfig, context)):

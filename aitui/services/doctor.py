@@ -128,13 +128,12 @@ def kubeconfig(settings: Settings) -> Check:
 
 def context(settings: Settings, name: str) -> Check:
     """Does the context's API server answer /version within the timeout (any user may read it)? Is its
-    certificate checked (a kubeconfig's insecure-skip-tls-verify is followed, as kubectl does, but said)?"""
-    from aitui.services.kubeconfig import namespace_of, paths, tls_unverified
+    certificate checked (a kubeconfig that skips verifying it is followed, as kubectl does, but said)?"""
+    from aitui.services.kubeconfig import SKIP_TLS, namespace_of, paths, tls_unverified
 
     label = f"context {name}"
-    unverified = "; TLS not verified (insecure-skip-tls-verify: true)" if tls_unverified(settings.kubeconfig, name) \
-        else ""
-    tls_fix = "put the cluster's CA in certificate-authority-data and drop insecure-skip-tls-verify"
+    unverified = f"; TLS not verified ({SKIP_TLS}: true)" if tls_unverified(settings.kubeconfig, name) else ""
+    tls_fix = f"put the cluster's CA in certificate-authority-data and drop {SKIP_TLS}"
     try:
         from kubernetes import client, config
 

@@ -44,6 +44,7 @@ def namespace_of(kubeconfig: str | None, context: str) -> str:
     return str((found.get("context") or {}).get("namespace") or "default")
 
 
+SKIP_TLS = "insecure-skip-tls-verify"  # a kubeconfig cluster's field: read, and said; aitui never sets it
 _clusters_before: dict[tuple, dict[str, dict]] = {}
 
 
@@ -66,18 +67,17 @@ def _clusters(kubeconfig: str | None) -> dict[str, dict]:
 
 
 def tls_unverified(kubeconfig: str | None, context: str) -> str:
-    """What to say when the context's cluster has `insecure-skip-tls-verify: true`: aitui connects, as kubectl
+    """What to say when the context's cluster has `SKIP_TLS: true`: aitui connects, as kubectl
     does, without checking the API server's certificate, but never silently. "" when it is checked."""
     try:
         ctxs, _ = _read(kubeconfig)
         cluster = next((c.get("context") or {} for c in ctxs if c["name"] == context), {}).get("cluster")
-        insecure = _clusters(kubeconfig).get(str(cluster), {}).get("insecure-skip-tls-verify") is True
+        insecure = _clusters(kubeconfig).get(str(cluster), {}).get(SKIP_TLS) is True
     except Exception:
         return ""  # an unreadable kubeconfig is said by its own check
     if not insecure:
         return ""
-    return f"context {context}: TLS not verified (kubeconfig: insecure-skip-tls-verify); put its CA in " \
-        "certificate-authority-data"
+    return f"context {context}: TLS not verified (kubeconfig: {SKIP_TLS}); put its CA in certificate-authority-data"
 
 
 def extension_of(kubeconfig: str | None, context: str, name: str = "aitui") -> dict:

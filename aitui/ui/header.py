@@ -80,7 +80,7 @@ class StatusBar(Static):
         if self.readonly:
             t.append("  READ-ONLY", style="bold yellow")
         kube = self.health.get("kubernetes")
-        if kube is not None and kube.warning:  # the context's own (insecure-skip-tls-verify): at any width
+        if kube is not None and kube.warning:  # the context's own (its TLS not verified): at any width
             t.append(f"  {kube.warning}", style="bold yellow")
         for name, label in (("docker", "docker"), ("prometheus", "prometheus"), ("kubernetes", "kube")):
             h = self.health[name]
