@@ -237,3 +237,26 @@ async def test_skipped_tls_verification_is_said_in_the_app(insecure_standin, tmp
         await pilot.resize_terminal(80, 24)
         await until(pilot, lambda: "TLS UNVERIFIED" in header.render().plain, 5, "the warning at 80 columns")
         assert app.target is not None and app.target.synced(1.0)  # it connected, as kubectl would
+
+
+# -- a port-forward the cluster forbids -----------------------------------------------------------------
+def test_a_forbidden_port_forward_is_said_as_rbac(cluster, namespace, cluster_image, tmp_path) -> None:
+    """The limited user may read the namespace, not open a port-forward: predict and smoke say so in the
+    server's words, as a typed error ("forbidden (RBAC)"), not a connection that closed."""
+    from cluster import ADMIN, LIMITED
+
+    from aitui.services.targets.kubernetes import KubeTarget
+
+    target = KubeTarget(Settings(kubeconfig=str(cluster.kubeconfig), timeout=10), ADMIN, namespace)
+    target.deploy(cluster_image, 1)
+    target.close()
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    for command in ("predict", "smoke"):
+        done = subprocess.run([sys.executable, "-m", "aitui", "--kubeconfig", str(cluster.kubeconfig), "--context",
+                               LIMITED, "-n", namespace, command], capture_output=True, text=True, timeout=120,
+                              env=env, cwd=ROOT)
+        assert done.returncode == 2, (command, done.stdout, done.stderr)
+        said = done.stderr.strip().splitlines()[-1]
+        assert f"aitui {command}: port-forward pods/recognizer-" in said and ": forbidden (RBAC): " in said, said
+        assert f'User "{LIMITED}" cannot create resource "pods/portforward"' in said, said
+        assert "Handshake status" not in said and "-+-+-" not in said  # not the websocket's raw answer

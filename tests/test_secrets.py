@@ -226,3 +226,57 @@ def test_a_report_is_written_masked(tmp_path) -> None:
     assert set(written) == {Path(done.report["json"]), Path(done.report["markdown"])}
     assert all("aitui:***@127.0.0.1" in text for text in written.values())
     assert not {str(p): leaked(t) for p, t in written.items() if leaked(t)}
+
+
+# -- on the real cluster -------------------------------------------------------------------------------
+CLUSTER_TOKEN, SECRET_VALUE = f"plantedclustertoken{RUN}", f"plantedsecretvalue{RUN}"
+
+
+async def test_a_clusters_env_and_secret_never_show(cluster, namespace, tmp_path, monkeypatch) -> None:
+    """A Deployment (no replicas: nothing to run) applied client-side, as `kubectl apply` does, so that its
+    env is twice in the object: in the spec and in kubectl's last-applied annotation; and a Secret."""
+    import base64
+
+    from cluster import ADMIN
+
+    from aitui.services.describe import to_yaml
+
+    planted = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "planted", "namespace": namespace},
+               "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "planted"}},
+                        "template": {"metadata": {"labels": {"app": "planted"}}, "spec": {"containers": [{
+                            "name": "main", "image": "registry.invalid/planted:1",
+                            "env": [{"name": "API_TOKEN", "value": CLUSTER_TOKEN}, {"name": "LEVEL", "value": "debug"},
+                                    {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "planted",
+                                                                                           "key": "password"}}}]}]}}}}
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "planted", "namespace": namespace},
+              "data": {"password": base64.b64encode(SECRET_VALUE.encode()).decode()}}
+    cluster.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List",
+                                                          "items": [planted, secret]}))
+    live = cluster.get("secret", "planted", "-n", namespace)
+    assert base64.b64encode(SECRET_VALUE.encode()).decode() in json.dumps(live)  # it is there, in the clear
+    secret_yaml, _ = to_yaml(live)  # what the YAML view shows of an object
+    assert "password: '***'" in secret_yaml and base64.b64encode(SECRET_VALUE.encode()).decode() not in secret_yaml
+    assert SECRET_VALUE not in secret_yaml
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    app = AituiApp(Settings(context=ADMIN, namespace=namespace, kubeconfig=str(cluster.kubeconfig),
+                            prometheus_url=cluster.prometheus_url, timeout=10))
+    seen = []
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        workloads = app.query_one("#workloads", ResourceTable)
+        await select_row(pilot, workloads, "planted")
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, ObjectScreen)
+                    and "kind: Deployment" in (app.screen.text or ""), 30, "the Deployment's YAML")
+        text = app.screen.text or ""  # type: ignore[attr-defined]
+        assert "name: API_TOKEN\n" in text and "value: '***'" in text and "value: debug" in text
+        assert "kubectl.kubernetes.io/last-applied-configuration" in text and '"value":"***"' in text
+        seen.append(shown(app))
+        await pilot.press("i")
+        await until(pilot, lambda: "Kind:         Deployment" in (app.screen.text or ""), 30,  # type: ignore[attr-defined]
+                    "describe")
+        seen.append(shown(app))
+        await pilot.press("escape")
+    everything = "\n".join(seen)
+    assert CLUSTER_TOKEN not in everything and SECRET_VALUE not in everything
+    assert not [p for p, t in files_under(tmp_path / "state").items() if CLUSTER_TOKEN in t]
