@@ -25,7 +25,7 @@ _STRUCTURAL = {"key", "keys", "sandboxkey"}
 _CANDIDATE = re.compile(r"token|passw|secret|key|sig|auth|credential|bearer|basic|://", re.I)
 _USERINFO = re.compile(r"\b([a-z][a-z0-9+.-]*)://([^/\s@?#'\"]+)@", re.I)
 _QUERY = re.compile(r"([?&;])([^=&#\s;'\"]+)=([^&#\s;'\"]*)")
-_ASSIGN = re.compile(r"(?<![\w.-])(-{0,2}[A-Za-z_][\w.-]*)=(\"[^\"]*\"|'[^']*'|[^\s,;&'\"]+)")
+_ASSIGN = re.compile(r"(?<![\w.-])(-{0,2}[A-Za-z_][\w.-]*)=(?!=)(\"[^\"]*\"|'[^']*'|[^\s,;&'\"]+)")
 _JSON_PAIR = re.compile(r"\"([^\"\\]+)\"(\s*:\s*)(\"(?:[^\"\\]|\\.)*\"|[^\s,}\]]+)")
 _YAML_PAIR = re.compile(r"(?m)^([ \t]*(?:-[ \t]+)?)([\w.-]+)([ \t]*:[ \t]+)(\S[^\n]*)$")
 _AUTH = re.compile(r"\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]{6,}", re.I)
@@ -34,7 +34,8 @@ _AUTH = re.compile(r"\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]{6,}", re.I)
 def secret_name(name: str) -> bool:
     """Whether a value of this name is masked (API_TOKEN, dbPassword, aws_secret_access_key, apiKey)."""
     bare = name.strip("\"'-")
-    return bool(_WORD.search(bare)) and bare.lower() not in _STRUCTURAL
+    return bool(_WORD.search(bare)) and bare.lower() not in _STRUCTURAL and \
+        not bare.lower().endswith(("error", "exception"))  # KeyError: 'x' is a Python error, not a key
 
 
 def text(value: str) -> str:
