@@ -81,6 +81,8 @@ class AituiApp(App[None]):
         self._refresh_pending = False
         self._images_stale = True  # the next refresh lists the images too
         self._cache_dirty = False
+        self._listings = 0  # workload lists asked for, and the newest one shown (see _workloads_listed)
+        self._listing_shown = 0
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -314,9 +316,13 @@ class AituiApp(App[None]):
     def images(self) -> list[Image]:
         return self.query_one(ImagesTable).images
 
-    @work(thread=True, group="workloads", exclusive=True, exit_on_error=False)
     def load_workloads(self, frame: Frame | None = None) -> None:
         """The workloads (the guard and the scale keys need them), and the rows of the view on top."""
+        self._listings += 1
+        self._list_workloads(frame, self._listings)
+
+    @work(thread=True, group="workloads", exclusive=True, exit_on_error=False)
+    def _list_workloads(self, frame: Frame | None, seq: int) -> None:
         from aitui.services.targets import TargetError
 
         try:
@@ -324,14 +330,21 @@ class AituiApp(App[None]):
             found = target.workloads()
             rows = None if frame is None or frame == HOME else REGISTRY[frame[0]].fetch(target, frame[1])
         except TargetError as exc:
-            self.post_message(msg.WorkloadsListed(None, why=str(exc)))
+            self.post_message(msg.WorkloadsListed(None, why=str(exc), seq=seq))
             return
-        self.post_message(msg.WorkloadsListed(found, rows, "; ".join(target.errors.values()), frame))
+        self.post_message(msg.WorkloadsListed(found, rows, "; ".join(target.errors.values()), frame, seq))
 
     @on(msg.WorkloadsListed)
     def _workloads_listed(self, m: msg.WorkloadsListed) -> None:
         if not self._open():
             return
+        # An exclusive worker that was cancelled still posts when its call returns, and a list taken earlier
+        # can come back later (a container removed meanwhile makes the engine's list retry): without this
+        # the older list is shown last and stays, since no event follows the last change.
+        if m.seq:
+            if m.seq < self._listing_shown:
+                return
+            self._listing_shown = m.seq
         if m.workloads is None:
             self.query_one(ResourceBrowser).trouble(m.why)
             return

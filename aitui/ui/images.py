@@ -41,6 +41,8 @@ class ImagesTable(KeyedTable):
         self._filter = ""
         self._models: dict[str, dict] = {}  # image id -> its model.json, as read since the app started
         self._asked: set[str] = set()  # images whose model.json has been asked for
+        self._listings = 0  # lists asked for, and the newest one shown: an older list that comes back later
+        self._listing_shown = 0  # (a cancelled worker still posts) is not shown over a newer one
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
@@ -63,22 +65,27 @@ class ImagesTable(KeyedTable):
         """What the engine listed last (unfiltered), newest recognizer first."""
         return self._images
 
-    @work(thread=True, group="images", exclusive=True, exit_on_error=False)
     def load(self, settings: Settings) -> None:
+        self._listings += 1
+        self._list(settings, self._listings)
+
+    @work(thread=True, group="images", exclusive=True, exit_on_error=False)
+    def _list(self, settings: Settings, seq: int) -> None:
         from aitui.services import images
 
         try:
             found = images.list_images(settings)
         except images.DockerError as exc:
-            self.post_message(msg.ImagesListed(None, str(exc)))
+            self.post_message(msg.ImagesListed(None, str(exc), seq))
             return
-        self.post_message(msg.ImagesListed(found))
+        self.post_message(msg.ImagesListed(found, seq=seq))
 
     @on(msg.ImagesListed)
     def _listed(self, m: msg.ImagesListed) -> None:
         m.stop()
-        if not self.is_attached:
+        if not self.is_attached or (m.seq and m.seq < self._listing_shown):
             return
+        self._listing_shown = max(self._listing_shown, m.seq)
         if m.images is None:  # what failed, and what to do: the doctor names the fix
             self.border_subtitle = f"{m.why} · :doctor says how to fix it"
         else:
