@@ -12,6 +12,7 @@ class Health:
     name: str  # "docker", "kubernetes", "prometheus"
     ok: bool
     detail: str  # a version, a URL, a count of contexts; or the reason it is unreachable
+    warning: str = ""  # what the header says beside it in yellow: "TLS UNVERIFIED" (a kubeconfig that skips it)
 
 
 @dataclass(frozen=True)

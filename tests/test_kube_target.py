@@ -306,9 +306,12 @@ def test_aitui_never_turns_tls_verification_off(test_ca, tmp_path: Path) -> None
         server.close()
     # and no source turns verification off on its own (a flag, a context, the kubeconfig's insecure switch)
     source = "\n".join(p.read_text() for p in (ROOT / "aitui").rglob("*.py"))
-    for off in ("verify_ssl = False", "verify_ssl=False", "verify=False", "CERT_NONE", "insecure-skip-tls-verify",
-                "check_hostname = False"):
+    for off in ("verify_ssl = False", "verify_ssl=False", "verify=False", "CERT_NONE", "check_hostname = False"):
         assert off not in source, off
+    # a kubeconfig's insecure-skip-tls-verify is read, to be said (test_app_hardening.py), in one place only
+    readers = [p.name for p in (ROOT / "aitui").rglob("*.py") if "insecure-skip-tls-verify" in p.read_text()]
+    assert readers == ["kubeconfig.py"]
+    assert 'SKIP_TLS = "insecure-skip-tls-verify"' in (ROOT / "aitui" / "services" / "kubeconfig.py").read_text()
 
 
 def test_events_of_a_workload(standin, target: KubeTarget) -> None:

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import re
 
+from aitui.services.redact import text as masked
+
 _NOISE = re.compile(r"<[^>]*object at 0x[0-9a-f]+>|\(Caused by [^)]*\)|HTTPConnectionPool\([^)]*\):\s*")
 
 
 def reason(exc: BaseException) -> str:
     """The most specific cause in the chain, e.g. "connection refused", "timed out",
-    "permission denied: /var/run/docker.sock"."""
+    "permission denied: /var/run/docker.sock"; a credential in it (a URL's user:token@, ?token=) masked."""
+    return masked(_reason(exc))
+
+
+def _reason(exc: BaseException) -> str:
     chain: list[BaseException] = []
     seen: BaseException | None = exc
     while seen is not None and seen not in chain:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from aitui.config import Settings
 from aitui.models import ReplicaStats, Series
 from aitui.services.errors import reason
+from aitui.services.redact import text as masked
 
 REQUESTS = "recognizer_requests_total"
 LATENCY = "recognizer_request_duration_seconds"
@@ -133,4 +134,4 @@ def fetch(settings: Settings, name: str, window: float, width: int, selector: st
     except KeyError as exc:
         return [Series(q.title, error=f"no data: series without label {exc}")]
     except Exception as exc:
-        return [Series(q.title, error=f"no data: {settings.prometheus_url} {reason(exc)}")]
+        return [Series(q.title, error=f"no data: {masked(settings.prometheus_url)} {reason(exc)}")]

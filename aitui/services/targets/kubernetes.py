@@ -399,11 +399,19 @@ class KubeTarget:
         from kubernetes import client
         from kubernetes.stream import portforward
 
+        from aitui.services.targets.portforward import refused
+
         with self._forward_lock:
             if self._forward_api is None:
                 self._forward_api = client.CoreV1Api(client.ApiClient(self.api.configuration))
-            return portforward(self._forward_api.connect_get_namespaced_pod_portforward, pod, self.namespace,
-                               ports=str(port), _request_timeout=self.timeout)
+            try:
+                return portforward(self._forward_api.connect_get_namespaced_pod_portforward, pod, self.namespace,
+                                   ports=str(port), _request_timeout=self.timeout)
+            except Exception as exc:  # a 403 said as every other refusal is: "forbidden (RBAC): …"
+                answer = refused(exc)
+                if answer is None:
+                    raise
+                raise api_error(answer, "port-forward", f"pods/{pod}") from exc
 
     def publish(self, image: str, progress: Progress = quiet) -> None:
         """Make a locally built image runnable by the cluster's nodes: loaded into a node's containerd
