@@ -41,7 +41,7 @@ class Place:
 
     @classmethod
     def parse(cls, images: str) -> Place:
-        rest = images.removeprefix("registry://").strip("/")
+        rest = images.removeprefix("registry://").rstrip("/")
         host, _, path = rest.partition("/")
         if not host or not re.fullmatch(r"[A-Za-z0-9.-]+(:\d+)?", host):
             raise RegistryError(f"cluster_images {images!r}: expected registry://HOST[:PORT][/PATH]")
@@ -120,20 +120,20 @@ def _no_secret(text: str) -> str:
 
 
 # -- the check before a push -----------------------------------------------------------------------------
-def trust(host: str, certs_d: Path = CERTS_D) -> tuple[str | bool, tuple[str, str] | None]:
+def trust(host: str, certs_d: Path | None = None) -> tuple[str | bool, tuple[str, str] | None]:
     """requests' `verify` and `cert` for `host`, from Docker's certs.d (else the system's CAs)."""
-    d = certs_d / host
+    d = (certs_d or CERTS_D) / host
     ca = d / "ca.crt"
     cert, key = d / "client.cert", d / "client.key"
     return (str(ca) if ca.is_file() else True), ((str(cert), str(key)) if cert.is_file() and key.is_file() else None)
 
 
-def tls_fix(host: str, certs_d: Path = CERTS_D) -> str:
-    return (f"trust its CA: put it in {certs_d / host / 'ca.crt'} here, and on each node in containerd's "
+def tls_fix(host: str, certs_d: Path | None = None) -> str:
+    return (f"trust its CA: put it in {(certs_d or CERTS_D) / host / 'ca.crt'} here, and on each node in containerd's "
             f"certs.d/{host}/hosts.toml (ca = ...)")
 
 
-def explain(host: str, exc: BaseException, certs_d: Path = CERTS_D) -> str:
+def explain(host: str, exc: BaseException, certs_d: Path | None = None) -> str:
     """A failed request to a registry as one line that names the fix."""
     text = str(exc)
     if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
@@ -145,7 +145,7 @@ def explain(host: str, exc: BaseException, certs_d: Path = CERTS_D) -> str:
     return f"{host}: registry unreachable: {reason(exc)}"
 
 
-def check(host: str, creds: Credentials | None, timeout: float = 10.0, certs_d: Path = CERTS_D) -> None:
+def check(host: str, creds: Credentials | None, timeout: float = 10.0, certs_d: Path | None = None) -> None:
     """Ask the registry's /v2/ as Docker would, before anything is pushed: trusted TLS, an answer, and (on a
     registry that asks for Basic auth) credentials it accepts. A token registry (Harbor, the clouds') is
     asked for credentials by the push itself."""
@@ -254,10 +254,11 @@ def _stream(settings: Settings, repository: str, tag: str, auth_config: dict[str
 
 
 def push(settings: Settings, image: str, place: Place, progress: Callable[[str], None],
-         creds: Credentials | None = None, every: float = PROGRESS_EVERY) -> str:
+         creds: Credentials | None = None, every: float = PROGRESS_EVERY, check_first: bool = True) -> str:
     """Tag the local `image` under `place` and push it with `creds` (else Docker's own for the host);
     returns the pushed reference by digest (HOST/PATH/name@sha256:…). Progress: a line when a layer is
-    pushed or found there already, and the totals every `every` seconds. Raises RegistryError, one line."""
+    pushed or found there already, and the totals every `every` seconds. Raises RegistryError, one line.
+    The registry is checked first (check()); `check_first=False` leaves every answer to the engine's push."""
     from aitui.services import images
 
     host, repository = place.host, place.repository(image)
@@ -265,7 +266,8 @@ def push(settings: Settings, image: str, place: Place, progress: Callable[[str],
     ref = f"{repository}:{tag}"
     t0 = time.monotonic()
     creds = creds or credentials(host)
-    check(host, creds, timeout=max(5.0, settings.timeout))
+    if check_first:
+        check(host, creds, timeout=max(5.0, settings.timeout))
     try:
         images.tag_image(settings, image, repository, tag)
     except images.DockerError as exc:
