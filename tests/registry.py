@@ -165,3 +165,12 @@ def fresh_image(docker_client, megabytes: int = 1, base: str = "scratch") -> str
             tar.addfile(info, io.BytesIO(data))
     docker_client.images.build(fileobj=io.BytesIO(context.getvalue()), custom_context=True, tag=tag, rm=True)
     return tag
+
+
+def remove_image(docker_client, tag: str) -> None:
+    """A fresh image and every tag a push gave it (by its id: the local tag and the registry's)."""
+    try:
+        image = docker_client.images.get(tag)
+    except Exception:
+        return
+    docker_client.images.remove(image.id, force=True)

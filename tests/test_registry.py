@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, free_port
-from registry import fresh_image, write_docker_config
+from registry import fresh_image, remove_image, write_docker_config
 
 from aitui.config import Settings
 from aitui.services import registry as reg
@@ -135,7 +135,7 @@ def test_push_says_each_layer_and_returns_the_digest_the_registry_serves(registr
         assert re.search(r": 0\.0 MB sent, 2 of 2 layers already there; ", again[-1]), again[-1]
         assert not any(registry.password in s for s in said + again)
     finally:
-        docker_client.images.remove(image, force=True)
+        remove_image(docker_client, image)
 
 
 def test_the_engines_own_refusal_is_one_line_and_pushes_nothing(registry, docker_client) -> None:
@@ -151,7 +151,7 @@ def test_the_engines_own_refusal_is_one_line_and_pushes_nothing(registry, docker
                                      f"docker login {registry.host}")
         assert tag not in registry.tags("aitui-test/fresh")
     finally:
-        docker_client.images.remove(image, force=True)
+        remove_image(docker_client, image)
 
 
 def test_a_registry_stopped_mid_push_is_one_line_soon(registry, instances, docker_client, docker_config) -> None:
@@ -173,10 +173,11 @@ def test_a_registry_stopped_mid_push_is_one_line_soon(registry, instances, docke
         assert stopped_at, "the push ended before any byte was sent"
         said = str(caught.value)
         assert re.fullmatch(rf"push {doomed.host}/aitui-test/fresh:\w+: the registry at {doomed.host} stopped "
-                            r"answering mid-push \(after [\d.]+ of [\d.]+ MB\)(: .+)?; nothing was deployed", said), said
+                            r"answering mid-push \(after [\d.]+ of [\d.]+ MB\)(: .+)?; nothing was deployed",
+                            said), said
         assert time.monotonic() - t0 < 60  # not the engine's five retries
     finally:
-        docker_client.images.remove(image, force=True)
+        remove_image(docker_client, image)
 
 
 def aitui(*args: str, env: dict[str, str] | None = None, timeout: float = 900) -> subprocess.CompletedProcess[str]:
@@ -205,7 +206,8 @@ def test_aitui_build_push_refuses_before_building(registry, tmp_path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(f'readonly_contexts = ["ro"]\n[cluster_images]\nlab = "registry://{registry.host}/aitui-test"\n'
                       'plain = "containerd:///run/containerd.sock"\n')
-    wrong = {"DOCKER_CONFIG": str(write_docker_config(tmp_path / "docker", {registry.host: (registry.user, "no")}).parent)}
+    wrong = {"DOCKER_CONFIG": str(write_docker_config(tmp_path / "docker",
+                                                      {registry.host: (registry.user, "no")}).parent)}
     cases = {
         ("--context", "lab"): f"aitui build: {registry.host}: 401 unauthorized: it refused the credentials from "
                               f"{tmp_path / 'docker' / 'config.json'} (user {registry.user}): docker login "

@@ -801,16 +801,26 @@ class KubeTarget:
             if time.monotonic() >= deadline:
                 raise TargetError(f"{verb} {workload}: not rolled out after {ROLLOUT_TIMEOUT:.0f}s: {said}")
             for pod in self.pods(workload):  # a new pod that runs but will not say ready: ask it why
-                if pod.status in PULL_FAILURES:
-                    why = next((e.message for e in reversed(self.events(workload)) if e.type == "Warning"
-                                and e.object == f"pod/{pod.name}" and e.reason == "Failed"), pod.status)
-                    raise TargetError(f"{verb} {workload}: pod {pod.name} cannot pull its image: {why}. "
-                                      "The pods that serve keep serving; u rolls back")
+                if pod.status in PULL_FAILURES:  # the node's reason is in the kubelet's event
+                    why = self._pull_failure(workload, pod.name)
+                    if why:
+                        raise TargetError(f"{verb} {workload}: pod {pod.name} cannot pull its image: {why}. "
+                                          "The pods that serve keep serving; u rolls back")
                 if pod.status == "Running" and not pod.ready and time.time() - pod.created > ASK_STUCK_EVERY:
                     why = self._refusal(pod.name)
                     if why:
                         raise TargetError(f"{verb} {workload}: pod {pod.name} ({pod.image}) refused to become "
                                           f"ready: {why}. The pods that serve keep serving; u rolls back")
+
+    def _pull_failure(self, workload: str, pod: str) -> str:
+        """The kubelet's words for a pod's failed pull ("" until its event is there); its waiting reason when
+        events cannot be read."""
+        try:
+            found = self.events(workload)
+        except TargetError:
+            return "ErrImagePull"
+        return next((e.message for e in reversed(found) if e.type == "Warning" and e.object == f"pod/{pod}"
+                     and e.reason == "Failed" and e.message.startswith("Failed to pull image")), "")
 
     def _refusal(self, pod: str) -> str:
         """The reason a pod gives on its readiness endpoint for not being ready for good (its self-check
