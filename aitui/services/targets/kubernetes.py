@@ -496,7 +496,14 @@ class KubeTarget:
         return f'job="recognizer",workload="{workload}",namespace="{self.namespace}"'
 
     def deploy_plan(self) -> list[str]:
-        return [f"namespace: {self.namespace}", "applies manifests/base server-side (fieldManager=aitui)"]
+        from aitui.services import registry
+
+        place = registry.place_of(self.images)
+        pushed = [] if place is None else [
+            f"push:      to {'/'.join(p for p in (place.host, place.path) if p)} with Docker's credentials, "
+            "deployed by digest",
+            f"pull:      the namespace's pull secret for {place.host} (made from them if there is none)"]
+        return [f"namespace: {self.namespace}", *pushed, "applies manifests/base server-side (fieldManager=aitui)"]
 
     def namespaces(self) -> list[str]:
         try:
