@@ -182,6 +182,7 @@ def build(settings: Settings, o: dict[str, Any]) -> Outcome:
         images.client(settings).ping()
     except Exception as exc:
         raise CommandError(USAGE, f"docker: {reason(exc)}{engine_hint(settings)}") from None
+    place = registry_of(settings) if o.get("push") else None  # checked before a build of minutes
     run = images.Build(settings, tag=o.get("tag"))
     say(f"build {run.tag} from {run.context}")
     last = None
@@ -193,8 +194,39 @@ def build(settings: Settings, o: dict[str, Any]) -> Outcome:
             say(f"build: {ev.text} ({ev.seconds:.0f} s)")
     if last is None or last.kind != "done":
         raise CommandError(FAILED, last.text if last else "the build said nothing")
-    return Outcome(OK, {"tag": last.tag, "image_id": last.image_id, "seconds": round(last.seconds, 1)},
-                   f"built {last.tag} ({last.image_id}) in {last.seconds:.0f} s")
+    data = {"tag": last.tag, "image_id": last.image_id, "seconds": round(last.seconds, 1)}
+    text = f"built {last.tag} ({last.image_id}) in {last.seconds:.0f} s"
+    if place is not None:
+        from aitui.services import registry
+
+        t0 = time.monotonic()
+        try:
+            data["pushed"] = registry.push(settings, last.tag, place, say)
+        except registry.RegistryError as exc:
+            raise CommandError(FAILED, str(exc)) from None
+        data["push_seconds"] = round(time.monotonic() - t0, 1)
+        text += f"\npushed {data['pushed']} in {data['push_seconds']:.1f} s"
+    return Outcome(OK, data, text)
+
+
+def registry_of(settings: Settings) -> Any:
+    """The registry the context's nodes pull from, checked (TLS trust, credentials): a usage error if none."""
+    from aitui.services import kubeconfig, registry
+
+    if settings.context == "local":
+        raise CommandError(USAGE, "--push: the local context runs what its engine has; name a cluster's context "
+                                  "whose cluster_images is registry://HOST/PATH (--context)")
+    try:
+        images = settings.cluster_images.get(settings.context) or kubeconfig.extension_of(
+            settings.kubeconfig, settings.context).get("images", "")
+        place = registry.place_of(images)
+        if place is None:
+            raise CommandError(USAGE, f"--push: context {settings.context} names no registry: set "
+                                      f'cluster_images.{settings.context} = "registry://HOST/PATH"')
+        registry.check(place.host, registry.credentials(place.host), timeout=max(5.0, settings.timeout))
+    except registry.RegistryError as exc:
+        raise CommandError(USAGE, str(exc)) from None
+    return place
 
 
 def resolve_image(settings: Settings, wanted: str | None) -> str:

@@ -83,6 +83,7 @@ class Workload:
     image: str
     created: float
     autoscaler: tuple[int, int] | None = None  # (min, max) of the HPA that owns the count, None: none does
+    problem: str = ""  # why a replica cannot start, from its pods: ErrImagePull, ImagePullBackOff ("" none)
 
 
 @dataclass(frozen=True)

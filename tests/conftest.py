@@ -337,3 +337,4 @@ def test_ca(tmp_path_factory) -> tuple[Path, Path, Path]:
 
 
 from cluster import cluster, cluster_image, namespace  # noqa: E402, F401 - the real cluster's fixtures
+from registry import docker_config, instances, registry  # noqa: E402, F401 - the real registry's fixtures
