@@ -16,10 +16,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import requests
-from conftest import IN_CI, ROOT, free_port, wait_until
+from conftest import ROOT, free_port, missing, wait_until
 
 HINT = "run ./.ci/registry up first (it builds and starts the registry)"
 MANIFESTS = ", ".join(("application/vnd.docker.distribution.manifest.v2+json",
@@ -54,10 +55,8 @@ class Registry:
         return str(r.headers["Docker-Content-Digest"])
 
 
-def _missing(what: str) -> None:
-    if IN_CI:
-        pytest.fail(f"{what} is not available in CI: {HINT}")
-    pytest.skip(f"{what} is not available: {HINT}")
+def _missing(what: str) -> NoReturn:
+    missing(what, HINT)
 
 
 @pytest.fixture(scope="session")
