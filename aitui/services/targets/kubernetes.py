@@ -481,10 +481,8 @@ class KubeTarget:
     # -- a canary: a second Deployment behind the same Service (services/canary.py) ----------------
     def canary_endpoints(self, workload: str = labels.NAME) -> tuple[list[str], list[str]]:
         """The workload's endpoints (the Service's pods: its canary's too) split into its own and its canary's."""
-        from aitui.services.canary import canary_of
-
         every = self.endpoints(workload)  # one sync of the forwards for both: no forward closed and reopened
-        canary = {p.name for p in self.pods(canary_of(workload))}
+        canary = {p.name for p in self.pods(labels.canary_of(workload))}
         pod_of_ep = dict(self._forwards.routes())
         return ([e for e in every if pod_of_ep.get(e) not in canary], [e for e in every if pod_of_ep.get(e) in canary])
 
@@ -492,8 +490,6 @@ class KubeTarget:
                       progress: Progress = quiet) -> None:
         """manifests/base's Deployment as `<workload>-canary`, with `track: canary` on it, its selector and
         its pods, and the same labels the Service selects: the Service spreads over both, by replica count."""
-        from aitui.services.canary import TRACK_LABEL, canary_of
-
         if not any(d["metadata"]["name"] == workload for d in self._deps()):
             raise TargetError(f"canary: no deployment {workload!r} in {self.namespace} to put a canary beside")
         self.publish(image, progress)
@@ -502,12 +498,12 @@ class KubeTarget:
         except manifests.ManifestError as exc:
             raise TargetError(f"canary: {exc}") from exc
         dep = next(d for d in docs if d["kind"] == "Deployment")
-        name = canary_of(workload)
+        name = labels.canary_of(workload)
         dep["metadata"]["name"] = name
         dep["metadata"].setdefault("annotations", {})["aitui.io/image"] = image  # what promote deploys
         for where in (dep["metadata"]["labels"], dep["spec"]["selector"]["matchLabels"],
                       dep["spec"]["template"]["metadata"]["labels"]):
-            where[TRACK_LABEL] = "canary"
+            where[labels.TRACK_LABEL] = "canary"
         self._apply(dep)
         progress(f"canary: applied deployment/{name} in {self.namespace} ({replicas} replica(s) of {image})")
         self._wait_rollout(name, progress, "canary")
@@ -515,9 +511,7 @@ class KubeTarget:
     def remove_canary(self, workload: str = labels.NAME, progress: Progress = quiet) -> None:
         """Abort: scaled to 0 first (each pod leaves the endpoints, then drains in its grace period), the
         Deployment deleted once its pods are gone."""
-        from aitui.services.canary import canary_of
-
-        name = canary_of(workload)
+        name = labels.canary_of(workload)
         if not any(d["metadata"]["name"] == name for d in self._deps()):
             raise TargetError(f"canary: {workload} has no canary in {self.namespace}")
         try:
@@ -538,9 +532,7 @@ class KubeTarget:
     def promote_canary(self, workload: str = labels.NAME, progress: Progress = quiet) -> None:
         """The workload's rolling update to the canary's image (each new pod ready before an old one goes),
         then the canary drained and removed."""
-        from aitui.services.canary import canary_of
-
-        name = canary_of(workload)
+        name = labels.canary_of(workload)
         dep = next((d for d in self._deps() if d["metadata"]["name"] == name), None)
         main = next((d for d in self._deps() if d["metadata"]["name"] == workload), None)
         if dep is None or main is None:

@@ -234,9 +234,7 @@ class LocalTarget:
     def endpoints(self, workload: str = labels.NAME) -> list[str]:
         """host:port of each replica that may take traffic now (the local Service): its canary's too, as a
         Service selects both Deployments, so traffic is weighted by replica counts."""
-        from aitui.services.canary import canary_of, is_canary
-
-        names = {workload} if is_canary(workload) else {workload, canary_of(workload)}
+        names = {workload} if labels.is_canary(workload) else {workload, labels.canary_of(workload)}
         with self._lock:
             every = self.pods()
             found = [p.endpoint for p in every if p.workload in names and p.ready and p.endpoint]
@@ -473,37 +471,29 @@ class LocalTarget:
     # -- a canary: a second workload of another image beside it (services/canary.py) -------------
     def canary_endpoints(self, workload: str = labels.NAME) -> tuple[list[str], list[str]]:
         """The ready endpoints of the workload's own replicas, and of its canary's."""
-        from aitui.services.canary import canary_of
-
         with self._lock:
             pods = self.pods()
         return ([p.endpoint for p in pods if p.workload == workload and p.ready and p.endpoint],
-                [p.endpoint for p in pods if p.workload == canary_of(workload) and p.ready and p.endpoint])
+                [p.endpoint for p in pods if p.workload == labels.canary_of(workload) and p.ready and p.endpoint])
 
     def deploy_canary(self, image: str, replicas: int, workload: str = labels.NAME,
                       progress: Progress = _quiet) -> None:
         """`image` as the canary of `workload`: its replicas join the endpoints once ready."""
-        from aitui.services.canary import canary_of
-
         if not any(c.status == "running" for c in self._containers(workload)):
             raise TargetError(f"canary: no workload {workload!r} on local to put a canary beside; deploy it first")
-        self.deploy(image, replicas, canary_of(workload), progress)
+        self.deploy(image, replicas, labels.canary_of(workload), progress)
 
     def remove_canary(self, workload: str = labels.NAME, progress: Progress = _quiet) -> None:
         """Abort: the canary's replicas leave the endpoints first, then drain and stop (delete does both)."""
-        from aitui.services.canary import canary_of
-
-        if not self._containers(canary_of(workload)):
+        if not self._containers(labels.canary_of(workload)):
             raise TargetError(f"canary: {workload} has no canary on local")
-        self.delete(canary_of(workload), progress)
-        progress(f"canary: {canary_of(workload)} removed")
+        self.delete(labels.canary_of(workload), progress)
+        progress(f"canary: {labels.canary_of(workload)} removed")
 
     def promote_canary(self, workload: str = labels.NAME, progress: Progress = _quiet) -> None:
         """The workload rolls out to the canary's image (each new replica ready before an old one drains),
         then the canary drains away."""
-        from aitui.services.canary import canary_of
-
-        live = [c for c in self._containers(canary_of(workload)) if c.status == "running"]
+        live = [c for c in self._containers(labels.canary_of(workload)) if c.status == "running"]
         if not live:
             raise TargetError(f"canary: {workload} has no running canary on local")
         image = live[0].attrs["Config"]["Image"]
