@@ -41,6 +41,7 @@ class ImagesTable(KeyedTable):
         self._filter = ""
         self._models: dict[str, dict] = {}  # image id -> its model.json, as read since the app started
         self._asked: set[str] = set()  # images whose model.json has been asked for
+        self._settings: Settings | None = None  # the engine's, once load() has been asked (not in a bare table)
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
@@ -63,8 +64,13 @@ class ImagesTable(KeyedTable):
         """What the engine listed last (unfiltered), newest recognizer first."""
         return self._images
 
-    @work(thread=True, group="images", exclusive=True, exit_on_error=False)
     def load(self, settings: Settings) -> None:
+        """List the engine's images (in a worker); the model.json of new ones is read with the same settings."""
+        self._settings = settings
+        self._list(settings)
+
+    @work(thread=True, group="images", exclusive=True, exit_on_error=False)
+    def _list(self, settings: Settings) -> None:
         from aitui.services import images
 
         try:
@@ -127,16 +133,15 @@ class ImagesTable(KeyedTable):
                 "size": " " + fmt.size(i.size, short=True), "age": " " + fmt.age(i.created, now)}
 
     def _read_models(self, ids: list[str]) -> None:
-        settings = getattr(self.app, "settings", None)
-        if ids and settings is not None:
+        if ids and self._settings is not None:
             self._asked.update(ids)
-            self._read(settings, ids)
+            self._read(self._settings, ids)
 
     @work(thread=True, group="image-models", exit_on_error=False)
-    def _read(self, settings: object, ids: list[str]) -> None:
+    def _read(self, settings: Settings, ids: list[str]) -> None:
         from aitui.services.images import read_models
 
-        found = read_models(settings, ids)  # type: ignore[arg-type]
+        found = read_models(settings, ids)
         self.post_message(ModelsRead({i: found[i] for i in ids if i in found}))
 
     @on(ModelsRead)

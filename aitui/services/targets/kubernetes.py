@@ -200,6 +200,8 @@ def template_of(rs: dict[str, Any]) -> dict[str, Any]:
 
 
 class KubeTarget:
+    namespaced = True
+
     def __init__(self, settings: Settings, context: str, namespace: str) -> None:
         from kubernetes import client, config
 
@@ -265,6 +267,14 @@ class KubeTarget:
     def errors(self) -> dict[str, str]:
         """cache -> why it is not current (403, unreachable…); empty when all is well."""
         return {c.resource: c.error for c in (self._deployments, self._pods) if c is not None and c.error}
+
+    @property
+    def where(self) -> str:
+        return f"{self.name}/{self.namespace}"
+
+    @property
+    def prometheus_url(self) -> str:
+        return self.settings.prometheus_url  # the cluster's Prometheus (kubernetes_sd finds the pods)
 
     def synced(self, timeout: float = 10.0) -> bool:
         """Wait until both caches have listed once: the first screen is complete, not partial."""

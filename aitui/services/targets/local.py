@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from aitui.config import Settings, state_dir
+from aitui.config import LOCAL, Settings, state_dir
 from aitui.models import Autoscaler, Event, Node, Pod, ReplicaStats, Revision, Service, Shell, Workload
 from aitui.services import labels
 from aitui.services.errors import reason
@@ -48,8 +48,9 @@ def next_history(history: list[list[Any]], image: str, now: float) -> list[list[
 
 
 class LocalTarget:
-    name = "local"
+    name = where = LOCAL
     namespace = "local"
+    namespaced = False
 
     def __init__(self, settings: Settings, targets_dir: Path | None = None) -> None:
         import docker
@@ -303,6 +304,13 @@ class LocalTarget:
     @property
     def errors(self) -> dict[str, str]:
         return {}  # no cache: each list asks the engine, and a failure raises
+
+    def synced(self, timeout: float = 10.0) -> bool:
+        return True  # nothing to list first: each list asks the engine
+
+    @property
+    def prometheus_url(self) -> str:
+        return self.settings.prometheus_url  # the local Prometheus, scraping sync_targets' list
 
     def namespaces(self) -> list[str]:
         return []
