@@ -10,7 +10,7 @@
   Nothing retries on its own; the caches reconnect, which is what a watch is for.
 - Traffic and predict reach the pods through port-forwards aitui opens itself (portforward.py); `publish`
   makes a local build runnable by the nodes (containerd load or registry push); scale and deploy respect
-  the bounds of the workload's HorizontalPodAutoscaler instead of fighting it.
+  the bounds of the workload's HorizontalPodAutoscaler (from the HPA cache) instead of fighting it.
 """
 
 from __future__ import annotations
@@ -283,6 +283,10 @@ class KubeTarget:
             c is not None and c.synced.is_set() for c in (self._deployments, self._pods)), timeout) \
             and not self.errors
 
+    def _first_list(self, cache: WatchCache[Any]) -> bool:
+        """Wait (up to the timeout) for a cache's first list, or its failure; whether it has listed."""
+        return self._wait(lambda: cache.synced.is_set() or bool(cache.error), self.timeout) and cache.synced.is_set()
+
     def _deps(self) -> list[dict[str, Any]]:
         self.watch()
         assert self._deployments is not None
@@ -307,8 +311,7 @@ class KubeTarget:
         assert self._pods is not None
         # a first list of thousands of pods takes a while: answer with it, not with an empty list that
         # would read "no replicas" (a cache that cannot list says why through `errors`)
-        pod_cache = self._pods
-        self._wait(lambda: pod_cache.synced.is_set() or bool(pod_cache.error), self.timeout)
+        self._first_list(self._pods)
         out = [pod if workload in (None, pod.workload) else replace(pod, workload=workload)
                for pod, pod_labels in self._pods.values()
                if all(pod_labels.get(k) == v for k, v in selector.items())
@@ -487,6 +490,10 @@ class KubeTarget:
             self._apply(doc)
             progress(f"deploy: applied {what} in {self.namespace} (server-side, fieldManager={FIELD_MANAGER})")
         self._wait_rollout(workload, progress, "deploy")
+        applied = {d["metadata"]["name"] for d in docs if d["kind"] == "HorizontalPodAutoscaler"}
+        hpas = self._hpas
+        if applied and hpas is not None:  # a scale right after reads the bounds from the cache: in it by now
+            self._wait(lambda: bool(hpas.error) or applied <= {a.name for a in hpas.values()}, 10.0)
 
     # -- a canary: a second Deployment behind the same Service (services/canary.py) ----------------
     def canary_endpoints(self, workload: str = labels.NAME) -> tuple[list[str], list[str]]:
@@ -573,7 +580,7 @@ class KubeTarget:
     def scale(self, replicas: int, workload: str = labels.NAME, progress: Progress = quiet) -> None:
         if replicas < 0:
             raise TargetError("scale: replicas must be 0 or more")
-        bounds = self.autoscaler(workload, "scale")
+        bounds = self._bounds(workload, "scale")
         if bounds and not bounds[0] <= replicas <= bounds[1]:
             raise TargetError(f"scale {workload} to {replicas}: hpa/{workload} keeps it between {bounds[0]} and "
                               f"{bounds[1]} replicas; change the autoscaler's bounds to go further")
@@ -588,31 +595,22 @@ class KubeTarget:
         self._wait(lambda: any(d["metadata"]["name"] == workload and (d.get("spec") or {}).get("replicas") == replicas
                                for d in self._deps()), 10.0)
 
-    def autoscaler(self, workload: str = labels.NAME, verb: str = "") -> tuple[int, int] | None:
-        """(min, max) replicas of the HorizontalPodAutoscaler that scales the workload, if one does;
-        a failure is worded as the `verb` on the workload that needed to know."""
-        try:
-            method, url, headers, body, _ = self.api.param_serialize(
-                "GET", f"/apis/autoscaling/v2/namespaces/{self.namespace}/horizontalpodautoscalers",
-                header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])
-            response = self.api.call_api(method, url, headers, body, _request_timeout=self.timeout)
-            data = response.read()
-            if response.status in (403, 404):  # may not read autoscalers: the scale verb will say what it may
-                return None
-            if not 200 <= response.status < 300:
-                from kubernetes.client.exceptions import ApiException
-
-                raise ApiException(http_resp=response)
-        except Exception as exc:
-            if verb:
-                raise api_error(exc, verb, f"deployments/{workload}") from exc
-            raise api_error(exc, "list", f"horizontalpodautoscalers in {self.namespace}") from exc
-        for hpa in json.loads(data)["items"]:
-            spec = hpa.get("spec") or {}
-            ref = spec.get("scaleTargetRef") or {}
-            if ref.get("kind") == "Deployment" and ref.get("name") == workload:
-                return int(spec.get("minReplicas", 1)), int(spec["maxReplicas"])
-        return None
+    def _bounds(self, workload: str, verb: str) -> tuple[int, int] | None:
+        """(min, max) replicas of the HorizontalPodAutoscaler that scales the workload, if one does, from the
+        HPA cache (no request: the watch keeps it current). Where autoscalers may not be read (403, 404)
+        there are none to respect: the verb says what it may. Another failure is worded as the verb's."""
+        self.watch()
+        hpas = self._hpas
+        assert hpas is not None
+        if not self._first_list(hpas):
+            status = getattr(hpas.failure, "status", None)
+            if hpas.failure is not None and status not in (403, 404):
+                raise api_error(hpas.failure, verb, f"deployments/{workload}") from hpas.failure
+            if hpas.failure is None:
+                raise TargetError(f"{verb} deployments/{workload}: the autoscalers in {self.namespace} were not "
+                                  f"listed within {self.timeout:g}s")
+            return None
+        return next(((a.low, a.high) for a in hpas.values() if a.workload == workload), None)
 
     def restart(self, workload: str = labels.NAME, progress: Progress = quiet) -> None:
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -865,6 +863,7 @@ class KubeTarget:
     def autoscalers(self) -> list[Autoscaler]:
         self.watch()
         assert self._hpas is not None
+        self._first_list(self._hpas)
         found = self._hpas.values()
         if not found and self._hpas.error:
             raise TargetError(self._hpas.error)
