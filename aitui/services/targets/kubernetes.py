@@ -562,20 +562,8 @@ class KubeTarget:
     def _apply(self, doc: dict[str, Any]) -> None:
         prefix, plural = PATHS[f"{doc['apiVersion']}/{doc['kind']}"]
         name = doc["metadata"]["name"]
-        path = f"{prefix}/namespaces/{self.namespace}/{plural}/{name}"
-        try:
-            method, url, headers, body, _ = self.api.param_serialize(
-                "PATCH", path, query_params=[("fieldManager", FIELD_MANAGER), ("force", True)],
-                header_params={"Content-Type": "application/apply-patch+yaml", "Accept": "application/json"},
-                body=doc, auth_settings=["BearerToken"])
-            response = self.api.call_api(method, url, headers, body, _request_timeout=self.timeout)
-            response.read()
-            if not 200 <= response.status < 300:
-                from kubernetes.client.exceptions import ApiException
-
-                raise ApiException(http_resp=response)
-        except Exception as exc:
-            raise api_error(exc, "apply", f"{plural}/{name}") from exc
+        self._request("PATCH", f"{prefix}/namespaces/{self.namespace}/{plural}/{name}", "apply", f"{plural}/{name}",
+                      doc, "application/apply-patch+yaml", [("fieldManager", FIELD_MANAGER), ("force", True)])
 
     def scale(self, replicas: int, workload: str = labels.NAME, progress: Progress = quiet) -> None:
         if replicas < 0:
@@ -652,21 +640,9 @@ class KubeTarget:
         for doc in manifests.render(self.settings, "unused", 0, self.namespace):
             prefix, plural = PATHS[f"{doc['apiVersion']}/{doc['kind']}"]
             name = doc["metadata"]["name"]
-            try:
-                method, url, headers, body, _ = self.api.param_serialize(
-                    "DELETE", f"{prefix}/namespaces/{self.namespace}/{plural}/{name}",
-                    query_params=[("propagationPolicy", "Background")], header_params={"Accept": "application/json"},
-                    auth_settings=["BearerToken"])
-                response = self.api.call_api(method, url, headers, body, _request_timeout=self.timeout)
-                response.read()
-                if response.status == 404:
-                    continue
-                if not 200 <= response.status < 300:
-                    from kubernetes.client.exceptions import ApiException
-
-                    raise ApiException(http_resp=response)
-            except Exception as exc:
-                raise api_error(exc, "delete", f"{plural}/{name}") from exc
+            if self._request("DELETE", f"{prefix}/namespaces/{self.namespace}/{plural}/{name}", "delete",
+                             f"{plural}/{name}", query=[("propagationPolicy", "Background")], missing=True) is None:
+                continue  # already gone
             progress(f"delete: {plural}/{name} in {self.namespace}")
 
     def logs(self, pod: str, tail: int = 100, follow: bool = False, timestamps: bool = False,
@@ -761,30 +737,42 @@ class KubeTarget:
         or cannot be asked (the kubelet's probe event has only the status code)."""
         path = f"/api/v1/namespaces/{self.namespace}/pods/{pod}:{labels.SERVING_PORT}/proxy/v2/health/ready"
         try:
-            m, url, h, b, _ = self.api.param_serialize("GET", path, header_params={"Accept": "application/json"},
-                                                       auth_settings=["BearerToken"])
-            response = self.api.call_api(m, url, h, b, _request_timeout=self.timeout)
-            body = json.loads(response.read()) if response.status == 503 else {}
+            response = self._call("GET", path)
+            body = json.loads(response.data) if response.status == 503 else {}
         except Exception:  # no pods/proxy right, the pod gone, a body that is not ours: nothing to say
             return ""
         return refusal_of(body)
 
     # -- one object: YAML, describe, a shell; revisions and rollback; the autoscaler -------------------
-    def _request(self, method: str, path: str, verb: str, resource: str, body: Any = None,
-                 content_type: str = "", query: list[tuple[str, Any]] | None = None) -> Any:
+    def _call(self, method: str, path: str, body: Any = None, content_type: str = "",
+              query: list[tuple[str, Any]] | None = None) -> Any:
+        """The one raw request to the API server (for what the client's typed methods lack: server-side apply,
+        a pod's proxy, any kind by its path): the response, read, whatever its status."""
         headers = {"Accept": "application/json", **({"Content-Type": content_type} if content_type else {})}
+        m, url, h, b, _ = self.api.param_serialize(method, path, query_params=query or [], header_params=headers,
+                                                   body=body, auth_settings=["BearerToken"])
+        response = self.api.call_api(m, url, h, b, _request_timeout=self.timeout)
+        response.read()
+        return response
+
+    def _request(self, method: str, path: str, verb: str, resource: str, body: Any = None,
+                 content_type: str = "", query: list[tuple[str, Any]] | None = None, missing: bool = False) -> Any:
+        """The JSON of a 2xx answer; None for a 404 where `missing` is fine (a delete of what is gone); else a
+        TargetError that names the verb and the resource."""
         try:
-            m, url, h, b, _ = self.api.param_serialize(method, path, query_params=query or [], header_params=headers,
-                                                       body=body, auth_settings=["BearerToken"])
-            response = self.api.call_api(m, url, h, b, _request_timeout=self.timeout)
-            data = response.read()
+            response = self._call(method, path, body, content_type, query)
+            if missing and response.status == 404:
+                return None
             if not 200 <= response.status < 300:
                 from kubernetes.client.exceptions import ApiException
 
                 raise ApiException(http_resp=response)
         except Exception as exc:
             raise api_error(exc, verb, resource) from exc
-        return json.loads(data)
+        try:
+            return json.loads(response.data)
+        except ValueError as exc:
+            raise TargetError(f"{verb} {resource}: the API server's answer is not JSON") from exc
 
     def manifest(self, kind: str, name: str) -> Any:
         if kind not in OBJECTS:
