@@ -5,7 +5,7 @@ The app holds one Target at a time (the current context) and calls it only from 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 from aitui.config import Settings, is_local
@@ -104,6 +104,18 @@ def open_target(settings: Settings, context: str, namespace: str) -> Target:
     from aitui.services.targets.kubernetes import KubeTarget
 
     return KubeTarget(settings, context, namespace)
+
+
+def lines_of(chunks: Iterable[bytes]) -> Iterator[str]:
+    """A log's byte stream as the lines it carries (a line split across chunks comes out whole)."""
+    buf = b""
+    for chunk in chunks:
+        buf += chunk
+        *lines, buf = buf.split(b"\n")
+        for line in lines:
+            yield line.decode(errors="replace")
+    if buf:
+        yield buf.decode(errors="replace")
 
 
 def refusal_of(body: Any) -> str:

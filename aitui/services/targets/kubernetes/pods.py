@@ -9,7 +9,7 @@ from typing import Any
 
 from aitui.models import Pod, ReplicaStats, Shell
 from aitui.services import labels
-from aitui.services.targets import NotFound, Progress, TargetError, quiet, refusal_of
+from aitui.services.targets import NotFound, Progress, TargetError, lines_of, quiet, refusal_of
 from aitui.services.targets.kubernetes.client import Client, api_error, stamp
 
 
@@ -35,18 +35,6 @@ def pod_of(obj: dict[str, Any]) -> tuple[Pod, dict[str, str]]:
               created=stamp(meta.get("creationTimestamp")), image=containers[0].get("image", ""),
               node=spec.get("nodeName") or "")
     return pod, meta.get("labels") or {}
-
-
-def lines_of(chunks: Iterator[bytes]) -> Iterator[str]:
-    """A byte stream as the lines it carries (a line split across chunks comes out whole)."""
-    buf = b""
-    for chunk in chunks:
-        buf += chunk
-        *lines, buf = buf.split(b"\n")
-        for line in lines:
-            yield line.decode(errors="replace")
-    if buf:
-        yield buf.decode(errors="replace")
 
 
 class Pods:
