@@ -9,7 +9,7 @@ from typing import Any
 
 from aitui.models import Pod, ReplicaStats, Shell
 from aitui.services import labels
-from aitui.services.targets import NotFound, Progress, TargetError, lines_of, quiet, refusal_of
+from aitui.services.targets import NotFound, Progress, lines_of, quiet, refusal_of
 from aitui.services.targets.kubernetes.client import Client, api_error, stamp
 
 
@@ -119,24 +119,6 @@ class Pods:
         except Exception:  # no pods/proxy right, the pod gone, a body that is not ours: nothing to say
             return ""
         return refusal_of(body)
-
-    def quarantine(self, pod: str, workload: str, progress: Progress = quiet) -> str:
-        """Take one pod out of traffic and keep it running to be looked at (logs, shell, YAML): it loses the
-        selector's instance label, so its Service stops sending to it and its ReplicaSet lets it go and
-        starts a replacement (`kubectl label pod … app.kubernetes.io/instance-`); `delete` removes it."""
-        c = self.client
-        if not any(p.name == pod for p in self.listed(workload)):
-            raise TargetError(f"quarantine: {pod} is not a replica of {workload} in {c.namespace}")
-        instance = next(k for k in labels.SELECTOR_LABELS if k.endswith("/instance"))
-        body = {"metadata": {"labels": {instance: None, labels.QUARANTINE_LABEL: workload}}}
-        try:
-            c.core.patch_namespaced_pod(pod, c.namespace, body, _request_timeout=c.timeout,
-                                        _content_type="application/merge-patch+json")
-        except Exception as exc:
-            raise api_error(exc, "patch", f"pods/{pod}") from exc
-        progress(f"quarantine: pod/{pod} out of the Service, kept running (its ReplicaSet starts a replacement; "
-                 "delete removes it)")
-        return pod
 
     def delete_quarantined(self, workload: str, progress: Progress = quiet) -> None:
         c = self.client

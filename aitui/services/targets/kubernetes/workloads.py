@@ -153,6 +153,24 @@ class Workloads:
         progress(f"restart {workload}: restartedAt={now}")
         self.wait_rollout(workload, progress, "restart")
 
+    def quarantine(self, pod: str, workload: str, progress: Progress = quiet) -> str:
+        """Take one pod out of traffic and keep it running to be looked at (logs, shell, YAML): it loses the
+        selector's instance label, so its Service stops sending to it and its ReplicaSet lets it go and
+        starts a replacement (`kubectl label pod … app.kubernetes.io/instance-`); `delete` removes it."""
+        c = self.client
+        if not any(p.name == pod for p in self.pods.listed(workload)):
+            raise TargetError(f"quarantine: {pod} is not a replica of {workload} in {c.namespace}")
+        instance = next(k for k in labels.SELECTOR_LABELS if k.endswith("/instance"))
+        body = {"metadata": {"labels": {instance: None, labels.QUARANTINE_LABEL: workload}}}
+        try:
+            c.core.patch_namespaced_pod(pod, c.namespace, body, _request_timeout=c.timeout,
+                                        _content_type="application/merge-patch+json")
+        except Exception as exc:
+            raise api_error(exc, "patch", f"pods/{pod}") from exc
+        progress(f"quarantine: pod/{pod} out of the Service, kept running (its ReplicaSet starts a replacement; "
+                 "delete removes it)")
+        return pod
+
     def delete(self, workload: str, progress: Progress = quiet) -> None:
         """Delete what deploy applied, and the pods quarantined from it; objects already gone are fine."""
         c = self.client

@@ -1,12 +1,12 @@
 """What the local engine shows when asked: its events, its machine as the one node, the published ports
-as a workload's "service", `docker inspect` data for `y` and describe, and a shell (`docker exec`)."""
+as a workload's "service", and `docker inspect` data for `y` and describe."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from aitui.models import Event, Node, Service, Shell
+from aitui.models import Event, Node, Service
 from aitui.services import labels
 from aitui.services.errors import reason
 from aitui.services.targets import NotFound, TargetError, Unsupported
@@ -110,16 +110,3 @@ class Objects:
         head = [] if kind in ONE_REPLICA else [f"Workload {name}: {len(containers)} container(s) on the local engine",
                                                ""]
         return "\n".join(head) + "\n\n".join(out)
-
-    def shell(self, pod: str) -> Shell:
-        """`docker exec -it` through the docker CLI (a real TTY, nothing of ours in between)."""
-        from aitui.services.targets.shells import probe
-
-        c = self.engine.container(pod)
-        where = f"container {c.name} (local)"
-        if c.status != "running":
-            raise NotFound(f"shell in {where}: it is {c.status}, not running")
-        settings = self.engine.settings
-        env = {"DOCKER_HOST": settings.docker_host} if settings.docker_host else {}
-        shell = probe(["docker", "exec", c.name], env, where)
-        return Shell(argv=("docker", "exec", "-it", c.name, shell), env=tuple(env.items()), where=where)

@@ -1,5 +1,5 @@
 """Replicas (the local "pods"): the labelled containers as the Pods table shows them, their readiness as
-they say it, their logs and their CPU and memory (`docker stats`)."""
+they say it, their logs, their CPU and memory (`docker stats`), and a shell (`docker exec`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from aitui.models import Pod, ReplicaStats
+from aitui.models import Pod, ReplicaStats, Shell
 from aitui.services.errors import reason
 from aitui.services.targets import NotFound, TargetError, lines_of, refusal_of
 from aitui.services.targets.local.engine import (
@@ -134,3 +134,16 @@ class Replicas:
         if failed and not found:
             raise TargetError("; ".join(failed))
         return [found[c.name] for c in running if c.name in found]
+
+    def shell(self, pod: str) -> Shell:
+        """`docker exec -it` through the docker CLI (a real TTY, nothing of ours in between)."""
+        from aitui.services.targets.shells import probe
+
+        c = self.engine.container(pod)
+        where = f"container {c.name} (local)"
+        if c.status != "running":
+            raise NotFound(f"shell in {where}: it is {c.status}, not running")
+        settings = self.engine.settings
+        env = {"DOCKER_HOST": settings.docker_host} if settings.docker_host else {}
+        shell = probe(["docker", "exec", c.name], env, where)
+        return Shell(argv=("docker", "exec", "-it", c.name, shell), env=tuple(env.items()), where=where)

@@ -1,16 +1,18 @@
-"""LocalTarget: the Target protocol over the kinds of targets/local/, wired to one Engine; it says what the
-local engine is (no namespaces, no autoscaler, its own Prometheus file_sd list); the verbs are theirs."""
+"""LocalTarget: the Target protocol over the kinds of targets/local/ (targets/kinds.py delegates the verbs
+to them), wired to one Engine; it answers what the local engine is (no namespaces, no autoscaler, a
+Prometheus that scrapes the list it writes)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from aitui.config import LOCAL, Settings
-from aitui.models import Autoscaler, Event, Node, Pod, ReplicaStats, Revision, Service, Shell, Workload
+from aitui.models import Autoscaler
 from aitui.services import labels
 from aitui.services.targets import Progress, Unsupported, quiet
+from aitui.services.targets.kinds import ByKind
 from aitui.services.targets.local.canary import Canary
 from aitui.services.targets.local.engine import Engine
 from aitui.services.targets.local.forwards import Forwards
@@ -20,7 +22,7 @@ from aitui.services.targets.local.revisions import Revisions
 from aitui.services.targets.local.workloads import Workloads
 
 
-class LocalTarget:
+class LocalTarget(ByKind):
     name = where = LOCAL
     namespace = "local"
     namespaced = False
@@ -28,12 +30,12 @@ class LocalTarget:
     def __init__(self, settings: Settings, targets_dir: Path | None = None) -> None:
         self.settings = settings
         self.engine = Engine(settings, targets_dir)
-        self._replicas = Replicas(self.engine)
-        self._workloads = Workloads(self.engine, self._replicas)
+        self._pods = Replicas(self.engine)
+        self._workloads = Workloads(self.engine, self._pods)
         self._revisions = Revisions(self.engine, self._workloads.rollout)
-        self._forwards = Forwards(self.engine, self._replicas)
+        self._forwards = Forwards(self.engine, self._pods)
         self._canary = Canary(self._workloads)
-        self._objects = Objects(self.engine, self._replicas)
+        self._objects = Objects(self.engine, self._pods)
 
     @property
     def docker(self) -> Any:
@@ -59,116 +61,36 @@ class LocalTarget:
     def deploy_plan(self) -> list[str]:
         return ["namespace: (local Docker engine)"]
 
-    def watch(self, changed: Callable[[], None] = lambda: None) -> None:
-        """Nothing to start: the app follows the engine's events stream, which covers containers."""
-
-    @property
-    def errors(self) -> dict[str, str]:
-        return {}  # no cache: each list asks the engine, and a failure raises
-
-    def synced(self, timeout: float = 10.0) -> bool:
-        return True  # nothing to list first: each list asks the engine
-
     def namespaces(self) -> list[str]:
         return []
-
-    def close(self) -> None:
-        self.engine.close()
-
-    # -- the kinds ---------------------------------------------------------------------------
-    def workloads(self) -> list[Workload]:
-        return self._workloads.listed()
-
-    def pods(self, workload: str | None = None) -> list[Pod]:
-        return self._replicas.listed(workload)
-
-    def nodes(self) -> list[Node]:
-        return self._objects.nodes()
-
-    def services(self) -> list[Service]:
-        return self._objects.services()
-
-    def events(self, workload: str = labels.NAME, since: float = 3600) -> list[Event]:
-        return self._objects.events(workload, since)
 
     def autoscalers(self) -> list[Autoscaler]:
         raise Unsupported(NO_AUTOSCALER)
 
-    def revisions(self, workload: str | None = None) -> list[Revision]:
-        return self._revisions.listed(workload)
+    def set_autoscaler(self, workload: str, low: int, high: int, progress: Progress = quiet) -> None:
+        raise Unsupported(NO_AUTOSCALER)
 
-    def logs(self, pod: str, tail: int = 100, follow: bool = False, timestamps: bool = False,
-             previous: bool = False) -> Iterator[str]:
-        return self._replicas.logs(pod, tail, follow, timestamps, previous)
-
-    def stats(self, workload: str = labels.NAME) -> list[ReplicaStats]:
-        return self._replicas.stats(workload)
-
-    def manifest(self, kind: str, name: str) -> Any:
-        return self._objects.manifest(kind, name)
-
-    def describe(self, kind: str, name: str) -> str:
-        return self._objects.describe(kind, name)
-
-    def shell(self, pod: str) -> Shell:
-        return self._objects.shell(pod)
-
-    # -- reaching the replicas ---------------------------------------------------------------
-    def endpoints(self, workload: str = labels.NAME) -> list[str]:
-        return self._forwards.endpoints(workload)
-
-    def reach(self, workload: str = labels.NAME) -> str:
-        return self._forwards.reach(workload)
-
-    def replica_endpoints(self, workload: str = labels.NAME) -> dict[str, str]:
-        return self._forwards.replica_endpoints(workload)
-
-    def route(self, endpoint: str) -> str:
-        return self._forwards.route(endpoint)
-
-    # -- changing ----------------------------------------------------------------------------
     def publish(self, image: str, progress: Progress = quiet) -> None:
         """Images built here are already in the engine the replicas run on."""
 
-    def deploy(self, image: str, replicas: int, workload: str = labels.NAME, progress: Progress = quiet) -> None:
-        self._workloads.deploy(image, replicas, workload, progress)
-
-    def scale(self, replicas: int, workload: str = labels.NAME, progress: Progress = quiet,
-              image: str | None = None) -> None:
-        self._workloads.scale(replicas, workload, progress, image)
-
     def rollout(self, image: str, workload: str = labels.NAME, progress: Progress = quiet) -> None:
+        """Replace the replicas one at a time with `image`'s (deploy does when the image changes)."""
         self._workloads.rollout(image, workload, progress)
-
-    def restart(self, workload: str = labels.NAME, progress: Progress = quiet) -> None:
-        self._workloads.restart(workload, progress)
-
-    def delete(self, workload: str = labels.NAME, progress: Progress = quiet) -> None:
-        self._workloads.delete(workload, progress)
-
-    def quarantine(self, pod: str, workload: str = labels.NAME, progress: Progress = quiet) -> str:
-        return self._workloads.quarantine(pod, workload, progress)
-
-    def rollback(self, workload: str = labels.NAME, progress: Progress = quiet) -> Revision:
-        return self._revisions.rollback(workload, progress)
-
-    def set_autoscaler(self, workload: str, low: int, high: int, progress: Progress = quiet) -> None:
-        raise Unsupported(NO_AUTOSCALER)
 
     def sync_targets(self) -> None:
         """Write the local Prometheus's file_sd list of the running replicas."""
         self._workloads.sync_targets()
 
-    # -- a canary: a second workload of another image beside it (services/canary.py) -------------
-    def canary_endpoints(self, workload: str = labels.NAME) -> tuple[list[str], list[str]]:
-        return self._canary.endpoints(workload)
+    # -- no caches ---------------------------------------------------------------------------
+    def watch(self, changed: Callable[[], None] = lambda: None) -> None:
+        """Nothing to start: the app follows the engine's events stream, which covers containers."""
 
-    def deploy_canary(self, image: str, replicas: int, workload: str = labels.NAME,
-                      progress: Progress = quiet) -> None:
-        self._canary.deploy(image, replicas, workload, progress)
+    @property
+    def errors(self) -> dict[str, str]:
+        return {}  # each list asks the engine, and a failure raises
 
-    def promote_canary(self, workload: str = labels.NAME, progress: Progress = quiet) -> None:
-        self._canary.promote(workload, progress)
+    def synced(self, timeout: float = 10.0) -> bool:
+        return True  # nothing to list first: each list asks the engine
 
-    def remove_canary(self, workload: str = labels.NAME, progress: Progress = quiet) -> None:
-        self._canary.remove(workload, progress)
+    def close(self) -> None:
+        self.engine.close()
