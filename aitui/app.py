@@ -37,6 +37,7 @@ from aitui.ui.smoke import SmokeCheck
 from aitui.ui.traffic import Predictor, TrafficControl
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
     from textual.theme import Theme
 
     from aitui.services.targets import Target
@@ -80,6 +81,8 @@ class AituiApp(App[None]):
         self._refresh_pending = False
         self._images_stale = True  # the next refresh lists the images too
         self._cache_dirty = False
+        self._listings = 0  # workload lists asked for, and the newest one shown (see _workloads_listed)
+        self._listing_shown = 0
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -173,6 +176,13 @@ class AituiApp(App[None]):
         status.readonly = self.settings.is_readonly()
 
     # -- small helpers -------------------------------------------------------------------------
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every panel's notifications, with what looks secret masked (services/redact.py), as in Activity."""
+        from aitui.services.redact import text as masked
+
+        super().notify(masked(message), title=title, severity=severity, timeout=timeout, markup=markup)
+
     def say(self, text: str, severity: str = "information", notify: bool = False) -> None:
         """One line in Activity; errors, warnings and the ends of background jobs also as a notification."""
         if not self._open():
@@ -223,7 +233,15 @@ class AituiApp(App[None]):
                 target = open_target(self.settings, self.settings.context, self.settings.namespace)
                 target.watch(self._cache_changed)
                 self.target = target
+                self._say_tls(self.settings.context)
             return self.target
+
+    def _say_tls(self, context: str) -> None:
+        """A context whose certificate is not checked (the kubeconfig says so) is used, but said: one line."""
+        from aitui.services.kubeconfig import tls_unverified
+
+        if has_namespaces(context) and (note := tls_unverified(self.settings.kubeconfig, context)):
+            self.post_message(msg.Say(note, "warning"))
 
     @on(msg.Say)
     def _said(self, m: msg.Say) -> None:
@@ -298,9 +316,13 @@ class AituiApp(App[None]):
     def images(self) -> list[Image]:
         return self.query_one(ImagesTable).images
 
-    @work(thread=True, group="workloads", exclusive=True, exit_on_error=False)
     def load_workloads(self, frame: Frame | None = None) -> None:
         """The workloads (the guard and the scale keys need them), and the rows of the view on top."""
+        self._listings += 1
+        self._list_workloads(frame, self._listings)
+
+    @work(thread=True, group="workloads", exclusive=True, exit_on_error=False)
+    def _list_workloads(self, frame: Frame | None, seq: int) -> None:
         from aitui.services.targets import TargetError
 
         try:
@@ -308,14 +330,21 @@ class AituiApp(App[None]):
             found = target.workloads()
             rows = None if frame is None or frame == HOME else REGISTRY[frame[0]].fetch(target, frame[1])
         except TargetError as exc:
-            self.post_message(msg.WorkloadsListed(None, why=str(exc)))
+            self.post_message(msg.WorkloadsListed(None, why=str(exc), seq=seq))
             return
-        self.post_message(msg.WorkloadsListed(found, rows, "; ".join(target.errors.values()), frame))
+        self.post_message(msg.WorkloadsListed(found, rows, "; ".join(target.errors.values()), frame, seq))
 
     @on(msg.WorkloadsListed)
     def _workloads_listed(self, m: msg.WorkloadsListed) -> None:
         if not self._open():
             return
+        # An exclusive worker that was cancelled still posts when its call returns, and a list taken earlier
+        # can come back later (a container removed meanwhile makes the engine's list retry): without this
+        # the older list is shown last and stays, since no event follows the last change.
+        if m.seq:
+            if m.seq < self._listing_shown:
+                return
+            self._listing_shown = m.seq
         if m.workloads is None:
             self.query_one(ResourceBrowser).trouble(m.why)
             return

@@ -50,6 +50,7 @@ class HealthRoundDone(Message):
 class ImagesListed(Message):
     images: list[Image] | None  # None: the engine did not answer, `why` says why
     why: str = ""
+    seq: int = 0  # which listing this is (see ImagesTable.load); 0: take it
 
 
 @dataclass
@@ -58,6 +59,7 @@ class WorkloadsListed(Message):
     rows: list[Any] | None = None  # the objects of the view on top (pods, services…), when it is not the workloads
     why: str = ""  # the target's trouble (a cache that is not current), or why there is no list
     frame: Any = None  # ui.browser.Frame: the view `rows` belong to
+    seq: int = 0  # which listing this is (the app shows none older than one it has shown); 0: take it
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The Images panel: local images, the recognizer's first, each shown by what tells it from the others: its
-version hash, runtime, held-out accuracy (from the model.json inside it), size and age. Dangling `<none>`
-images fold into one row with their count."""
+version hash, runtime, held-out accuracy (its model.json: the label aitui's build writes, else read from the
+image once, never in read-only), size and age. Dangling `<none>` images fold into one row with their count."""
 
 from __future__ import annotations
 
@@ -42,6 +42,8 @@ class ImagesTable(KeyedTable):
         self._models: dict[str, dict] = {}  # image id -> its model.json, as read since the app started
         self._asked: set[str] = set()  # images whose model.json has been asked for
         self._settings: Settings | None = None  # the engine's, once load() has been asked (not in a bare table)
+        self._listings = 0  # lists asked for, and the newest one shown: an older list that comes back later
+        self._listing_shown = 0  # (a cancelled worker still posts) is not shown over a newer one
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
@@ -67,24 +69,26 @@ class ImagesTable(KeyedTable):
     def load(self, settings: Settings) -> None:
         """List the engine's images (in a worker); the model.json of new ones is read with the same settings."""
         self._settings = settings
-        self._list(settings)
+        self._listings += 1
+        self._list(settings, self._listings)
 
     @work(thread=True, group="images", exclusive=True, exit_on_error=False)
-    def _list(self, settings: Settings) -> None:
+    def _list(self, settings: Settings, seq: int) -> None:
         from aitui.services import images
 
         try:
             found = images.list_images(settings)
         except images.DockerError as exc:
-            self.post_message(msg.ImagesListed(None, str(exc)))
+            self.post_message(msg.ImagesListed(None, str(exc), seq))
             return
-        self.post_message(msg.ImagesListed(found))
+        self.post_message(msg.ImagesListed(found, seq=seq))
 
     @on(msg.ImagesListed)
     def _listed(self, m: msg.ImagesListed) -> None:
         m.stop()
-        if not self.is_attached:
+        if not self.is_attached or (m.seq and m.seq < self._listing_shown):
             return
+        self._listing_shown = max(self._listing_shown, m.seq)
         if m.images is None:  # what failed, and what to do: the doctor names the fix
             self.border_subtitle = f"{m.why} · :doctor says how to fix it"
         else:
@@ -139,10 +143,12 @@ class ImagesTable(KeyedTable):
 
     @work(thread=True, group="image-models", exit_on_error=False)
     def _read(self, settings: Settings, ids: list[str]) -> None:
-        from aitui.services.images import read_models
+        from aitui.services.images import read_models, writes_refused
 
         found = read_models(settings, ids)
-        self.post_message(ModelsRead({i: found[i] for i in ids if i in found}))
+        # read-only reads no image it has not read before (that takes a container): "–", not known
+        unread: dict[str, dict] = {i: {} for i in ids} if writes_refused(settings) else {}
+        self.post_message(ModelsRead({**unread, **{i: found[i] for i in ids if i in found}}))
 
     @on(ModelsRead)
     def _models_read(self, m: ModelsRead) -> None:

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from aitui.config import Settings, state_dir
 from aitui.models import BUILD_STAGES, BuildEvent
+from aitui.services.engine import docker_client
 from aitui.services.errors import reason
-from aitui.services.images.catalog import COMPONENT_LABEL, REPOSITORY
+from aitui.services.images.catalog import COMPONENT_LABEL, MODEL_LABEL, REPOSITORY, read_model, remember_model
 from aitui.services.images.engine import write_state
 
 if TYPE_CHECKING:
@@ -137,16 +138,12 @@ class Build:
             self._api.close()
 
     def events(self) -> Iterator[BuildEvent]:
-        import docker
-
         t0 = time.monotonic()
         if not (self.context / "Dockerfile").is_file():
             yield BuildEvent("error", f"no Dockerfile in {self.context}")
             return
         try:
-            kwargs = {"base_url": self.settings.docker_host} if self.settings.docker_host else {}
-            api = self._api = docker.APIClient(timeout=3600, **kwargs) if kwargs else \
-                docker.from_env(timeout=3600).api
+            api = self._api = docker_client(self.settings, 3600).api
             stream_helper = api._stream_helper
 
             def keep_response(response: Any, decode: bool = False) -> Any:  # cancel() needs its socket
@@ -163,7 +160,7 @@ class Build:
             stream = self._api.build(path=str(self.context), tag=self.tag, buildargs=self.buildargs,
                                      rm=True, forcerm=True, decode=True, labels={COMPONENT_LABEL: "recognizer"})
             image_id = ""
-            partial = ""
+            lines = BuildLines()
             for chunk in stream:
                 if self._cancelled.is_set():
                     break
@@ -173,14 +170,15 @@ class Build:
                     return
                 if "aux" in chunk and "ID" in chunk["aux"]:
                     image_id = chunk["aux"]["ID"].removeprefix("sha256:")[:12]
-                # whole lines only: a figures line split across two chunks would be two broken lines
-                *whole, partial = (partial + chunk.get("stream", "")).split("\n")
-                for line in (part for text in whole for part in text.splitlines()):
+                for line in lines.feed(chunk.get("stream", "")):
                     yield from stages.read(line)
-            for line in partial.splitlines():
+            for line in lines.end():
                 yield from stages.read(line)
             if not self._cancelled.is_set():
                 record_stage_times(self.kind, stages.ran())
+                image_id, said = self._label(api, image_id)
+                if said:
+                    yield BuildEvent("log", said, stage=stages.now)
         except Exception as exc:
             if self._cancelled.is_set():
                 yield BuildEvent("cancelled", "build cancelled", seconds=time.monotonic() - t0)
@@ -195,6 +193,74 @@ class Build:
             return
         yield BuildEvent("done", f"built {self.tag}", image_id=image_id, tag=self.tag,
                          seconds=time.monotonic() - t0)
+
+    def _label(self, api: docker.APIClient, image_id: str) -> tuple[str, str]:
+        """model.json's figures written on the image as a label (MODEL_LABEL), so that listing them needs no
+        container (a read-only aitui creates none): one more build, FROM the image just tagged, of that
+        label alone, under the same tag (the first image stays, as its parent; a rebuild takes both from the
+        engine's cache). An image without a model.json keeps its tag. (image id, a line to log or "")."""
+        import io
+        import tarfile
+
+        model = read_model(api, self.tag)
+        if not model:
+            return image_id, "" if model is not None else "build: model.json not read: its figures are not labelled"
+        value = json.dumps(model, separators=(",", ":"), sort_keys=True)
+        if len(value) > 8192:  # a label is metadata: a model.json that grew big keeps its headline figure
+            value = json.dumps({"accuracy": model.get("accuracy")})
+        context = io.BytesIO()
+        with tarfile.open(fileobj=context, mode="w") as tar:
+            dockerfile = f"FROM {self.tag}\n".encode()
+            info = tarfile.TarInfo("Dockerfile")
+            info.size = len(dockerfile)
+            tar.addfile(info, io.BytesIO(dockerfile))
+        context.seek(0)
+        labelled = image_id
+        try:
+            for chunk in api.build(fileobj=context, custom_context=True, tag=self.tag, labels={MODEL_LABEL: value},
+                                   rm=True, forcerm=True, decode=True):
+                if "error" in chunk:
+                    return image_id, f"build: model.json's figures not labelled: {chunk['error'].strip()}"
+                if "aux" in chunk and "ID" in chunk["aux"]:
+                    labelled = chunk["aux"]["ID"].removeprefix("sha256:")[:12]
+        except Exception as exc:
+            if self._cancelled.is_set():
+                raise
+            return image_id, f"build: model.json's figures not labelled: {reason(exc)}"
+        remember_model(labelled, model)
+        return labelled, f"build: model.json's figures labelled on the image ({MODEL_LABEL})"
+
+
+LINE_LIMIT = 16 * 1024  # characters of one build line kept: a step that never prints a newline grows nothing
+
+
+class BuildLines:
+    """Whole lines from a build's stream chunks (a figures line split across two chunks would be two broken
+    lines). A line longer than `limit` is cut there, said so, and the rest of it is dropped up to its
+    newline: what is held never exceeds `limit`, whatever a step prints."""
+
+    def __init__(self, limit: int = LINE_LIMIT) -> None:
+        self.limit = limit
+        self.partial = ""
+        self.cutting = False  # dropping the rest of a line that was cut
+
+    def feed(self, text: str) -> Iterator[str]:
+        while text:
+            head, newline, text = text.partition("\n")
+            if self.cutting:
+                self.cutting = not newline
+                continue
+            self.partial += head[: self.limit + 1 - len(self.partial)]
+            if len(self.partial) > self.limit:
+                yield f"{self.partial[: self.limit]} … (cut: a line longer than {self.limit // 1024} kB)"
+                self.partial, self.cutting = "", not newline
+            elif newline:
+                line, self.partial = self.partial, ""
+                yield from line.splitlines()
+
+    def end(self) -> list[str]:
+        line, self.partial = self.partial, ""
+        return line.splitlines()
 
 
 class _Stages:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from aitui.config import Settings, state_dir
+from aitui.services.engine import docker_client
 from aitui.services.errors import reason
 
 if TYPE_CHECKING:
@@ -35,15 +36,12 @@ def client(settings: Settings) -> docker.DockerClient:
     with _clients_lock:
         if key in _clients:
             return _clients[key]
-        kwargs = {"base_url": settings.docker_host} if settings.docker_host else {}
         try:
-            made = docker.DockerClient(timeout=int(settings.timeout) + 1, **kwargs) if kwargs \
-                else docker.from_env(timeout=int(settings.timeout) + 1)
+            made = docker_client(settings, int(settings.timeout) + 1)
         except docker.errors.DockerException as exc:
             raise DockerError(f"docker: {reason(exc)}") from exc
         _clients[key] = made
         return made
-
 
 
 def write_state(name: str, data: dict) -> None:
@@ -56,7 +54,6 @@ def write_state(name: str, data: dict) -> None:
         tmp.replace(path)
     except OSError:
         pass  # only an estimate or a cache is lost
-
 
 
 def events(settings: Settings, stop: threading.Event) -> Iterator[dict]:

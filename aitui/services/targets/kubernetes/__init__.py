@@ -17,7 +17,7 @@ from __future__ import annotations
 from aitui.services.targets.kubernetes.autoscalers import autoscaler_of
 from aitui.services.targets.kubernetes.client import FIELD_MANAGER, WATCH_SECONDS, api_error
 from aitui.services.targets.kubernetes.objects import OBJECTS
-from aitui.services.targets.kubernetes.pods import pod_of
+from aitui.services.targets.kubernetes.pods import PULL_FAILURES, pod_of
 from aitui.services.targets.kubernetes.revisions import CHANGE_CAUSE, REVISION, revision_of, template_of
 from aitui.services.targets.kubernetes.target import KubeTarget
 from aitui.services.targets.kubernetes.workloads import (
@@ -29,6 +29,6 @@ from aitui.services.targets.kubernetes.workloads import (
     workload_of,
 )
 
-__all__ = ["ASK_STUCK_EVERY", "CHANGE_CAUSE", "FIELD_MANAGER", "OBJECTS", "PATHS", "RESTARTED_AT", "REVISION",
-           "ROLLOUT_TIMEOUT", "WATCH_SECONDS", "KubeTarget", "api_error", "autoscaler_of", "pod_of", "revision_of",
-           "rollout_status", "template_of", "workload_of"]
+__all__ = ["ASK_STUCK_EVERY", "CHANGE_CAUSE", "FIELD_MANAGER", "OBJECTS", "PATHS", "PULL_FAILURES", "RESTARTED_AT",
+           "REVISION", "ROLLOUT_TIMEOUT", "WATCH_SECONDS", "KubeTarget", "api_error", "autoscaler_of", "pod_of",
+           "revision_of", "rollout_status", "template_of", "workload_of"]

@@ -34,6 +34,7 @@ class Canary:
             docs = manifests.render(c.settings, publisher.image_ref(image), replicas, c.namespace)
         except manifests.ManifestError as exc:
             raise TargetError(f"canary: {exc}") from exc
+        publisher.pull_secret(docs, image, progress, "canary", self.workloads.apply)
         dep = next(d for d in docs if d["kind"] == "Deployment")
         name = labels.canary_of(workload)
         dep["metadata"]["name"] = name

@@ -7,9 +7,9 @@ import threading
 from typing import Any
 
 from aitui.services import labels
-from aitui.services.targets.kubernetes.client import Client
+from aitui.services.targets.kubernetes.client import Client, api_error
 from aitui.services.targets.kubernetes.pods import Pods
-from aitui.services.targets.portforward import PodForwards
+from aitui.services.targets.portforward import PodForwards, refused
 
 
 class Forwards:
@@ -29,8 +29,14 @@ class Forwards:
         with self._lock:
             if self._api is None:
                 self._api = client.CoreV1Api(client.ApiClient(self.client.api.configuration))
-            return portforward(self._api.connect_get_namespaced_pod_portforward, pod, self.client.namespace,
-                               ports=str(port), _request_timeout=self.client.timeout)
+            try:
+                return portforward(self._api.connect_get_namespaced_pod_portforward, pod, self.client.namespace,
+                                   ports=str(port), _request_timeout=self.client.timeout)
+            except Exception as exc:  # a 403 said as every other refusal is: "forbidden (RBAC): …"
+                answer = refused(exc)
+                if answer is None:
+                    raise
+                raise api_error(answer, "port-forward", f"pods/{pod}") from exc
 
     def endpoints(self, workload: str) -> list[str]:
         """A local port-forward through the API server to each ready pod (no kubectl needed)."""

@@ -101,6 +101,16 @@ class Objects:
                              object=f"{obj.get('kind', '').lower()}/{name}", message=e.get("message", "")))
         return sorted(out, key=lambda ev: ev.time)
 
+    def pull_failure(self, workload: str, pod: str) -> str:
+        """The kubelet's words for a pod's failed pull ("" until its event is there); its waiting reason when
+        events cannot be read."""
+        try:
+            found = self.events(workload)
+        except TargetError:
+            return "ErrImagePull"
+        return next((e.message for e in reversed(found) if e.type == "Warning" and e.object == f"pod/{pod}"
+                     and e.reason == "Failed" and e.message.startswith("Failed to pull image")), "")
+
     def namespaces(self) -> list[str]:
         c = self.client
         try:

@@ -12,6 +12,8 @@ from aitui.services import labels
 from aitui.services.targets import NotFound, Progress, lines_of, quiet, refusal_of
 from aitui.services.targets.kubernetes.client import Client, api_error, stamp
 
+PULL_FAILURES = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName")  # a pod's waiting reasons: no image
+
 
 def pod_of(obj: dict[str, Any]) -> tuple[Pod, dict[str, str]]:
     """A pod as the Pods table shows it, and its labels (to match a Deployment's selector)."""

@@ -33,12 +33,12 @@ class KubeTarget(ByKind):
         self.timeout = settings.timeout
         self._pods = Pods(self.client)
         self._autoscalers = Autoscalers(self.client)
-        self._publisher = Publisher(settings, context)
-        self._workloads = Workloads(self.client, self._pods, self._autoscalers, self._publisher)
+        self._publisher = Publisher(self.client)
+        self._objects = Objects(self.client, self._pods)
+        self._workloads = Workloads(self.client, self._pods, self._autoscalers, self._publisher, self._objects)
         self._revisions = Revisions(self.client, self._workloads)
         self._forwards = Forwards(self.client, self._pods)
         self._canary = Canary(self.client, self._workloads, self._forwards)
-        self._objects = Objects(self.client, self._pods)
 
     @property
     def apps(self) -> Any:
@@ -60,7 +60,8 @@ class KubeTarget(ByKind):
         return f'job="recognizer",workload="{workload}",namespace="{self.namespace}"'
 
     def deploy_plan(self) -> list[str]:
-        return [f"namespace: {self.namespace}", f"applies manifests/base server-side (fieldManager={FIELD_MANAGER})"]
+        return [f"namespace: {self.namespace}", *self._publisher.plan(),
+                f"applies manifests/base server-side (fieldManager={FIELD_MANAGER})"]
 
     def namespaces(self) -> list[str]:
         return self._objects.namespaces()

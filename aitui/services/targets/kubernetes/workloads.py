@@ -16,7 +16,8 @@ from aitui.services import labels, manifests
 from aitui.services.targets import Progress, TargetError, quiet
 from aitui.services.targets.kubernetes.autoscalers import Autoscalers
 from aitui.services.targets.kubernetes.client import FIELD_MANAGER, Client, api_error, stamp
-from aitui.services.targets.kubernetes.pods import Pods
+from aitui.services.targets.kubernetes.objects import Objects
+from aitui.services.targets.kubernetes.pods import PULL_FAILURES, Pods
 from aitui.services.targets.kubernetes.publish import Publisher
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
@@ -25,6 +26,7 @@ ASK_STUCK_EVERY = 3.0  # while a rollout waits, a new pod that runs unready this
 # the kinds manifests/base holds: apiVersion/kind -> (path prefix, plural)
 PATHS = {
     "v1/ServiceAccount": ("/api/v1", "serviceaccounts"),
+    "v1/Secret": ("/api/v1", "secrets"),  # the pull secret of a registry (services/registry.py)
     "v1/Service": ("/api/v1", "services"),
     "apps/v1/Deployment": ("/apis/apps/v1", "deployments"),
     "autoscaling/v2/HorizontalPodAutoscaler": ("/apis/autoscaling/v2", "horizontalpodautoscalers"),
@@ -64,8 +66,10 @@ def workload_of(dep: dict[str, Any]) -> Workload:
 
 
 class Workloads:
-    def __init__(self, client: Client, pods: Pods, autoscalers: Autoscalers, publisher: Publisher) -> None:
+    def __init__(self, client: Client, pods: Pods, autoscalers: Autoscalers, publisher: Publisher,
+                 objects: Objects) -> None:
         self.client, self.pods, self.autoscalers, self.publisher = client, pods, autoscalers, publisher
+        self.objects = objects  # the events a failed pull is told by
         client.watches("deployments", lambda: client.apps.list_namespaced_deployment, lambda obj: obj)
 
     def deployments(self) -> list[dict[str, Any]]:
@@ -80,7 +84,10 @@ class Workloads:
         if not deps and cache.error:
             raise TargetError(cache.error)
         bounds = {a.workload: (a.low, a.high) for a in self.autoscalers.cached()}
-        return sorted((replace(workload_of(d), autoscaler=bounds.get(d["metadata"]["name"])) for d in deps),
+        # a pod that cannot get its image says so in its workload's row (ErrImagePull, ImagePullBackOff)
+        problems = {pod.workload: pod.status for pod, _ in self.pods.labelled() if pod.status in PULL_FAILURES}
+        return sorted((replace(workload_of(d), autoscaler=bounds.get(d["metadata"]["name"]),
+                               problem=problems.get(d["metadata"]["name"], "")) for d in deps),
                       key=lambda w: w.name)
 
     # -- changing ----------------------------------------------------------------------------
@@ -90,7 +97,7 @@ class Workloads:
         if workload != labels.NAME:
             raise TargetError(f"deploy: manifests/base defines {labels.NAME!r}, not {workload!r}")
         self.publisher.publish(image, progress)
-        image = self.publisher.image_ref(image)
+        local, image = image, self.publisher.image_ref(image)
         try:
             docs = manifests.render(c.settings, image, replicas, c.namespace)
             floor = min((d["spec"].get("minReplicas", 1) for d in docs if d["kind"] == "HorizontalPodAutoscaler"),
@@ -101,6 +108,7 @@ class Workloads:
                 docs = manifests.render(c.settings, image, replicas, c.namespace)
         except manifests.ManifestError as exc:
             raise TargetError(f"deploy: {exc}") from exc
+        self.publisher.pull_secret(docs, local, progress, "deploy", self.apply)
         for doc in docs:
             what = f"{doc['kind'].lower()}/{doc['metadata']['name']}"
             self.apply(doc)
@@ -202,6 +210,11 @@ class Workloads:
             if time.monotonic() >= deadline:
                 raise TargetError(f"{verb} {workload}: not rolled out after {ROLLOUT_TIMEOUT:.0f}s: {said}")
             for pod in self.pods.listed(workload):  # a new pod that runs but will not say ready: ask it why
+                if pod.status in PULL_FAILURES:  # the node's reason is in the kubelet's event
+                    why = self.objects.pull_failure(workload, pod.name)
+                    if why:
+                        raise TargetError(f"{verb} {workload}: pod {pod.name} cannot pull its image: {why}. "
+                                          "The pods that serve keep serving; u rolls back")
                 if pod.status == "Running" and not pod.ready and time.time() - pod.created > ASK_STUCK_EVERY:
                     why = self.pods.refusal(pod.name)
                     if why:
