@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import IN_CI, ROOT, free_port, wait_until
+from conftest import ROOT, free_port, missing, wait_until
 
 HINT = "run ./.ci/registry up first (it builds and starts the registry)"
 MANIFESTS = ", ".join(("application/vnd.docker.distribution.manifest.v2+json",
@@ -54,19 +54,13 @@ class Registry:
         return str(r.headers["Docker-Content-Digest"])
 
 
-def _missing(what: str) -> None:
-    if IN_CI:
-        pytest.fail(f"{what} is not available in CI: {HINT}")
-    pytest.skip(f"{what} is not available: {HINT}")
-
-
 @pytest.fixture(scope="session")
 def registry() -> Registry:
     done = subprocess.run(["bash", str(ROOT / ".ci" / "registry"), "env"], capture_output=True, text=True,
                           timeout=60, check=False)
     env = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
     if done.returncode != 0 or "REGISTRY" not in env:
-        _missing(f"the registry ({done.stderr.strip()})")
+        missing(f"the registry ({done.stderr.strip()})", HINT)
     try:
         password = Path(env["REGISTRY_PASSWORD_FILE"]).read_text().strip()
         r = Registry(env["REGISTRY"], Path(env["REGISTRY_BIN"]), Path(env["REGISTRY_CA"]), Path(env["REGISTRY_CERT"]),
@@ -74,7 +68,7 @@ def registry() -> Registry:
                      Path(env["REGISTRY_NODE_CERTS"]))
         assert r.get("").status_code == 200
     except (OSError, AssertionError, requests.RequestException) as exc:
-        _missing(f"the registry at 127.0.0.1:5443 ({exc})")
+        missing(f"the registry at 127.0.0.1:5443 ({exc})", HINT)
     return r
 
 
