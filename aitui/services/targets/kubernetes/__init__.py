@@ -8,7 +8,8 @@
 - workloads.py (Deployments: deploy is server-side apply of manifests/base, scale the /scale subresource
   within the HPA's bounds, restart), pods.py, autoscalers.py, revisions.py (rollback), canary.py,
   forwards.py (port-forwards to the pods, portforward.py), objects.py (read when asked: nodes, Services,
-  events, one object's YAML and describe), publish.py (a local build made runnable by the nodes).
+  events, one object's YAML and describe), publish.py (a local build made runnable by the nodes: loaded
+  into their containerd, or pushed to a registry, run by digest and pulled with a secret).
 - target.py: KubeTarget, the thin Target over them.
 """
 
