@@ -823,7 +823,7 @@ class AituiApp(App[None]):
     def action_help(self) -> None:
         from aitui.ui.help import HelpScreen
 
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.settings.keys))
 
     def action_cursor(self, direction: str) -> None:
         focused = self.focused

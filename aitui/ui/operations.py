@@ -34,6 +34,7 @@ class ShellReady(Message):
 class RollbackPlanned(Message):
     workload: str
     revisions: list[Revision]
+    context: str  # the target's, as the worker found it
 
 
 def shell_lines(shell: Shell) -> str:
@@ -107,11 +108,12 @@ class Operations(Widget):
         from aitui.services.targets import TargetError
 
         try:
-            found = self._target_of().revisions(workload)
+            target = self._target_of()
+            found = target.revisions(workload)
         except TargetError as exc:
             self.post_message(msg.Say(f"rollback {workload}: {exc}", "error"))
             return
-        self.post_message(RollbackPlanned(workload, found))
+        self.post_message(RollbackPlanned(workload, found, target.name))
 
     @on(RollbackPlanned)
     def _planned(self, m: RollbackPlanned) -> None:
@@ -121,10 +123,8 @@ class Operations(Widget):
             self.post_message(msg.Say(f"rollback {m.workload}: no previous revision to go back to{only}", "warning"))
             return
         now, before = found[-1], found[-2]
-        where = getattr(self.app, "settings", None)
-        context = where.context if where is not None else ""
         self.app.query_one(WorkloadChanges).confirm(
-            "Rollback", [f"Roll {m.workload} on {context} back", f"from revision {now.revision}: {now.image}",
+            "Rollback", [f"Roll {m.workload} on {m.context} back", f"from revision {now.revision}: {now.image}",
                          f"to revision {before.revision}: {before.image} ({fmt.age(before.created)} old),",
                          "one replica at a time, each drained before it stops?"],
             lambda t, p: t.rollback(m.workload, p),

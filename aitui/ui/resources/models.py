@@ -43,8 +43,7 @@ def row(r: ReplicaModel, _now: float) -> Row:
 def fetch(target: Target, parent: str | None) -> list[ReplicaModel]:
     from aitui.services.model_view import collect
 
-    settings = getattr(target, "settings", None)  # both targets keep theirs: where Prometheus is
-    view = collect(target, parent, getattr(settings, "prometheus_url", None))
+    view = collect(target, parent, target.prometheus_url)
     LAST_SOURCE[0] = view.source
     return [replace(r, smoke_note=SMOKE.get(r.name, "")) for r in view.replicas]
 
