@@ -1,6 +1,9 @@
-"""Request bodies of both protocols -> an [N, H, W, 3] batch of pixel values 0..255 (uint8 from encoded
-images, float32 from numeric tensors; the runtime converts to what its model takes), and probabilities ->
-response bodies. Every malformed input raises BadRequest with a message a person can act on."""
+"""Request bodies of both protocols -> an [N, H, W, C] batch of pixel values 0..255 (uint8 from encoded
+images, float32 from numeric tensors; the runtime scales them to what its model takes), and probabilities ->
+response bodies. Every malformed input raises BadRequest with a message a person can act on.
+
+`size` is the model's image input (card.Input: height, width, 1 or 3 channels, how to fit the aspect), or an
+int for a square RGB input stretched to it."""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+from recognizer.card import Input
 
 try:  # libspng: 8-bit RGB(A) PNGs in 2/3 of Pillow's time (see _png_pixels)
     import pyspng as _spng
@@ -32,6 +37,18 @@ MAX_BATCH_IMAGES = 64
 # Pillow's decompression-bomb warning is an error here (set once: a catch_warnings() per image cost more than
 # the rest of the bookkeeping around the decode).
 warnings.simplefilter("error", Image.DecompressionBombWarning)
+
+
+_SQUARE: dict[int, Input] = {}
+
+
+def as_input(size: int | Input) -> Input:
+    if type(size) is not int:
+        return size  # type: ignore[return-value]
+    found = _SQUARE.get(size)
+    if found is None:
+        found = _SQUARE[size] = Input(size, size)
+    return found
 
 
 def stack(images: list[np.ndarray]) -> np.ndarray:
@@ -68,9 +85,29 @@ def _png_pixels(data: bytes, max_pixels: int) -> np.ndarray | None:
     return a if a.shape[2] == 3 else np.ascontiguousarray(a[..., :3])  # RGBA -> RGB drops alpha, as Pillow does
 
 
-def decode_image(data: bytes, size: int, max_pixels: int) -> np.ndarray:
-    """Encoded image bytes of any size -> uint8 [size, size, 3]. The header is read
-    before any pixel is decoded, so a decompression bomb is refused for the price of its header."""
+def _fit(img: Image.Image, want: Input) -> Image.Image:
+    """The image at the input's aspect: its centre cut out (crop), or black bars added (pad)."""
+    w, h = img.size
+    if w * want.height == h * want.width:
+        return img
+    if want.resize == "crop":
+        if w * want.height > h * want.width:  # wider than the input: keep the middle columns
+            cw = max(1, round(h * want.width / want.height))
+            return img.crop(((w - cw) // 2, 0, (w - cw) // 2 + cw, h))
+        ch = max(1, round(w * want.height / want.width))
+        return img.crop((0, (h - ch) // 2, w, (h - ch) // 2 + ch))
+    cw, ch = max(w, round(h * want.width / want.height)), max(h, round(w * want.height / want.width))
+    canvas = Image.new(img.mode, (cw, ch))
+    canvas.paste(img, ((cw - w) // 2, (ch - h) // 2))
+    return canvas
+
+
+def decode_image(data: bytes, size: int | Input, max_pixels: int) -> np.ndarray:
+    """Encoded image bytes of any size -> uint8 [height, width, channels]. The header is read before any
+    pixel is decoded, so a decompression bomb is refused for the price of its header. Decoded as RGB, fitted and
+    resized, then made grayscale when the model takes one channel (the same steps for every file format)."""
+    want = as_input(size)
+    width, height = want.width, want.height
     if not data:
         raise BadRequest("empty image")
     try:
@@ -82,16 +119,20 @@ def decode_image(data: bytes, size: int, max_pixels: int) -> np.ndarray:
             w, h = img.size
             if w * h > max_pixels:
                 raise BadRequest(f"image is {w}x{h}: more than {max_pixels} pixels")
-            img.draft("RGB", (size, size))  # JPEG decodes at a reduced scale: cheaper, same result
-            if img.mode != "RGB":
+            img.draft("RGB", (width, height))  # JPEG decodes at a reduced scale: cheaper, same result
+            if img.mode != "RGB" and not (img.mode == "L" and want.channels == 1):  # (L -> RGB -> L is exact)
                 img = img.convert("RGB")
+        if want.resize != "stretch":
+            img = _fit(img, want)
         # reduce(k) averages k x k blocks: 5x cheaper than a bilinear resize, and exact for the common
         # case of a whole multiple of the input size (64x64 -> 32x32); the rest is resized from there.
-        k = min(img.size[0] // size, img.size[1] // size)
+        k = min(img.size[0] // width, img.size[1] // height)
         if k >= 2:
             img = img.reduce(k)
-        if img.size != (size, size):
-            img = img.resize((size, size), Image.Resampling.BILINEAR)
+        if img.size != (width, height):
+            img = img.resize((width, height), Image.Resampling.BILINEAR)
+        if want.channels == 1:
+            return np.asarray(img if img.mode == "L" else img.convert("L"))[..., None]
         return np.asarray(img)
     except BadRequest:
         raise
@@ -112,14 +153,15 @@ def b64decode(text: Any) -> bytes:
         raise BadRequest("b64 value is not valid base64") from None
 
 
-def tensor(value: Any, size: int, what: str) -> np.ndarray:
-    """A numeric image [size, size, 3] (or a batch of them) of pixel values 0..255."""
+def tensor(value: Any, size: int | Input, what: str) -> np.ndarray:
+    """A numeric image [height, width, channels] (or a batch of them) of pixel values 0..255."""
+    shape = as_input(size).shape
     try:
         arr = np.asarray(value, dtype=np.float32)
     except (ValueError, TypeError):
         raise BadRequest(f"{what} is not a rectangular array of numbers") from None
-    if arr.shape[-3:] != (size, size, 3):
-        raise BadRequest(f"{what} has shape {list(arr.shape)}; expected [{size}, {size}, 3] "
+    if arr.shape[-3:] != shape:
+        raise BadRequest(f"{what} has shape {list(arr.shape)}; expected {list(shape)} "
                          f"(pixel values 0..255) or an encoded image as {{\"b64\": ...}}")
     if not np.isfinite(arr).all():
         raise BadRequest(f"{what} contains NaN or infinity")
@@ -128,13 +170,13 @@ def tensor(value: Any, size: int, what: str) -> np.ndarray:
     return arr
 
 
-def _one(value: Any, size: int, max_pixels: int, what: str) -> np.ndarray:
+def _one(value: Any, size: int | Input, max_pixels: int, what: str) -> np.ndarray:
     if isinstance(value, dict):
         if set(value) == {"b64"}:
             return decode_image(b64decode(value["b64"]), size, max_pixels)
         if len(value) == 1:  # a named input: {"image": …}
             return _one(next(iter(value.values())), size, max_pixels, what)
-        raise BadRequest(f"{what}: expected {{\"b64\": …}} or a numeric [H, W, 3] array")
+        raise BadRequest(f"{what}: expected {{\"b64\": …}} or a numeric [H, W, C] array")
     return tensor(value, size, what)
 
 
@@ -145,7 +187,7 @@ def _check_count(n: int) -> None:
         raise BadRequest(f"{n} images in one request; the limit is {MAX_BATCH_IMAGES}", status=413)
 
 
-def parse_v1(body: Any, size: int, max_pixels: int) -> tuple[np.ndarray, bool]:
+def parse_v1(body: Any, size: int | Input, max_pixels: int) -> tuple[np.ndarray, bool]:
     """TF Serving :predict -> (batch, columnar?)."""
     if not isinstance(body, dict):
         raise BadRequest("request body must be a JSON object with \"instances\" or \"inputs\"")
@@ -191,22 +233,23 @@ def check_shape(shape: Any) -> list[int]:
     return list(shape)
 
 
-def image_count(dtype: Any, shape: list[int], size: int) -> int:
+def image_count(dtype: Any, shape: list[int], size: int | Input) -> int:
     """How many images an input of this datatype and shape holds; refuses any other shape
     (and a huge declared batch) before a byte of data is looked at."""
     if dtype == "BYTES":
         if not (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
             raise BadRequest(f"BYTES input needs shape [N] (one encoded image each); got {shape}")
     elif dtype in PIXEL_DTYPES:
-        if len(shape) != 4 or shape[1:] != [size, size, 3]:
-            raise BadRequest(f"{dtype} input needs shape [N, {size}, {size}, 3]; got {shape}")
+        want = list(as_input(size).shape)
+        if len(shape) != 4 or shape[1:] != want:
+            raise BadRequest(f"{dtype} input needs shape [N, {', '.join(map(str, want))}]; got {shape}")
     else:
         raise BadRequest(f"unsupported datatype {dtype!r}: use FP32 pixel tensors or BYTES images")
     _check_count(shape[0])
     return shape[0]
 
 
-def images_from_bytes(items: list[bytes], size: int, max_pixels: int) -> np.ndarray:
+def images_from_bytes(items: list[bytes], size: int | Input, max_pixels: int) -> np.ndarray:
     """Raw encoded images (the binary extension, gRPC). Base64 text is accepted too, as some clients
     send the JSON form's strings unchanged."""
     out = []
@@ -224,7 +267,7 @@ def images_from_bytes(items: list[bytes], size: int, max_pixels: int) -> np.ndar
     return stack(out)
 
 
-def pixels_from_buffer(buf: bytes, dtype: str, shape: list[int], size: int) -> np.ndarray:
+def pixels_from_buffer(buf: bytes, dtype: str, shape: list[int], size: int | Input) -> np.ndarray:
     """Raw little-endian tensor bytes -> the checked float32 batch."""
     want = math.prod(shape) * PIXEL_DTYPES[dtype].itemsize
     if len(buf) != want:
@@ -291,7 +334,7 @@ def _one_b64(body: Any) -> str | None:
     return text if type(text) is str else None
 
 
-def parse_v2(body: Any, size: int, max_pixels: int, binary: bytes = b"") -> V2Request:
+def parse_v2(body: Any, size: int | Input, max_pixels: int, binary: bytes = b"") -> V2Request:
     """Open Inference Protocol /infer. `binary` is what follows the JSON header when the binary tensor
     data extension is used (Inference-Header-Content-Length); inputs with a binary_data_size take their
     data from it, in order."""

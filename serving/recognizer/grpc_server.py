@@ -128,7 +128,7 @@ class Servicer:
             req = decode(pb.ModelInferRequest, raw)
             self._model(req.model_name, req.model_version)
             state.batcher.admit()
-            parsed = parse_request(req, state.files.input_size, state.settings.max_pixels)
+            parsed = parse_request(req, state.files.input, state.settings.max_pixels)
             probs = await state.batcher.submit(parsed.batch)
             resp = pb.ModelInferResponse(model_name=req.model_name, model_version="1", id=req.id)
             for name, datatype, shape, value in codec.v2_outputs(probs, state.files.labels, parsed.outputs):

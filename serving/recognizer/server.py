@@ -85,6 +85,7 @@ class State:
     batcher: Batcher
     ready: bool = False
     refusal: str = ""  # why the replica will not say ready: its self-check failed (recognizer/selfcheck.py)
+    self_check: str = ""  # how its self-check went, or "unchecked: …" (a model without samples)
     in_flight: int = 0
     last_done: float = 0.0  # time.monotonic() when an inference request last finished (the drain's quiet check)
 
@@ -202,14 +203,15 @@ def check_model(name: str, version: str | None = None, label: str | None = None,
 
 def model_metadata(state: State) -> dict[str, Any]:
     """OIP model metadata, the same over REST and gRPC."""
-    size, labels = state.files.input_size, state.files.labels
+    labels = state.files.labels
     return {
         "name": MODEL, "versions": ["1"], "platform": f"{state.runtime.name}",
-        "inputs": [{"name": "image", "datatype": "FP32", "shape": [-1, size, size, 3]}],
+        "inputs": [{"name": "image", "datatype": "FP32", "shape": [-1, *state.files.input.shape]}],
         "outputs": [{"name": "probabilities", "datatype": "FP32", "shape": [-1, len(labels)]},
                     {"name": "labels", "datatype": "BYTES", "shape": [-1, 5]},
                     {"name": "scores", "datatype": "FP32", "shape": [-1, 5]}],
-        "parameters": {"labels": list(labels), "accuracy": state.files.accuracy(state.settings.model_file)}}
+        "parameters": {"labels": list(labels), "accuracy": state.files.accuracy(state.settings.model_file),
+                       "self_check": state.self_check}}
 
 
 SERVER_NAME = "aitui-recognizer"
@@ -284,7 +286,7 @@ class Router:
 
 def routes(state: State) -> Router:
     r = Router()
-    size, labels = state.files.input_size, state.files.labels
+    size, labels = state.files.input, state.files.labels
     settings = state.settings
     batcher = state.batcher
 
@@ -322,8 +324,7 @@ def routes(state: State) -> Router:
             "model_spec": {"name": MODEL, "signature_name": "", "version": "1"},
             "metadata": {"signature_def": {"signature_def": {"serving_default": {
                 "inputs": {"image": {"dtype": "DT_FLOAT", "name": "image",
-                                     "tensor_shape": {"dim": [{"size": "-1"}, {"size": str(size)},
-                                                              {"size": str(size)}, {"size": "3"}]}}},
+                                     "tensor_shape": {"dim": [{"size": str(d)} for d in (-1, *size.shape)]}}},
                 "outputs": {"probabilities": {"dtype": "DT_FLOAT", "name": "probabilities",
                                               "tensor_shape": {"dim": [{"size": "-1"},
                                                                        {"size": str(len(labels))}]}}},
@@ -679,10 +680,10 @@ async def serve(settings: Settings) -> None:
     and aitui stop routing here), requests keep being answered for `drain_seconds` or until
     none are in flight, and only then does the listener close."""
     state = make_state(settings)
-    check = selfcheck.run(state.runtime.predict, state.files.labels, state.files.input_size, settings.self_check)
+    check = selfcheck.run(state.runtime.predict, state.files, settings.self_check)
+    state.self_check = check.summary()
     if check.passed:
-        log.info("self-check: %d of %d drawn images answered right (%.0f ms)", check.correct, check.total,
-                 check.seconds * 1000)
+        log.info("self-check: %s", state.self_check)
     else:  # it serves (live, metrics, answers for a look), but never says ready
         state.refusal = check.reason()
         log.error("not ready: %s", state.refusal)
