@@ -226,6 +226,8 @@ def convert(project: card.Project, out: Path) -> dict:
 
     files = ModelFiles.load(out)
     check = selfcheck.run(LiteRT(files, threads=2, max_batch=BATCH).predict, files, 10)
+    info["self_check"] = check.summary() if check.passed else check.reason()  # what the replicas will find
+    (out / "model.json").write_text(json.dumps(info, indent=2) + "\n")
     if check.passed:
         print(f"self-check of the image: {check.summary()}", flush=True)
     else:

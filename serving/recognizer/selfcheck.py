@@ -4,7 +4,8 @@ copied into the image by the build (recognizer/convert.py; a model without sampl
 recognizer trained here draws images of every class (recognizer/dataset.py, a seed no training run uses). A wrong
 labels file, a model from another build or a broken runtime answers wrong here, and the replica stays unready
 (503 on /v2/health/ready with the reason, gRPC ServerReady false): no Service, load balancer or aitui sends it
-traffic, whoever started it (a rollout, an autoscaler, a node restart), and it keeps running to be looked at. aitui's smoke test asks the same question from outside."""
+traffic, whoever started it (a rollout, an autoscaler, a node restart), and it keeps running to be looked at.
+aitui's smoke test asks the same question from outside."""
 
 from __future__ import annotations
 
