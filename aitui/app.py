@@ -37,6 +37,7 @@ from aitui.ui.smoke import SmokeCheck
 from aitui.ui.traffic import Predictor, TrafficControl
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
     from textual.theme import Theme
 
     from aitui.services.targets import Target
@@ -175,6 +176,13 @@ class AituiApp(App[None]):
         status.readonly = self.settings.is_readonly()
 
     # -- small helpers -------------------------------------------------------------------------
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every panel's notifications, with what looks secret masked (services/redact.py), as in Activity."""
+        from aitui.services.redact import text as masked
+
+        super().notify(masked(message), title=title, severity=severity, timeout=timeout, markup=markup)
+
     def say(self, text: str, severity: str = "information", notify: bool = False) -> None:
         """One line in Activity; errors, warnings and the ends of background jobs also as a notification."""
         if not self._open():
@@ -225,7 +233,15 @@ class AituiApp(App[None]):
                 target = open_target(self.settings, self.settings.context, self.settings.namespace)
                 target.watch(self._cache_changed)
                 self.target = target
+                self._say_tls(self.settings.context)
             return self.target
+
+    def _say_tls(self, context: str) -> None:
+        """A context whose certificate is not checked (the kubeconfig says so) is used, but said: one line."""
+        from aitui.services.kubeconfig import tls_unverified
+
+        if has_namespaces(context) and (note := tls_unverified(self.settings.kubeconfig, context)):
+            self.post_message(msg.Say(note, "warning"))
 
     @on(msg.Say)
     def _said(self, m: msg.Say) -> None:

@@ -75,6 +75,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     b = add("build", "build the recognizer's image from serving/, or your model's (--model PATH)", [common])
     b.add_argument("--tag", help="image tag (default aitui/<model>:<version>-<hash of the sources and the model>)")
+    b.add_argument("--push", action="store_true", help="then push it to the context's registry (cluster_images "
+                                                       "registry://HOST/PATH) with Docker's credentials")
     d = add("deploy", "deploy an image (default: the newest recognizer image) and wait until it is ready", [on])
     d.add_argument("--image", help="a tag or image id of the local engine (aitui/recognizer: may be left out)")
     d.add_argument("--replicas", type=int, default=1, help="replicas (default 1)")
@@ -176,13 +178,14 @@ def quiet_libraries() -> None:
     import logging
 
     from aitui.config import state_dir
+    from aitui.services.redact import MaskingFormatter
 
     try:
         state_dir().mkdir(parents=True, exist_ok=True)
         handler: logging.Handler = logging.FileHandler(state_dir() / "aitui.log")
     except OSError:
         handler = logging.NullHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    handler.setFormatter(MaskingFormatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
     import threading
 

@@ -12,6 +12,7 @@ class Health:
     name: str  # "docker", "kubernetes", "prometheus"
     ok: bool
     detail: str  # a version, a URL, a count of contexts; or the reason it is unreachable
+    warning: str = ""  # what the header says beside it in yellow: "TLS UNVERIFIED" (a kubeconfig that skips it)
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Image:
     runtime: str = ""  # the recognizer's runtime (litert, tensorflow), from its image label
     version: str = ""  # the recognizer's version-hash (org.opencontainers.image.version), from its image label
     accuracy: float | None = None  # the model's held-out accuracy (its model.json), None: not known (yet)
-    model: str = ""  # the model it serves (its io.aitui.model label): "recognizer" or a model project's name
+    model: str = ""  # the model it serves (its io.aitui.name label): "recognizer" or a model project's name
 
     @property
     def name(self) -> str:
@@ -83,6 +84,7 @@ class Workload:
     image: str
     created: float
     autoscaler: tuple[int, int] | None = None  # (min, max) of the HPA that owns the count, None: none does
+    problem: str = ""  # why a replica cannot start, from its pods: ErrImagePull, ImagePullBackOff ("" none)
 
 
 @dataclass(frozen=True)

@@ -248,7 +248,7 @@ def test_a_keras_file_of_grayscale_digits(docker_client, settings, projects, tra
     model = served_right(docker_client, settings, projects["digits"], LABELS, [-1, 32, 32, 1])
     built = BUILT["digits"]
     assert built["tag"].startswith("aitui/digits:") and built["model"] == "digits"
-    assert docker_client.images.get(built["tag"]).labels["io.aitui.model"] == "digits"
+    assert docker_client.images.get(built["tag"]).labels["io.aitui.name"] == "digits"
     # every second sample calibrated the int8 model; the rest measured both
     assert model["held_out"] == 5 * SAMPLES_PER_LABEL and model["samples"] == 10 * SAMPLES_PER_LABEL
     assert set(model["tflite_accuracy"]) == {"float", "int8"} and model["accuracy"] > 0.85

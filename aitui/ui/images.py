@@ -1,6 +1,6 @@
 """The Images panel: local images, the recognizer's first, each shown by what tells it from the others: its
-version hash, runtime, held-out accuracy (from the model.json inside it), size and age. Dangling `<none>`
-images fold into one row with their count."""
+version hash, runtime, held-out accuracy (its model.json: the label aitui's build writes, else read from the
+image once, never in read-only), size and age. Dangling `<none>` images fold into one row with their count."""
 
 from __future__ import annotations
 
@@ -141,10 +141,12 @@ class ImagesTable(KeyedTable):
 
     @work(thread=True, group="image-models", exit_on_error=False)
     def _read(self, settings: object, ids: list[str]) -> None:
-        from aitui.services.images import read_models
+        from aitui.services.images import read_models, writes_refused
 
         found = read_models(settings, ids)  # type: ignore[arg-type]
-        self.post_message(ModelsRead({i: found[i] for i in ids if i in found}))
+        # read-only reads no image it has not read before (that takes a container): "–", not known
+        unread: dict[str, dict] = {i: {} for i in ids} if writes_refused(settings) else {}  # type: ignore[arg-type]
+        self.post_message(ModelsRead({**unread, **{i: found[i] for i in ids if i in found}}))
 
     @on(ModelsRead)
     def _models_read(self, m: ModelsRead) -> None:
