@@ -1,8 +1,8 @@
 """The real registry that `.ci/registry up` runs (CNCF Distribution on 127.0.0.1:5443, TLS from a CA of its own,
 htpasswd), as fixtures: its address, CA and credentials, its HTTP API read with them (tags, manifests), Docker
 configs of a test's own, more instances of the same binary (another port, storage or certificate: a registry
-to stop mid-push, one whose CA nobody trusts), and images made to push. In CI a registry that is not up fails
-the test; elsewhere it is skipped with the command that brings it up."""
+to stop mid-push, one whose CA nobody trusts), and images made to push. A registry that is not up fails the test
+(a skip under AITUI_PARTIAL=1) with the command that brings it up."""
 
 from __future__ import annotations
 
@@ -16,10 +16,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import requests
-from conftest import IN_CI, ROOT, free_port, wait_until
+from conftest import ROOT, free_port, missing, wait_until
 
 HINT = "run ./.ci/registry up first (it builds and starts the registry)"
 MANIFESTS = ", ".join(("application/vnd.docker.distribution.manifest.v2+json",
@@ -54,10 +55,8 @@ class Registry:
         return str(r.headers["Docker-Content-Digest"])
 
 
-def _missing(what: str) -> None:
-    if IN_CI:
-        pytest.fail(f"{what} is not available in CI: {HINT}")
-    pytest.skip(f"{what} is not available: {HINT}")
+def _missing(what: str) -> NoReturn:
+    missing(what, HINT)  # a failure, or a skip under AITUI_PARTIAL=1, as every missing service
 
 
 @pytest.fixture(scope="session")

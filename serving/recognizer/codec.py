@@ -296,7 +296,8 @@ def parse_v1(body: Any, size: int | Input, max_pixels: int) -> tuple[Images, boo
     if value and all(isinstance(v, list) for v in value):
         arr = tensor(value, size, "input")
         if arr.ndim != 4:
-            raise BadRequest(f"input has shape {list(arr.shape)}; expected [N, {', '.join(map(str, as_input(size).shape))}]")
+            want = ", ".join(map(str, as_input(size).shape))
+            raise BadRequest(f"input has shape {list(arr.shape)}; expected [N, {want}]")
         return Images(batch=arr), columnar
     return Images([_one(v, size, max_pixels, f"instance {i}") for i, v in enumerate(value)]), columnar
 
