@@ -29,6 +29,8 @@ def parser(cls: type[argparse.ArgumentParser] = Parser) -> argparse.ArgumentPars
     p.add_argument("--docker-host", help="Docker engine URL, like $DOCKER_HOST")
     p.add_argument("--prometheus-url", help="Prometheus URL (default http://127.0.0.1:9090)")
     p.add_argument("--base-image", help="BASE_IMAGE build argument for the recognizer (default python:3.11-slim)")
+    p.add_argument("--model", metavar="PATH", help="your model project: a folder with a model file (.keras, .h5, "
+                   ".tflite, SavedModel) and labels.txt (default: the shipped recognizer)")
     p.add_argument("--readonly", action="store_true", default=None, help="refuse every action that changes something")
     p.add_argument("--config", help="TOML settings file (default ~/.config/aitui/config.toml)")
     p.add_argument("--version", action="version", version=f"aitui {__version__}")
@@ -49,7 +51,8 @@ class ScriptParser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-GLOBAL = ("context", "namespace", "kubeconfig", "docker_host", "prometheus_url", "base_image", "readonly", "config")
+GLOBAL = ("context", "namespace", "kubeconfig", "docker_host", "prometheus_url", "base_image", "readonly", "config",
+          "model")
 EXIT_CODES = "exit codes: 0 done or passed, 1 a check, the SLO or a step failed, 2 usage, configuration, " \
              "an unreachable engine or nothing to act on (nothing changed)"
 
@@ -62,14 +65,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     common.add_argument("--context", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     common.add_argument("-n", "--namespace", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     common.add_argument("--readonly", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument("--model", metavar="PATH", default=argparse.SUPPRESS,
+                        help="a model project: its folder or its model file (default: the shipped recognizer)")
     on = argparse.ArgumentParser(add_help=False, parents=[common])
     on.add_argument("-w", "--workload", default="recognizer", help="the workload (default recognizer)")
 
     def add(name: str, help: str, parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, description=help, parents=parents, epilog=EXIT_CODES)
 
-    b = add("build", "build the recognizer's image from serving/", [common])
-    b.add_argument("--tag", help="image tag (default aitui/recognizer:<version>-<hash of the sources>)")
+    b = add("build", "build the recognizer's image from serving/, or your model's (--model PATH)", [common])
+    b.add_argument("--tag", help="image tag (default aitui/<model>:<version>-<hash of the sources and the model>)")
     b.add_argument("--push", action="store_true", help="then push it to the context's registry (cluster_images "
                                                        "registry://HOST/PATH) with Docker's credentials")
     d = add("deploy", "deploy an image (default: the newest recognizer image) and wait until it is ready", [on])

@@ -172,17 +172,24 @@ def wait_ready(target: Target, workload: str, replicas: int, timeout: float = RE
 
 # -- the commands --------------------------------------------------------------------------------
 def build(settings: Settings, o: dict[str, Any]) -> Outcome:
-    from aitui.services import images
+    from aitui.services import images, model_project
     from aitui.services.errors import reason
 
     refuse_if_readonly(settings, "build")
+    try:  # a model that cannot be served is refused before the engine is asked anything
+        model = model_project.of(settings)
+    except model_project.ModelError as exc:
+        raise CommandError(USAGE, str(exc)) from None
     try:
         images.client(settings).ping()
     except Exception as exc:
         raise CommandError(USAGE, f"docker: {reason(exc)}{engine_hint(settings)}") from None
     place = registry_of(settings) if o.get("push") else None  # checked before a build of minutes
-    run = images.Build(settings, tag=o.get("tag"))
-    say(f"build {run.tag} from {run.context}")
+    run = images.Build(settings, tag=o.get("tag"), model=model)
+    say(f"build {run.tag} from {run.context}" + ("" if model.shipped else f" and {model.path} "
+                                                f"({model.format}, {model.input}, {model.samples} samples)"))
+    if model.unchecked:
+        say(f"build: checked when built: {model.unchecked}")
     last = None
     for ev in run.events():
         last = ev
@@ -190,9 +197,12 @@ def build(settings: Settings, o: dict[str, Any]) -> Outcome:
             say(f"build: step {ev.step}/{ev.steps}: {ev.text}")
         elif ev.kind == "stage":
             say(f"build: {ev.text} ({ev.seconds:.0f} s)")
+        elif ev.kind == "log" and not model.shipped and ev.stage in ("training", "export") \
+                and not ev.text.startswith(("AITUI_", " ---> ")):
+            say(f"build: {ev.text}")  # what the conversion says: the input it read, int8 or not and why, the check
     if last is None or last.kind != "done":
         raise CommandError(FAILED, last.text if last else "the build said nothing")
-    data = {"tag": last.tag, "image_id": last.image_id, "seconds": round(last.seconds, 1)}
+    data = {"tag": last.tag, "image_id": last.image_id, "seconds": round(last.seconds, 1), "model": model.name}
     text = f"built {last.tag} ({last.image_id}) in {last.seconds:.0f} s"
     if place is not None:
         from aitui.services import registry
@@ -236,9 +246,16 @@ def resolve_image(settings: Settings, wanted: str | None) -> str:
     except images.DockerError as exc:
         raise CommandError(USAGE, f"{exc}{engine_hint(settings)}") from None
     recognizers = [i for i in found if i.recognizer and i.tags]
-    if wanted is None:
+    if wanted is None:  # the newest image of the model the settings name
+        from aitui.services import model_project
+
+        try:
+            name = model_project.of(settings).name
+        except model_project.ModelError as exc:
+            raise CommandError(USAGE, str(exc)) from None
+        recognizers = [i for i in recognizers if i.model == name]
         if not recognizers:
-            raise CommandError(USAGE, "no recognizer image in the Docker engine; 'aitui build' makes one")
+            raise CommandError(USAGE, f"no {name} image in the Docker engine; 'aitui build' makes one")
         return recognizers[0].tags[0]
     for image in found:
         for name in (wanted, f"{images.REPOSITORY}:{wanted}"):

@@ -57,6 +57,9 @@ class Settings:
     # the start theme (Textual's names: ctrl+p, "theme"); one picked in the app is kept in the state dir
     # and wins over the config file's at the next start (a flag or AITUI_THEME still wins over both)
     theme: str = ""
+    # the model project aitui builds and serves (a folder, or its model file: serving/recognizer/card.py);
+    # None: the recognizer serving/ trains
+    model: str | None = None
 
     def is_readonly(self, context: str | None = None) -> bool:
         return self.readonly or (context or self.context) in self.readonly_contexts
@@ -76,6 +79,7 @@ ENV = {  # environment variable -> setting
     "AITUI_TIMEOUT": "timeout",
     "AITUI_TRAFFIC_RETRIES": "traffic_retries",
     "AITUI_THEME": "theme",
+    "AITUI_MODEL": "model",
 }
 THEME_FILE = "theme"  # in the state dir: the theme last picked in the app
 
@@ -155,6 +159,8 @@ def load(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None =
             raise ConfigError(f"{path}: unknown settings {sorted(unknown)}; known: {sorted(known)}")
         for k, v in data.items():
             setattr(settings, k, _coerce(k, v))
+        if isinstance(data.get("model"), str):  # a path in the file is relative to the file
+            settings.model = str(path.parent / Path(data["model"]).expanduser())
     for var, name in ENV.items():
         if env.get(var):
             setattr(settings, name, _coerce(name, env[var]))

@@ -25,6 +25,7 @@ class Image:
     runtime: str = ""  # the recognizer's runtime (litert, tensorflow), from its image label
     version: str = ""  # the recognizer's version-hash (org.opencontainers.image.version), from its image label
     accuracy: float | None = None  # the model's held-out accuracy (its model.json), None: not known (yet)
+    model: str = ""  # the model it serves (its io.aitui.name label): "recognizer" or a model project's name
 
     @property
     def name(self) -> str:

@@ -112,3 +112,47 @@ def test_a_builds_kind_is_what_changes_its_time(settings) -> None:
     assert kind() == kind(TRAIN_ARGS="--seed 3 --min-accuracy 0.9") == "litert"
     assert kind(RUNTIME="tensorflow") == "tensorflow"
     assert kind(TRAIN_ARGS="--epochs 3 --seed=5") == "litert --epochs 3"
+
+
+# a model project's build (serving/Dockerfile --target keras-image): the stages before its own run nothing for it
+PROJECT_STREAM = """Step 1/51 : ARG BASE_IMAGE=python:3.11-slim
+Step 2/51 : FROM ${BASE_IMAGE} AS python-env
+ ---> Using cache
+Step 21/51 : FROM scratch AS server
+Step 36/51 : FROM runtime-env AS tflite-project
+Step 40/51 : RUN cd /src && /opt/venv/bin/python -m recognizer.convert /project /model --formats tflite
+ ---> Running in 0f2a6b1c9d3e
+a keras model: converted in another stage
+Step 41/51 : FROM server AS tflite-image
+Step 43/51 : FROM python-env AS keras-project
+Step 45/51 : RUN pip-install /opt/train /tmp/requirements-train.txt
+ ---> Using cache
+Step 49/51 : RUN cd /src && /opt/train/bin/python -m recognizer.convert /project /model --formats keras,h5,savedmodel
+ ---> Running in 5e1d0c7a2b4f
+digits: keras model, input 32x32x1 float32 (unit_0_1, stretch), 10 classes (probabilities), 60 samples
+AITUI_RESULT {"accuracy": 0.9667, "held_out": 30}
+AITUI_RESULT {"accuracy": 0.9667, "held_out": 30, "shipped": true}
+Step 50/51 : FROM server AS keras-image
+Step 51/51 : COPY --from=keras-project /model /model
+"""
+
+
+def test_a_model_projects_build_tells_the_same_stages() -> None:
+    stages = images._Stages(0.0, "keras-project")
+    evs = [stages.enter("base")]
+    for line in PROJECT_STREAM.splitlines():
+        evs.extend(stages.read(line))
+    assert [e.stage for e in evs if e.kind == "stage"] == list(BUILD_STAGES)  # converting is its training
+    assert next(e.text for e in evs if e.kind == "step" and e.stage == "training").endswith("savedmodel")
+    assert [e.accuracy for e in evs if e.kind == "result"] == [0.9667, 0.9667]
+    assert stages.refused == ""
+    list(stages.read('AITUI_REFUSED {"reason": "labels.txt has 9 labels; the model\'s output has 10 classes"}'))
+    assert stages.refused == "labels.txt has 9 labels; the model's output has 10 classes"  # the build's error
+
+
+def test_a_project_that_cannot_be_read_is_refused_before_the_engine(settings, tmp_path) -> None:
+    """The app's `b` with a model setting that names no project: one error event, nothing sent."""
+    from dataclasses import replace
+
+    build = images.Build(replace(settings, model=str(tmp_path / "nowhere"), docker_host="tcp://127.0.0.1:9"))
+    assert [(e.kind, e.text) for e in build.events()] == [("error", f"{tmp_path / 'nowhere'}: no such file or folder")]

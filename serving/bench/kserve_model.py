@@ -38,7 +38,7 @@ class Recognizer(kserve.Model):
         inp = payload.inputs[0]
         if inp.datatype != "BYTES":
             raise kserve.errors.InvalidInput("send BYTES: base64-encoded images")
-        size = self.files.input_size
+        size = self.files.input
         batch = np.stack([codec.decode_image(codec.b64decode(d), size, MAX_PIXELS) for d in inp.data])
         probs = self.runtime.predict(batch)
         outputs = []

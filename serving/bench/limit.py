@@ -37,7 +37,7 @@ def main() -> None:
     files = ModelFiles.load(sys.argv[1])
     png = dataset.sample_png("star", seed=11, size=64)
     text = base64.b64encode(png).decode()
-    size = files.input_size
+    size = files.input
     rt = LiteRT(files, threads=1, max_batch=32)
     one = codec.decode_image(png, size, 40_000_000)[None]
     many = np.repeat(one, 32, axis=0)

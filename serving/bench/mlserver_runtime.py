@@ -32,7 +32,7 @@ class Recognizer(MLModel):
         inp = payload.inputs[0]
         if inp.datatype != "BYTES":
             raise MLServerError("send BYTES: base64-encoded images", status_code=400)
-        size = self.files.input_size
+        size = self.files.input
         # MLServer may already have turned the JSON strings into bytes; base64 either way.
         items = [base64.b64decode(d, validate=True) if isinstance(d, bytes) else codec.b64decode(d)
                  for d in inp.data]

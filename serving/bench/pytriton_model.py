@@ -30,7 +30,7 @@ def main() -> None:
     model_dir, http_port, grpc_port, metrics_port = sys.argv[1], *map(int, sys.argv[2:5])
     files = ModelFiles.load(model_dir)
     runtime = LiteRT(files, threads=1, max_batch=MAX_BATCH)
-    size = files.input_size
+    size = files.input
 
     @batch
     def infer(image: np.ndarray) -> dict[str, np.ndarray]:

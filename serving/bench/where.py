@@ -171,7 +171,7 @@ def whole_request_us(model_dir: str, body: bytes) -> float:
 
 def main() -> None:
     files = ModelFiles.load(sys.argv[1])
-    size, labels = files.input_size, files.labels
+    size, labels = files.input, files.labels
     png = dataset.sample_png("star", seed=11, size=64)
     body = json.dumps({"inputs": [{"name": "image", "shape": [1, 1], "datatype": "BYTES",
                                    "data": [base64.b64encode(png).decode()]}]}).encode()

@@ -1,6 +1,9 @@
-"""Request bodies of both protocols -> an [N, H, W, 3] batch of pixel values 0..255 (uint8 from encoded
-images, float32 from numeric tensors; the runtime converts to what its model takes), and probabilities ->
+"""Request bodies of both protocols -> an [N, H, W, C] batch of pixel values 0..255 (uint8 from encoded
+images, float32 from numeric tensors; the runtime scales them to what its model takes), and probabilities ->
 response bodies. Every malformed input raises BadRequest with a message a person can act on.
+
+`size` is the model's image input (card.Input: height, width, 1 or 3 channels, how to fit the aspect), or an
+int for a square RGB input stretched to it.
 
 Parsing reads every image's header and stops there (Images, Pending): what decoding the rest will cost is
 then known, and the server decodes a cheap request on the spot and sends a costly one to its decode process
@@ -17,6 +20,8 @@ from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+from recognizer.card import Input
 
 try:  # libspng: 8-bit RGB(A) PNGs in 2/3 of Pillow's time (see _spng_size)
     import pyspng as _spng
@@ -53,6 +58,18 @@ class BadRequest(Exception):
 
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+_SQUARE: dict[int, Input] = {}
+
+
+def as_input(size: int | Input) -> Input:
+    if type(size) is not int:
+        return size  # type: ignore[return-value]
+    found = _SQUARE.get(size)
+    if found is None:
+        found = _SQUARE[size] = Input(size, size)
+    return found
 
 
 def _spng_size(data: bytes, max_pixels: int) -> tuple[int, int] | None:
@@ -97,13 +114,30 @@ def _bad_image(exc: Exception) -> BadRequest:
     return BadRequest(f"damaged or truncated image: {exc}")  # PIL raises many types for damaged files
 
 
-def _pillow_open(data: bytes, size: int, max_pixels: int) -> Image.Image:
+def _pillow_open(data: bytes, want: Input, max_pixels: int) -> Image.Image:
     img = Image.open(io.BytesIO(data), formats=FORMATS)
     w, h = img.size
     if w * h > max_pixels:
         raise BadRequest(f"image is {w}x{h}: more than {max_pixels} pixels")
-    img.draft("RGB", (size, size))  # JPEG decodes at a reduced scale: cheaper, same result
+    img.draft("RGB", (want.width, want.height))  # JPEG decodes at a reduced scale: cheaper, same result
     return img
+
+
+def _fit(img: Image.Image, want: Input) -> Image.Image:
+    """The image at the input's aspect: its centre cut out (crop), or black bars added (pad)."""
+    w, h = img.size
+    if w * want.height == h * want.width:
+        return img
+    if want.resize == "crop":
+        if w * want.height > h * want.width:  # wider than the input: keep the middle columns
+            cw = max(1, round(h * want.width / want.height))
+            return img.crop(((w - cw) // 2, 0, (w - cw) // 2 + cw, h))
+        ch = max(1, round(w * want.height / want.width))
+        return img.crop((0, (h - ch) // 2, w, (h - ch) // 2 + ch))
+    cw, ch = max(w, round(h * want.width / want.height)), max(h, round(w * want.height / want.width))
+    canvas = Image.new(img.mode, (cw, ch))
+    canvas.paste(img, ((cw - w) // 2, (ch - h) // 2))
+    return canvas
 
 
 class Pending:
@@ -112,15 +146,15 @@ class Pending:
     draft), which is what decoding costs. The server decides from a request's total where to decode it
     (recognizer/decoder.py)."""
 
-    __slots__ = ("cost", "data", "img", "max_pixels", "size", "wh")
+    __slots__ = ("cost", "data", "img", "max_pixels", "want", "wh")
 
-    def __init__(self, data: bytes, size: int, max_pixels: int) -> None:
-        self.data, self.size, self.max_pixels = data, size, max_pixels
+    def __init__(self, data: bytes, size: int | Input, max_pixels: int) -> None:
+        self.data, self.want, self.max_pixels = data, as_input(size), max_pixels
         self.img: Image.Image | None = None
         try:
             self.wh = _spng_size(data, max_pixels)
             if self.wh is None:
-                self.img = _pillow_open(data, size, max_pixels)
+                self.img = _pillow_open(data, self.want, max_pixels)
                 self.cost = self.img.size[0] * self.img.size[1]
             else:
                 self.cost = self.wh[0] * self.wh[1]
@@ -128,8 +162,10 @@ class Pending:
             raise _bad_image(exc) from None
 
     def decode(self) -> np.ndarray:
-        """uint8 [size, size, 3]."""
-        size = self.size
+        """uint8 [height, width, channels]: decoded as RGB, fitted and resized, then made grayscale when the
+        model takes one channel (the same steps for every file format)."""
+        want = self.want
+        width, height = want.width, want.height
         try:
             img = self.img
             if img is None:
@@ -137,22 +173,26 @@ class Pending:
                 if pixels is not None:  # (frombuffer: what fromarray does for an RGB array, without its checks)
                     img = Image.frombuffer("RGB", (pixels.shape[1], pixels.shape[0]), pixels, "raw", "RGB", 0, 1)
                 else:
-                    img = _pillow_open(self.data, size, self.max_pixels)
-            if img.mode != "RGB":
+                    img = _pillow_open(self.data, want, self.max_pixels)
+            if img.mode != "RGB" and not (img.mode == "L" and want.channels == 1):  # (L -> RGB -> L is exact)
                 img = img.convert("RGB")
+            if want.resize != "stretch":
+                img = _fit(img, want)
             # reduce(k) averages k x k blocks: 5x cheaper than a bilinear resize, and exact for the common
             # case of a whole multiple of the input size (64x64 -> 32x32); the rest is resized from there.
-            k = min(img.size[0] // size, img.size[1] // size)
+            k = min(img.size[0] // width, img.size[1] // height)
             if k >= 2:
                 img = img.reduce(k)
-            if img.size != (size, size):
-                img = img.resize((size, size), Image.Resampling.BILINEAR)
+            if img.size != (width, height):
+                img = img.resize((width, height), Image.Resampling.BILINEAR)
+            if want.channels == 1:
+                return np.asarray(img if img.mode == "L" else img.convert("L"))[..., None]
             return np.asarray(img)
         except Exception as exc:
             raise _bad_image(exc) from None
 
 
-def open_image(data: bytes, size: int, max_pixels: int) -> Pending:
+def open_image(data: bytes, size: int | Input, max_pixels: int) -> Pending:
     """Encoded image bytes -> a Pending image: the header is read before any pixel is decoded, so a
     decompression bomb is refused for the price of its header."""
     if not data:
@@ -160,8 +200,8 @@ def open_image(data: bytes, size: int, max_pixels: int) -> Pending:
     return Pending(data, size, max_pixels)
 
 
-def decode_image(data: bytes, size: int, max_pixels: int) -> np.ndarray:
-    """Encoded image bytes of any size -> uint8 [size, size, 3]."""
+def decode_image(data: bytes, size: int | Input, max_pixels: int) -> np.ndarray:
+    """Encoded image bytes of any size -> uint8 [height, width, channels]."""
     return open_image(data, size, max_pixels).decode()
 
 
@@ -180,7 +220,7 @@ class Images:
         return len(self.batch) if self.batch is not None else len(self.items)
 
     def decode(self) -> np.ndarray:
-        """The [N, size, size, 3] batch."""
+        """The [N, height, width, channels] batch."""
         if self.batch is None:
             self.batch = stack([x.decode() if type(x) is Pending else x for x in self.items])  # type: ignore[union-attr]
             self.items = []
@@ -196,14 +236,15 @@ def b64decode(text: Any) -> bytes:
         raise BadRequest("b64 value is not valid base64") from None
 
 
-def tensor(value: Any, size: int, what: str) -> np.ndarray:
-    """A numeric image [size, size, 3] (or a batch of them) of pixel values 0..255."""
+def tensor(value: Any, size: int | Input, what: str) -> np.ndarray:
+    """A numeric image [height, width, channels] (or a batch of them) of pixel values 0..255."""
+    shape = as_input(size).shape
     try:
         arr = np.asarray(value, dtype=np.float32)
     except (ValueError, TypeError):
         raise BadRequest(f"{what} is not a rectangular array of numbers") from None
-    if arr.shape[-3:] != (size, size, 3):
-        raise BadRequest(f"{what} has shape {list(arr.shape)}; expected [{size}, {size}, 3] "
+    if arr.shape[-3:] != shape:
+        raise BadRequest(f"{what} has shape {list(arr.shape)}; expected {list(shape)} "
                          f"(pixel values 0..255) or an encoded image as {{\"b64\": ...}}")
     if not np.isfinite(arr).all():
         raise BadRequest(f"{what} contains NaN or infinity")
@@ -212,16 +253,16 @@ def tensor(value: Any, size: int, what: str) -> np.ndarray:
     return arr
 
 
-def _one(value: Any, size: int, max_pixels: int, what: str) -> np.ndarray | Pending:
+def _one(value: Any, size: int | Input, max_pixels: int, what: str) -> np.ndarray | Pending:
     while isinstance(value, dict):  # a loop, not recursion: {"image": {"image": …}} nests as deep as JSON does
         if set(value) == {"b64"}:
             return open_image(b64decode(value["b64"]), size, max_pixels)
         if len(value) != 1:
-            raise BadRequest(f"{what}: expected {{\"b64\": …}} or a numeric [H, W, 3] array")
+            raise BadRequest(f"{what}: expected {{\"b64\": …}} or a numeric [H, W, C] array")
         value = next(iter(value.values()))  # a named input: {"image": …}
     arr = tensor(value, size, what)
     if arr.ndim != 3:
-        raise BadRequest(f"{what} has shape {list(arr.shape)}; expected [{size}, {size}, 3]")
+        raise BadRequest(f"{what} has shape {list(arr.shape)}; expected {list(as_input(size).shape)}")
     return arr
 
 
@@ -232,7 +273,7 @@ def _check_count(n: int) -> None:
         raise BadRequest(f"{n} images in one request; the limit is {MAX_BATCH_IMAGES}", status=413)
 
 
-def parse_v1(body: Any, size: int, max_pixels: int) -> tuple[Images, bool]:
+def parse_v1(body: Any, size: int | Input, max_pixels: int) -> tuple[Images, bool]:
     """TF Serving :predict -> (images, columnar?)."""
     if not isinstance(body, dict):
         raise BadRequest("request body must be a JSON object with \"instances\" or \"inputs\"")
@@ -255,7 +296,8 @@ def parse_v1(body: Any, size: int, max_pixels: int) -> tuple[Images, bool]:
     if value and all(isinstance(v, list) for v in value):
         arr = tensor(value, size, "input")
         if arr.ndim != 4:
-            raise BadRequest(f"input has shape {list(arr.shape)}; expected [N, {size}, {size}, 3]")
+            want = ", ".join(map(str, as_input(size).shape))
+            raise BadRequest(f"input has shape {list(arr.shape)}; expected [N, {want}]")
         return Images(batch=arr), columnar
     return Images([_one(v, size, max_pixels, f"instance {i}") for i, v in enumerate(value)]), columnar
 
@@ -281,7 +323,7 @@ def check_shape(shape: Any) -> list[int]:
     return list(shape)
 
 
-def image_count(dtype: Any, shape: list[int], size: int) -> int:
+def image_count(dtype: Any, shape: list[int], size: int | Input) -> int:
     """How many images an input of this datatype and shape holds; refuses any other shape
     (and a huge declared batch) before a byte of data is looked at."""
     if not isinstance(dtype, str):
@@ -291,15 +333,16 @@ def image_count(dtype: Any, shape: list[int], size: int) -> int:
         if not (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
             raise BadRequest(f"BYTES input needs shape [N] (one encoded image each); got {shape}")
     elif dtype in PIXEL_DTYPES:
-        if len(shape) != 4 or shape[1:] != [size, size, 3]:
-            raise BadRequest(f"{dtype} input needs shape [N, {size}, {size}, 3]; got {shape}")
+        want = list(as_input(size).shape)
+        if len(shape) != 4 or shape[1:] != want:
+            raise BadRequest(f"{dtype} input needs shape [N, {', '.join(map(str, want))}]; got {shape}")
     else:
         raise BadRequest(f"unsupported datatype {dtype[:40]!r}: use FP32 pixel tensors or BYTES images")
     _check_count(shape[0])
     return shape[0]
 
 
-def images_from_bytes(items: list[bytes], size: int, max_pixels: int) -> Images:
+def images_from_bytes(items: list[bytes], size: int | Input, max_pixels: int) -> Images:
     """Raw encoded images (the binary extension, gRPC). Base64 text is accepted too, as some clients
     send the JSON form's strings unchanged."""
     out: list[np.ndarray | Pending] = []
@@ -317,7 +360,7 @@ def images_from_bytes(items: list[bytes], size: int, max_pixels: int) -> Images:
     return Images(out)
 
 
-def pixels_from_buffer(buf: bytes, dtype: str, shape: list[int], size: int) -> np.ndarray:
+def pixels_from_buffer(buf: bytes, dtype: str, shape: list[int], size: int | Input) -> np.ndarray:
     """Raw little-endian tensor bytes -> the checked float32 batch."""
     want = math.prod(shape) * PIXEL_DTYPES[dtype].itemsize
     if len(buf) != want:
@@ -393,7 +436,7 @@ def request_id(body: dict) -> Any:
     return rid
 
 
-def parse_v2(body: Any, size: int, max_pixels: int, binary: bytes = b"") -> V2Request:
+def parse_v2(body: Any, size: int | Input, max_pixels: int, binary: bytes = b"") -> V2Request:
     """Open Inference Protocol /infer. `binary` is what follows the JSON header when the binary tensor
     data extension is used (Inference-Header-Content-Length); inputs with a binary_data_size take their
     data from it, in order."""

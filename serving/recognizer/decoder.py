@@ -33,6 +33,7 @@ import numpy as np
 
 from recognizer import parsing
 from recognizer.batcher import Overloaded
+from recognizer.card import Input
 
 log = logging.getLogger("recognizer.decoder")
 INLINE_BYTES = 64 * 1024  # orjson and numpy over a body this size: ~3 ms at worst
@@ -94,7 +95,7 @@ class _Link(asyncio.Protocol):
 class Decoder:
     """`processes` decode processes (0: every request is decoded on the loop, as before this existed)."""
 
-    def __init__(self, size: int, max_pixels: int, processes: int = 1, max_jobs: int = 16) -> None:
+    def __init__(self, size: int | Input, max_pixels: int, processes: int = 1, max_jobs: int = 16) -> None:
         self.size, self.max_pixels = size, max_pixels
         self.processes, self.max_jobs = processes, max_jobs
         self.links: list[_Link] = []

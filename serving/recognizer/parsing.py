@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from recognizer import codec
+from recognizer.card import Input
 
 try:
     import orjson
@@ -75,7 +76,7 @@ def message(cls: Any, raw: bytes) -> Any:
         raise codec.BadRequest(f"not a valid {cls.DESCRIPTOR.full_name} message: {exc}") from None
 
 
-def grpc_request(req: Any, size: int, max_pixels: int) -> codec.V2Request:
+def grpc_request(req: Any, size: int | Input, max_pixels: int) -> codec.V2Request:
     """ModelInferRequest -> the same checked request the REST paths make."""
     if len(req.inputs) != 1:
         raise codec.BadRequest(f"the model has exactly one input, \"image\"; got {len(req.inputs)}")
@@ -107,7 +108,8 @@ def grpc_request(req: Any, size: int, max_pixels: int) -> codec.V2Request:
     return codec.V2Request(images, [o.name for o in req.outputs] or None, req.id)
 
 
-def prepare(kind: str, body: bytes, header: str | None, size: int, max_pixels: int) -> tuple[codec.Images, Any]:
+def prepare(kind: str, body: bytes, header: str | None, size: int | Input,
+            max_pixels: int) -> tuple[codec.Images, Any]:
     """(the request's images, what its answer needs: `columnar` for v1, the V2Request for v2 and gRPC).
     `header` is v2's Inference-Header-Content-Length, if sent."""
     try:
@@ -128,7 +130,8 @@ def prepare(kind: str, body: bytes, header: str | None, size: int, max_pixels: i
         raise codec.BadRequest(TOO_DEEP) from None
 
 
-def decoded(kind: str, body: bytes, header: str | None, size: int, max_pixels: int) -> tuple[np.ndarray, Any]:
+def decoded(kind: str, body: bytes, header: str | None, size: int | Input,
+            max_pixels: int) -> tuple[np.ndarray, Any]:
     """prepare(), then every image decoded: the [N, size, size, 3] batch and the answer's context (what the
     decode process runs)."""
     images, ctx = prepare(kind, body, header, size, max_pixels)

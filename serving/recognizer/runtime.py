@@ -1,6 +1,8 @@
 """Model runtimes: LiteRT (a .tflite file, the default) or TensorFlow (a SavedModel).
 
-Both take [N, H, W, 3] pixel values in 0..255 (uint8 or float32) and return probabilities [N, classes].
+Both take [N, H, W, C] pixel values in 0..255 (uint8 or float32) and return probabilities [N, classes]: LiteRT
+scales the pixels to what the model takes (model.json's input: the card's scaling, then the input tensor's
+quantization when it is uint8 or int8) and turns logits into probabilities when the card says logits.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from typing import Protocol
 
 import numpy as np
 
+from recognizer.card import Input, Served
+
 
 class Runtime(Protocol):
     name: str
-    input_size: int
+    input: Input
 
     def predict(self, batch: np.ndarray) -> np.ndarray: ...
 
@@ -24,15 +28,37 @@ class Runtime(Protocol):
 class ModelFiles:
     directory: Path
     labels: tuple[str, ...]
-    input_size: int
+    served: Served
     info: dict
+
+    @property
+    def input(self) -> Input:
+        return self.served.input
 
     @classmethod
     def load(cls, directory: str | Path) -> ModelFiles:
+        """A model directory: labels.txt and model.json, with the input a project's build read from the model
+        and its card ("input"), or the square RGB size of the recognizer trained here ("input_size")."""
         d = Path(directory)
         labels = tuple(s.strip() for s in (d / "labels.txt").read_text().splitlines() if s.strip())
         info = json.loads((d / "model.json").read_text())
-        return cls(d, labels, int(info["input_size"]), info)
+        if "input" in info:
+            served = Served.from_json(info["input"])
+        else:
+            size = int(info["input_size"])
+            served = Served(Input(size, size), classes=len(labels))
+        return cls(d, labels, served, info)
+
+    def samples(self) -> list[tuple[str, str, str]] | None:
+        """(file in the directory, label, path in the project) of each sample the build copied in; None for a
+        model that came with no project (the recognizer trained here checks itself on drawn images)."""
+        if "samples" not in self.info:
+            return None
+        try:
+            found = json.loads((self.directory / "samples.json").read_text())
+        except FileNotFoundError:
+            return []
+        return [(s["file"], s["label"], s["source"]) for s in found]
 
     def accuracy(self, model_file: str = "model.tflite") -> float | None:
         """Held-out accuracy of the model that serves: model.json has both .tflite models' when the build
@@ -56,29 +82,36 @@ class LiteRT:
                  model_file: str = "model.tflite") -> None:
         self._path = str(files.directory / model_file)
         self._threads = threads
-        self.input_size = files.input_size
+        self.input = files.input
         self._buckets: dict[int, tuple[object, int, int]] = {}
         self._max_batch = max_batch
         it = self._interpreter(1)[0]  # fail at start-up, not on the first request
-        # The int8 model takes uint8 pixels (quantized with scale 1, zero point 0), the float model float32.
-        self.input_dtype = np.dtype(it.get_input_details()[0]["dtype"])  # type: ignore[attr-defined]
+        inp, out = it.get_input_details()[0], it.get_output_details()[0]  # type: ignore[attr-defined]
+        # The recognizer's int8 model takes uint8 pixels (quantized with scale 1, zero point 0), its float model
+        # float32; a project's model takes what its card and its input's quantization say (Pixels).
+        self.input_dtype = np.dtype(inp["dtype"])
+        self._pixels = Pixels(files.served, self.input_dtype, inp["quantization"])
+        self._answers = Answers(files.served, np.dtype(out["dtype"]), out["quantization"], self.input_dtype)
+        if max_batch > 1:
+            try:
+                self._interpreter(2)
+            except (RuntimeError, ValueError):  # a model whose graph fixes its batch at 1: one image a call
+                self._max_batch = 1
 
     def _interpreter(self, n: int) -> tuple[object, int, int]:
         if n not in self._buckets:
-            from ai_edge_litert.interpreter import Interpreter
-
-            it = Interpreter(model_path=self._path, num_threads=self._threads)
+            it = interpreter_class()(model_path=self._path, num_threads=self._threads)
             inp = it.get_input_details()[0]["index"]
-            it.resize_tensor_input(inp, [n, self.input_size, self.input_size, 3])
+            it.resize_tensor_input(inp, [n, *self.input.shape])
             it.allocate_tensors()
             self._buckets[n] = (it, inp, it.get_output_details()[0]["index"])
         return self._buckets[n]
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         n = len(batch)
-        if batch.dtype != self.input_dtype:
-            # Float pixels for a uint8 model: rounded, as the model's own quantization would round them.
-            batch = (np.rint(batch) if self.input_dtype.kind == "u" else batch).astype(self.input_dtype)
+        if self._max_batch == 1 and n > 1:
+            return np.concatenate([self.predict(batch[i:i + 1]) for i in range(n)])
+        batch = self._pixels(batch)
         bucket = n if n <= self._max_batch else 1
         while bucket < n:
             bucket *= 2
@@ -88,12 +121,67 @@ class LiteRT:
         it, inp, out = self._interpreter(bucket)
         it.set_tensor(inp, batch)  # type: ignore[attr-defined]
         it.invoke()  # type: ignore[attr-defined]
-        probs = np.array(it.get_tensor(out)[:n])  # type: ignore[attr-defined]
-        if self.input_dtype.kind == "u":
-            # The int8 softmax comes in steps of 1/256 (a sure answer is 255/256), so its rows sum to 1 +- a few
-            # steps: scaled back to 1, as probabilities must.
-            probs /= np.maximum(probs.sum(axis=1, keepdims=True), 1e-6)
-        return probs
+        return self._answers(np.array(it.get_tensor(out)[:n]))  # type: ignore[attr-defined]
+
+
+def interpreter_class() -> type:
+    """LiteRT's interpreter; in the build stage (recognizer/convert.py) TensorFlow's copy of the same one."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        import tensorflow as tf
+
+        return tf.lite.Interpreter  # type: ignore[no-any-return]
+    return Interpreter  # type: ignore[no-any-return]
+
+
+class Pixels:
+    """Pixels 0..255 -> the model's input: x = pixel * scale + offset (the card's scaling) in float32, then, for a
+    uint8 or int8 input, x's quantized value round(x / s) + zero point. Pixels that are already what the model
+    takes (the recognizer's: raw pixels, as float32 or as uint8 with s = 1, zero point 0) go in as they are."""
+
+    def __init__(self, served: Served, dtype: np.dtype, quantization: tuple[float, int]) -> None:
+        scale, offset = np.asarray(served.scale, np.float32), np.asarray(served.offset, np.float32)
+        s, zp = quantization if quantization and quantization[0] else (1.0, 0)
+        self.dtype = dtype
+        self.raw = bool(np.all(scale == 1) and np.all(offset == 0) and s == 1 and zp == 0)
+        if dtype.kind in "ui":
+            scale, offset = scale / np.float32(s), offset / np.float32(s) + np.float32(zp)
+            info = np.iinfo(dtype)
+            self.bounds = (info.min, info.max)
+        self.scale, self.offset = scale, offset
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        if self.raw:
+            if batch.dtype == self.dtype:
+                return batch
+            # Float pixels for a uint8 model: rounded, as the model's own quantization would round them.
+            return (np.rint(batch) if self.dtype.kind == "u" else batch).astype(self.dtype)
+        x = batch.astype(np.float32) * self.scale + self.offset
+        if self.dtype.kind in "ui":
+            return np.clip(np.rint(x), *self.bounds).astype(self.dtype)
+        return x.astype(self.dtype, copy=False)
+
+
+class Answers:
+    """The output tensor -> probabilities: dequantized when it is uint8 or int8, a softmax of logits, and the rows
+    of a quantized model scaled back to a sum of 1."""
+
+    def __init__(self, served: Served, dtype: np.dtype, quantization: tuple[float, int], input_dtype: np.dtype) -> None:
+        self.quant = quantization if dtype.kind in "ui" and quantization and quantization[0] else None
+        self.logits = served.output == "logits"
+        # The int8 softmax comes in steps of 1/256 (a sure answer is 255/256), so its rows sum to 1 +- a few steps
+        self.renormalize = not self.logits and (input_dtype.kind in "ui" or dtype.kind in "ui")
+
+    def __call__(self, out: np.ndarray) -> np.ndarray:
+        if self.quant is not None:
+            out = (out.astype(np.float32) - np.float32(self.quant[1])) * np.float32(self.quant[0])
+        if self.logits:
+            out = np.exp(out - out.max(axis=1, keepdims=True))
+            out /= out.sum(axis=1, keepdims=True)
+        elif self.renormalize:
+            out /= np.maximum(out.sum(axis=1, keepdims=True), 1e-6)
+        return out
 
 
 class TensorFlow:
@@ -107,7 +195,7 @@ class TensorFlow:
         self._tf = tf
         self._fn = tf.saved_model.load(str(files.directory / "saved_model")).signatures["serving_default"]
         self._arg = next(iter(self._fn.structured_input_signature[1]))
-        self.input_size = files.input_size
+        self.input = files.input
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         out = self._fn(**{self._arg: self._tf.constant(batch, dtype=self._tf.float32)})

@@ -219,7 +219,7 @@ class Router:
 
 def routes(state: State) -> Router:
     r = Router()
-    size, labels = state.files.input_size, state.files.labels
+    size, labels = state.files.input, state.files.labels
     settings = state.settings
     batcher, decoder = state.batcher, state.decoder
 
@@ -256,8 +256,7 @@ def routes(state: State) -> Router:
             "model_spec": {"name": MODEL, "signature_name": "", "version": "1"},
             "metadata": {"signature_def": {"signature_def": {"serving_default": {
                 "inputs": {"image": {"dtype": "DT_FLOAT", "name": "image",
-                                     "tensor_shape": {"dim": [{"size": "-1"}, {"size": str(size)},
-                                                              {"size": str(size)}, {"size": "3"}]}}},
+                                     "tensor_shape": {"dim": [{"size": str(d)} for d in (-1, *size.shape)]}}},
                 "outputs": {"probabilities": {"dtype": "DT_FLOAT", "name": "probabilities",
                                               "tensor_shape": {"dim": [{"size": "-1"},
                                                                        {"size": str(len(labels))}]}}},
@@ -685,7 +684,7 @@ def make_state(settings: Settings, runtime: Runtime | None = None) -> State:
                       inline=not settings.inference_thread)
     metrics.model_info(name=MODEL, version=settings.version, runtime=rt.name,
                        accuracy=str(files.accuracy(settings.model_file)))
-    decoder = Decoder(files.input_size, settings.max_pixels, settings.decode_processes, settings.decode_queue)
+    decoder = Decoder(files.input, settings.max_pixels, settings.decode_processes, settings.decode_queue)
     state = State(settings, files, rt, batcher, decoder)
     metrics.follow(lambda: state.in_flight, lambda: batcher.queued)
     return state
@@ -697,10 +696,10 @@ async def serve(settings: Settings) -> None:
     none are in flight, and only then does the listener close."""
     state = make_state(settings)
     metrics.count_descendants()
-    check = selfcheck.run(state.runtime.predict, state.files.labels, state.files.input_size, settings.self_check)
+    check = selfcheck.run(state.runtime.predict, state.files, settings.self_check)
+    state.self_check = check.summary()
     if check.passed:
-        log.info("self-check: %d of %d drawn images answered right (%.0f ms)", check.correct, check.total,
-                 check.seconds * 1000)
+        log.info("self-check: %s", state.self_check)
     else:  # it serves (live, metrics, answers for a look), but never says ready
         state.refusal = check.reason()
         log.error("not ready: %s", state.refusal)

@@ -26,6 +26,7 @@ class State:
     decoder: Decoder
     ready: bool = False
     refusal: str = ""  # why the replica will not say ready: its self-check failed (recognizer/selfcheck.py)
+    self_check: str = ""  # how its self-check went, or "unchecked: …" (a model without samples)
     in_flight: int = 0
     last_done: float = 0.0  # time.monotonic() when an inference request last finished (the drain's quiet check)
 
@@ -42,11 +43,12 @@ def check_model(name: str, version: str | None = None, label: str | None = None,
 
 def model_metadata(state: State) -> dict[str, Any]:
     """OIP model metadata, the same over REST and gRPC."""
-    size, labels = state.files.input_size, state.files.labels
+    labels = state.files.labels
     return {
         "name": MODEL, "versions": ["1"], "platform": f"{state.runtime.name}",
-        "inputs": [{"name": "image", "datatype": "FP32", "shape": [-1, size, size, 3]}],
+        "inputs": [{"name": "image", "datatype": "FP32", "shape": [-1, *state.files.input.shape]}],
         "outputs": [{"name": "probabilities", "datatype": "FP32", "shape": [-1, len(labels)]},
                     {"name": "labels", "datatype": "BYTES", "shape": [-1, 5]},
                     {"name": "scores", "datatype": "FP32", "shape": [-1, 5]}],
-        "parameters": {"labels": list(labels), "accuracy": state.files.accuracy(state.settings.model_file)}}
+        "parameters": {"labels": list(labels), "accuracy": state.files.accuracy(state.settings.model_file),
+                       "self_check": state.self_check}}

@@ -18,13 +18,23 @@ from typing import TYPE_CHECKING, Any
 
 from aitui.config import Settings, state_dir
 from aitui.models import BUILD_STAGES, BuildEvent
+from aitui.services import model_project
 from aitui.services.engine import docker_client
 from aitui.services.errors import reason
-from aitui.services.images.catalog import COMPONENT_LABEL, MODEL_LABEL, REPOSITORY, read_model, remember_model
+from aitui.services.images.catalog import (
+    COMPONENT_LABEL,
+    MODEL_LABEL,
+    NAME_LABEL,
+    REPOSITORY,
+    read_model,
+    remember_model,
+)
 from aitui.services.images.engine import write_state
 
 if TYPE_CHECKING:
     import docker
+
+    from aitui.services.model_project import Model
 
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)")
 _FROM = re.compile(r"^FROM\s+\S+(?:\s+AS\s+(\S+))?\s*$", re.I)
@@ -32,8 +42,10 @@ _FROM = re.compile(r"^FROM\s+\S+(?:\s+AS\s+(\S+))?\s*$", re.I)
 # not named here belong to the runtime image. The train stage is "packages" until its training step runs.
 DOCKER_STAGES = {"python-env": "base", "train": "packages"}
 TRAINING_STEP = "recognizer.train"  # the step whose RUN trains (its AITUI_RESULT line ends the training)
+CONVERT_STEP = "recognizer.convert"  # a project's: in its own stage, it is the build's training
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # the engine colours a step's stderr: not for a log widget
-_FIGURES = re.compile(r"^(AITUI_EPOCH|AITUI_RESULT) (\{.*\})\s*$")  # what serving/recognizer/train.py emits
+# what serving/recognizer/train.py and convert.py emit
+_FIGURES = re.compile(r"^(AITUI_EPOCH|AITUI_RESULT|AITUI_REFUSED) (\{.*\})\s*$")
 
 
 _TIMES_FILE = "build-times.json"  # build kind -> stage -> seconds it took when it last ran (not from the cache)
@@ -64,9 +76,10 @@ def serving_dir(settings: Settings) -> Path:
     return Path(__file__).resolve().parents[3] / "serving"
 
 
-def recognizer_tag(context: Path) -> str:
+def recognizer_tag(context: Path, model: Model | None = None) -> str:
     """aitui/recognizer:<version>-<hash of what the build sees>: a change that reaches the image
-    is a new tag, so a rollout always has something new to roll to; a README edit is not."""
+    is a new tag, so a rollout always has something new to roll to; a README edit is not. A model project's
+    image is aitui/<its name>, and its files are part of what the build sees (in place of project/)."""
     init = (context / "recognizer" / "__init__.py").read_text()
     m = re.search(r'__version__\s*=\s*"([^"]+)"', init)
     version = m.group(1) if m else "0"
@@ -74,13 +87,44 @@ def recognizer_tag(context: Path) -> str:
     if (context / ".dockerignore").is_file():
         ignore += [line.strip().removeprefix("**/") for line in (context / ".dockerignore").read_text().splitlines()
                    if line.strip() and not line.startswith("#")]
+    if model is not None and not model.shipped:
+        ignore.append(PROJECT_DIR)
     h = hashlib.sha256()
     for p in sorted(context.rglob("*")):
         rel = p.relative_to(context)
         if p.is_file() and not any(fnmatch.fnmatch(str(rel), pat) or any(fnmatch.fnmatch(part, pat.rstrip("/"))
                                                                          for part in rel.parts) for pat in ignore):
             h.update(str(rel).encode() + b"\0" + p.read_bytes())
-    return f"{REPOSITORY}:{version}-{h.hexdigest()[:7]}"
+    if model is None or model.shipped:
+        return f"{REPOSITORY}:{version}-{h.hexdigest()[:7]}"
+    for rel_name in sorted(model.files):
+        h.update(f"{PROJECT_DIR}/{rel_name}".encode() + b"\0" + (model.path / rel_name).read_bytes())  # type: ignore[operator]
+    return f"{model.repository}:{version}-{h.hexdigest()[:7]}"
+
+
+PROJECT_DIR = "project"  # where serving/Dockerfile's project stages find a model project in the context
+
+
+def project_context(context: Path, model: Model) -> Any:
+    """The build context of a model project's image: the serving directory as the engine would take it
+    (its .dockerignore), with the project's files (and only those) in project/. A temporary file, read once."""
+    import tarfile
+    import tempfile
+
+    from docker.utils.build import exclude_paths
+
+    ignore = []
+    if (context / ".dockerignore").is_file():
+        ignore = [line.strip() for line in (context / ".dockerignore").read_text().splitlines()
+                  if line.strip() and not line.startswith("#")]
+    f = tempfile.TemporaryFile()  # noqa: SIM115 - the engine reads it after this returns
+    with tarfile.open(fileobj=f, mode="w") as tar:
+        for rel in sorted(exclude_paths(str(context), [*ignore, PROJECT_DIR])):
+            tar.add(context / rel, arcname=rel, recursive=False)
+        for rel in model.files:
+            tar.add(model.path / rel, arcname=f"{PROJECT_DIR}/{rel}", recursive=False)  # type: ignore[operator]
+    f.seek(0)
+    return f
 
 
 def source_revision(context: Path) -> str:
@@ -105,13 +149,21 @@ class Build:
     (closing the connection makes the engine abandon the build)."""
 
     def __init__(self, settings: Settings, tag: str | None = None, context: Path | None = None,
-                 buildargs: dict[str, str] | None = None) -> None:
+                 buildargs: dict[str, str] | None = None, model: Model | None = None) -> None:
         self.settings = settings
         self.context = context or serving_dir(settings)
-        self.tag = tag or recognizer_tag(self.context)
+        self.refused = ""  # why the model cannot be built (nothing is sent to the engine then)
+        if model is None:
+            try:
+                model = model_project.of(settings)
+            except model_project.ModelError as exc:
+                model, self.refused = model_project.shipped(), str(exc)
+        self.model = model
+        self.tag = tag or ("" if self.refused else recognizer_tag(self.context, model))
         revision = source_revision(self.context)
         self.buildargs = {"BASE_IMAGE": settings.base_image, "VERSION": self.tag.split(":")[-1],
-                          **({"REVISION": revision} if revision else {}), **(buildargs or {})}
+                          **({"REVISION": revision} if revision else {}),
+                          **({} if model.shipped else {"MODEL_NAME": model.name}), **(buildargs or {})}
         self._cancelled = threading.Event()
         self._api: docker.APIClient | None = None
         self._response: Any = None  # the build's streamed HTTP response, once the engine answers
@@ -121,6 +173,8 @@ class Build:
     def kind(self) -> str:
         """Builds of one kind take about as long: the runtime, and the training's arguments when not the default."""
         runtime = self.buildargs.get("RUNTIME", "litert")
+        if not self.model.shipped:  # a project's: its own model, converted (no training arguments)
+            return f"{runtime} {self.model.name}"
         # a seed or an accuracy gate takes no longer: such builds share the default's estimate
         args = " ".join(re.sub(r"--(seed|min-accuracy)[ =]\S+", "", self.buildargs.get("TRAIN_ARGS", "")).split())
         return f"{runtime} {args}" if args else runtime
@@ -139,6 +193,9 @@ class Build:
 
     def events(self) -> Iterator[BuildEvent]:
         t0 = time.monotonic()
+        if self.refused:
+            yield BuildEvent("error", self.refused)
+            return
         if not (self.context / "Dockerfile").is_file():
             yield BuildEvent("error", f"no Dockerfile in {self.context}")
             return
@@ -153,12 +210,15 @@ class Build:
             api._stream_helper = keep_response
             if self._cancelled.is_set():
                 raise RuntimeError("cancelled")
-            stages = _Stages(t0)
+            target = self.model.target
+            stages = _Stages(t0, model_project.PROJECT_STAGES.get(target or ""))
             yield stages.enter("base")  # sending the context (the wheelhouse) is part of it
             # The tag is applied by the engine only when every step succeeds: a failed build
             # leaves no half-tagged image behind.
-            stream = self._api.build(path=str(self.context), tag=self.tag, buildargs=self.buildargs,
-                                     rm=True, forcerm=True, decode=True, labels={COMPONENT_LABEL: "recognizer"})
+            where: dict[str, Any] = {"path": str(self.context)} if target is None else {
+                "fileobj": project_context(self.context, self.model), "custom_context": True, "target": target}
+            stream = self._api.build(**where, tag=self.tag, buildargs=self.buildargs, rm=True, forcerm=True,
+                                     decode=True, labels={COMPONENT_LABEL: "recognizer", NAME_LABEL: self.model.name})
             image_id = ""
             lines = BuildLines()
             for chunk in stream:
@@ -166,6 +226,7 @@ class Build:
                     break
                 if "error" in chunk:
                     detail = (chunk.get("errorDetail") or {}).get("message") or chunk["error"]
+                    detail = stages.refused or detail  # the project's own word on why, over "returned code 1"
                     yield BuildEvent("error", detail.strip(), seconds=time.monotonic() - t0, stage=stages.now)
                     return
                 if "aux" in chunk and "ID" in chunk["aux"]:
@@ -268,8 +329,12 @@ class _Stages:
     training step and its AITUI_RESULT line split the train stage. Times each stage, and whether it ran
     (any of its steps not taken from the engine's cache)."""
 
-    def __init__(self, t0: float) -> None:
+    def __init__(self, t0: float, project_stage: str | None = None) -> None:
         self.t0 = t0
+        # a model project's build: its own project stage installs (packages) and converts (training)
+        self.project_stage = project_stage
+        self.docker_stage = ""
+        self.refused = ""  # what a project stage said when it refused the project (AITUI_REFUSED)
         self.now = ""
         self.began: dict[str, float] = {}
         self.ended: dict[str, float] = {}
@@ -295,8 +360,10 @@ class _Stages:
             f = _FROM.match(text)
             stage = self.now
             if f:
-                stage = self._stage_of(f.group(1) or "")
-            elif TRAINING_STEP in text and self.now == "packages":
+                self.docker_stage = f.group(1) or ""
+                stage = self._stage_of(self.docker_stage)
+            elif self.now == "packages" and (TRAINING_STEP in text or (
+                    CONVERT_STEP in text and self.project_stage and self.docker_stage == self.project_stage)):
                 stage = "training"
             if stage != self.now:
                 yield self.enter(stage)
@@ -319,6 +386,8 @@ class _Stages:
         after the training belong to the runtime image; an unknown stage before it, to the current part."""
         if name in DOCKER_STAGES:
             return DOCKER_STAGES[name]
+        if name and name == self.project_stage:
+            return "packages"
         if not name or BUILD_STAGES.index(self.now) >= BUILD_STAGES.index("training"):
             return "runtime image"
         return self.now
@@ -332,7 +401,9 @@ class _Stages:
         try:
             fields = json.loads(raw)
             seconds = time.monotonic() - self.t0
-            if kind == "AITUI_EPOCH":
+            if kind == "AITUI_REFUSED":
+                self.refused = str(fields["reason"])
+            elif kind == "AITUI_EPOCH":
                 yield BuildEvent("epoch", stage=self.now, seconds=seconds, epoch=int(fields["epoch"]),
                                  epochs=int(fields["epochs"]), loss=_number(fields.get("loss")),
                                  accuracy=_number(fields.get("val_accuracy")))

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 REPOSITORY = "aitui/recognizer"
 COMPONENT_LABEL = "io.aitui.component"  # set by serving/Dockerfile; marks the recognizer's images
+NAME_LABEL = "io.aitui.name"  # the model an image serves (aitui's builds set it): recognizer, or a project's name
 # model.json as aitui's build found it, on the image it tagged: its figures are listed without a container
 MODEL_LABEL = "io.aitui.model"
 
@@ -36,14 +37,16 @@ def list_images(settings: Settings) -> list[Image]:
 def _image(raw: dict) -> Image:
     tags = tuple(t for t in (raw.get("RepoTags") or []) if t != "<none>:<none>")
     labels = raw.get("Labels") or {}
+    recognizer = labels.get(COMPONENT_LABEL) == "recognizer" or any(t.startswith(REPOSITORY + ":") for t in tags)
     return Image(
         id=raw["Id"].removeprefix("sha256:")[:12],
         tags=tags,
         size=int(raw.get("Size") or 0),
         created=float(raw.get("Created") or 0),
-        recognizer=labels.get(COMPONENT_LABEL) == "recognizer" or any(t.startswith(REPOSITORY + ":") for t in tags),
+        recognizer=recognizer,
         runtime=labels.get("io.aitui.runtime", ""),
         version=labels.get("org.opencontainers.image.version", ""),
+        model=labels.get(NAME_LABEL) or ("recognizer" if recognizer else ""),  # (built before the label)
         accuracy=_accuracy(_labelled_model(labels)),
     )
 
