@@ -30,8 +30,8 @@ def api_error(exc: BaseException, verb: str, resource: str) -> TargetError:
     with contextlib.suppress(ValueError, AttributeError):
         message = str(json.loads(getattr(exc, "body", "") or "{}").get("message", ""))
     message = message or str(getattr(exc, "reason", "")) or f"HTTP {status}"
-    if status == 403:
-        return Forbidden(f"{verb} {resource}: forbidden (RBAC): {message}")
+    if status == 403:  # RBAC says who "cannot" do what; admission (a namespace being deleted, PodSecurity) says why
+        return Forbidden(f"{verb} {resource}: forbidden{' (RBAC)' if ' cannot ' in message else ''}: {message}")
     if status == 404:
         return NotFound(f"{verb} {resource}: not found: {message}")
     if status == 401:
