@@ -69,7 +69,7 @@ class Cluster:
             "apiVersion": "v1", "kind": "Namespace",
             "metadata": {"name": name, "labels": {"pod-security.kubernetes.io/enforce": "restricted",
                                                   "pod-security.kubernetes.io/enforce-version": "latest",
-                                                  "aitui.test": "1"}}}))
+                                                  "aitui.test": "1", "aitui.test.pid": str(os.getpid())}}}))
         self.kubectl("create", "rolebinding", "aitui-limited-reader", "-n", name, "--clusterrole=aitui-reader",
                      f"--user={LIMITED}")  # the limited user reads here too, as in the contexts' namespace
         return name
@@ -92,10 +92,23 @@ def cluster() -> Cluster:
     except requests.RequestException:
         _missing("the cluster's Prometheus")
     # a run that was killed leaves its namespaces, and their pods hold the node's CPU requests: a later
-    # rollout's surge pod would stay Pending (seen: the walkthrough's rollout timed out behind 4 such pods)
-    c.kubectl("delete", "namespace", "-l", "aitui.test=1", "--wait=true", "--timeout=180s", check=False,
-              timeout=200)
+    # rollout's surge pod would stay Pending (seen: the walkthrough's rollout timed out behind 4 such pods).
+    # Only a dead run's: another pytest on this machine may be using its own right now.
+    left = [n["metadata"]["name"] for n in c.get("namespaces", "-l", "aitui.test=1")["items"]
+            if not _alive(n["metadata"].get("labels", {}).get("aitui.test.pid", ""))]
+    if left:
+        c.kubectl("delete", "namespace", *left, "--wait=true", "--timeout=180s", check=False, timeout=200)
     return c
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @pytest.fixture
