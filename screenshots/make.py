@@ -26,7 +26,8 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 from aitui import config  # noqa: E402
-from aitui.app import WORKLOAD, AituiApp  # noqa: E402
+from aitui.app import AituiApp  # noqa: E402
+from aitui.services.labels import NAME as WORKLOAD  # noqa: E402
 from aitui.services import images  # noqa: E402
 from aitui.ui.browser import ResourceBrowser, ResourceTable  # noqa: E402
 from aitui.ui.build import BuildPanel  # noqa: E402

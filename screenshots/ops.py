@@ -23,7 +23,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from aitui import config  # noqa: E402
-from aitui.app import WORKLOAD, AituiApp  # noqa: E402
+from aitui.app import AituiApp  # noqa: E402
+from aitui.services.labels import NAME as WORKLOAD  # noqa: E402
 from aitui.config import Settings  # noqa: E402
 from aitui.services import images  # noqa: E402
 from aitui.services.targets.kubernetes import KubeTarget  # noqa: E402

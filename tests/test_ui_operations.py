@@ -21,9 +21,10 @@ from test_app_actions import until
 from test_cli_commands import MISLABEL, SELF_CHECK_OFF
 
 import aitui.app
-from aitui.app import WORKLOAD, AituiApp
+from aitui.app import AituiApp
 from aitui.config import Settings
 from aitui.services.canary import canary_of
+from aitui.services.labels import NAME as WORKLOAD
 from aitui.services.model_view import model_info, parse
 from aitui.services.predict import samples
 from aitui.services.targets.kubernetes import KubeTarget
@@ -489,8 +490,9 @@ async def test_demo_replays_the_walkthrough_step_by_step(settings_: Settings, im
                                                          docker_client) -> None:
     import re
 
-    import aitui.ui.traffic
     from aitui.ui.demo import STEPS, Demo
+
+    import aitui.ui.traffic
 
     name = f"ui15-{secrets.token_hex(3)}"
     monkeypatch.setattr(aitui.app, "WORKLOAD", name)  # the walkthrough's keys act on this test's own workload

@@ -1,8 +1,9 @@
 """The smoke test on screen: after every `d` (before the deploy is said done) and on `:smoke`, the shipped
 samples go to each ready replica on its own (services/smoke.py); a replica that answers wrong is flagged
-in Activity and in the models view's SMOKE column, and taken out of traffic (quarantined: kept running to
-be looked at, a replacement started) — unless every replica answers wrong: then the image is wrong, not a
-replica, and replacing them would change nothing (`u` rolls back)."""
+in Activity and in the models view's SMOKE column (the store keeps each replica's verdict), and taken out
+of traffic (quarantined: kept running to be looked at, a replacement started) — unless every replica
+answers wrong: then the image is wrong, not a replica, and replacing them would change nothing (`u` rolls
+back)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ from textual.message import Message
 from textual.widget import Widget
 
 from aitui import messages as msg
-from aitui.ui.resources import models as models_view
 
 if TYPE_CHECKING:
     from aitui.services.smoke import SmokeResult
     from aitui.services.targets import Target
+    from aitui.ui.store import WorkloadStore
 
     TargetOf = Callable[[], Target]
 
@@ -41,15 +42,17 @@ class SmokeCheck(Widget):
         old: str
         new: str
 
-    def __init__(self, target_of: TargetOf, readonly: Callable[[], bool] = lambda: False, **kwargs: Any) -> None:
+    def __init__(self, store: WorkloadStore, target_of: TargetOf, readonly: Callable[[], bool] = lambda: False,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._target_of = target_of
+        self.store, self._target_of = store, target_of
         self._readonly = readonly
         self.last: SmokeResult | None = None
 
     @work(thread=True, group="smoke", exclusive=True, exit_on_error=False)
     def run(self, workload: str) -> None:
         self.post_message(msg.ShowTab("activity"))
+
         def say(line: str) -> None:
             self.post_message(msg.Say(line))
 
@@ -88,7 +91,7 @@ class SmokeCheck(Widget):
     @on(Quarantined)
     def _quarantined(self, m: SmokeCheck.Quarantined) -> None:
         m.stop()
-        models_view.SMOKE[m.new] = models_view.SMOKE.get(m.old, "FLAG")
+        self.store.smoke[m.new] = self.store.smoke.get(m.old, "FLAG")
 
     @on(Done)
     def _done(self, m: SmokeCheck.Done) -> None:
@@ -99,7 +102,7 @@ class SmokeCheck(Widget):
         self.last = m.result
         for r in m.result.replicas:
             name = m.names.get(r.endpoint, r.replica)
-            models_view.SMOKE[name] = f"{'ok' if r.ok else 'FLAG'} {r.correct}/{len(r.answers)}"
+            self.store.smoke[name] = f"{'ok' if r.ok else 'FLAG'} {r.correct}/{len(r.answers)}"
         lines = m.result.text().splitlines()
         for line in lines[1:]:
             self.post_message(msg.Say(f"smoke: {line}"))
@@ -109,5 +112,3 @@ class SmokeCheck(Widget):
             flagged = ", ".join(m.names.get(r.endpoint, r.replica) for r in m.result.flagged)
             self.post_message(msg.Say(f"{lines[0]}; FLAGGED: {flagged} (m shows each replica)", "error"))
         self.post_message(msg.RefreshWanted(images=False))
-
-
