@@ -87,3 +87,31 @@ def test_every_view_verb_is_a_scoped_key_and_every_alias_opens_its_view() -> Non
         assert parse(f":{view.kind}") == (view.kind, "")
     for alias, kind in ALIASES.items():
         assert parse(f":{alias}") == (kind, "")
+
+
+async def test_the_footer_offers_what_applies_and_a_refused_key_says_why() -> None:
+    """check_action hides a verb the view on top does not have (the footer offered + in :nodes) and a change in
+    read-only; the key, pressed anyway, still says why it does nothing."""
+    from snapshot_app import SnapshotApp, settled
+
+    def offered(app: SnapshotApp) -> set[str]:
+        return {b.binding.key for b in app.screen.active_bindings.values() if b.binding.show}
+
+    app = SnapshotApp()
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await settled(pilot)
+        assert {"b", "d", "plus", "minus", "s", "r", "l", "t", "p"} <= offered(app)  # the workloads view
+        await pilot.press("colon", *"nodes", "enter")
+        await pilot.pause()
+        assert {"b", "d", "t", "p"} <= offered(app) and not {"plus", "minus", "s", "r", "l"} & offered(app)
+        await pilot.press("plus")
+        assert "+ / - does not apply to nodes" in [str(n.message) for n in app._notifications]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "plus" in offered(app)
+        app.settings.readonly = True
+        app.refresh_bindings()
+        await pilot.pause()
+        assert not {"b", "d", "plus", "minus", "s", "r", "t"} & offered(app) and {"l", "p"} <= offered(app)
+        await pilot.press("d")
+        assert "read-only: 'local' is not changed by aitui" in [str(n.message) for n in app._notifications]

@@ -94,7 +94,7 @@ class ChartGrid(Horizontal):
         self._fetch = fetch  # where series come from (Prometheus unless a test gives canned ones)
         self._probe = probe  # whether Prometheus answers (asked of it unless a test gives an answer)
         self.window = WINDOWS["5m"]
-        self.workload = store.default  # whose replicas the charts show
+        self.workload = self._default = store.default  # whose replicas the charts show
         self.page = 0
         self.fallback = ""  # why Prometheus does not answer ("" while it does): CPU and memory from the target
         self.stats = StatsHistory()
@@ -112,9 +112,9 @@ class ChartGrid(Horizontal):
         self.store.listen(self._workloads_changed)
 
     def _workloads_changed(self) -> None:
-        """The store names another workload to show (a test's, a model's): its charts at once."""
-        if self.store.default != self.workload:
-            self.workload = self.store.default
+        """The store names another workload (a test's, a model's): its charts, at once."""
+        if self.store.default != self._default:
+            self._default = self.workload = self.store.default
             self.poll()
 
     def fit(self, width: int, height: int) -> None:
