@@ -21,6 +21,9 @@ from textual.worker import Worker, WorkerState
 from aitui import messages as msg
 from aitui.config import Settings
 from aitui.models import Image, Workload
+from aitui.services.errors import reason  # (plain functions: no engine SDK import)
+from aitui.services.kubeconfig import tls_unverified
+from aitui.services.redact import text as masked
 from aitui.services.targets.places import has_namespaces, where
 from aitui.ui.activity import ActivityLog
 from aitui.ui.browser import ResourceBrowser
@@ -45,6 +48,7 @@ from aitui.ui.traffic import Predictor, TrafficControl
 from aitui.ui.workloads import Workloads
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
     from textual.screen import Screen
 
     from aitui.services.targets import Target
@@ -147,13 +151,11 @@ class AituiApp(App[None]):
         status.context, status.namespace = self.settings.context, self.settings.namespace
         status.readonly = self.settings.is_readonly()
 
-    def _view(self) -> ResourceView | None:
-        """The view on top (the guard asks: a key may not apply to it); None before the browser is there."""
+    def _view(self) -> ResourceView | None:  # the one on top (the guard's question), once the browser is there
         browsers = list(self.query(ResourceBrowser)) if self.is_running else []
         return browsers[0].view if browsers else None
 
-    def _open(self) -> bool:
-        """False while the app closes: a timer or worker that lands then finds no widgets to update."""
+    def _open(self) -> bool:  # False while the app closes: a timer or worker landing then finds no widgets
         return self.is_running and bool(self.query("#activity-log"))
 
     def _target(self) -> Target:
@@ -166,9 +168,17 @@ class AituiApp(App[None]):
                 target = open_target(self.settings, self.settings.context, self.settings.namespace)
                 target.watch(self._cache_changed)
                 self.target = target
+                context = self.settings.context  # one whose certificate is not checked is used, but said
+                if has_namespaces(context) and (note := tls_unverified(self.settings.kubeconfig, context)):
+                    self.post_message(msg.Say(note, "warning"))
             return self.target
 
     # -- what the features say -------------------------------------------------------------------
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every panel's notifications, with what looks secret masked (services/redact.py), as in Activity."""
+        super().notify(masked(message), title=title, severity=severity, timeout=timeout, markup=markup)
+
     @on(msg.Say)
     def say(self, m: msg.Say) -> None:
         """One line in Activity; errors, warnings and the ends of background jobs also as a notification."""
@@ -195,8 +205,6 @@ class AituiApp(App[None]):
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.error is not None:
-            from aitui.services.errors import reason  # a plain function: no engine SDK import
-
             self.say(msg.Say(f"{event.worker.group}: {reason(event.worker.error)}", "error"))
 
     @on(ResourceBrowser.Opened)
@@ -230,8 +238,7 @@ class AituiApp(App[None]):
         self.demo.next()
 
     @property
-    def escape_to_minimize(self) -> bool:
-        """esc closes an open filter or command line first, then the zoom."""
+    def escape_to_minimize(self) -> bool:  # esc closes an open filter or command line first, then the zoom
         return not any(line.display for line in self.query(Line))
 
     def action_doctor(self) -> None:
@@ -254,8 +261,7 @@ class AituiApp(App[None]):
     def _command(self, m: Dashboard.Command) -> None:
         self.run_command_line(m.line)
 
-    def run_command_line(self, line: str) -> None:
-        """A `:` line, on the App or on the feature that owns its command (ui/commands.py)."""
+    def run_command_line(self, line: str) -> None:  # on the App or on the feature that owns it (ui/commands.py)
         owners: dict[str, type[Widget]] = {"workloads": Workloads, "inspect": Inspect, "contexts": Contexts}
         run(line, lambda where: self.query_one(owners[where]) if where else self, self.notify)
 
@@ -272,8 +278,7 @@ class AituiApp(App[None]):
     def _chosen(self, m: Contexts.Chosen) -> None:
         self.switch_context(m.context, m.in_namespace)
 
-    def switch_context(self, context: str, namespace: str) -> None:
-        """Leave the current target (its caches stop), point everything at the new one."""
+    def switch_context(self, context: str, namespace: str) -> None:  # leave the target (its caches stop)
         if (context, namespace) == (self.settings.context, self.settings.namespace):
             return
         self.query_one(TrafficControl).stop()  # traffic belongs to the old context's replicas

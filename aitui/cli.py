@@ -78,13 +78,14 @@ def quiet_libraries() -> None:
     import logging
 
     from aitui.config import state_dir
+    from aitui.services.redact import MaskingFormatter
 
     try:
         state_dir().mkdir(parents=True, exist_ok=True)
         handler: logging.Handler = logging.FileHandler(state_dir() / "aitui.log")
     except OSError:
         handler = logging.NullHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    handler.setFormatter(MaskingFormatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
     import threading
 

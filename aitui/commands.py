@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from aitui.config import Settings
+from aitui.services.redact import data as masked_data
+from aitui.services.redact import text as masked
 from aitui.services.targets import Target
 
 OK, FAILED, USAGE = 0, 1, 2
@@ -40,8 +42,9 @@ class Outcome:
 
 
 def say(line: str) -> None:
-    """Progress, to stderr: stdout stays the outcome (and pure JSON with --json)."""
-    print(line, file=sys.stderr, flush=True)
+    """Progress, to stderr: stdout stays the outcome (and pure JSON with --json). What looks secret is
+    masked in all the CLI prints (services/redact.py)."""
+    print(masked(line), file=sys.stderr, flush=True)
 
 
 def execute(command: str, options: dict[str, Any], settings: Settings) -> Outcome:
@@ -70,10 +73,10 @@ def guarded(command: str, fn: Callable[[], Outcome]) -> Outcome:
 
 def show(command: str, outcome: Outcome, as_json: bool) -> None:
     if as_json:
-        print(json.dumps({"command": command, "exit_code": outcome.code, "ok": outcome.code == OK, **outcome.data},
-                         indent=2, default=str))
+        print(json.dumps(masked_data({"command": command, "exit_code": outcome.code, "ok": outcome.code == OK,
+                                      **outcome.data}), indent=2, default=str))
     elif outcome.text:
-        print(outcome.text)
+        print(masked(outcome.text))
 
 
 # -- shared steps --------------------------------------------------------------------------------
@@ -92,12 +95,15 @@ def engine_hint(settings: Settings) -> str:
 def target_of(settings: Settings) -> Iterator[Target]:
     """The context's target, once it has answered a list: an engine that cannot be reached is a usage
     error (exit 2) raised before anything is asked to change."""
+    from aitui.services.kubeconfig import tls_unverified
     from aitui.services.targets import TargetError, open_target
 
     try:
         target = open_target(settings, settings.context, settings.namespace)
     except TargetError as exc:
         raise CommandError(USAGE, f"{exc}{engine_hint(settings)}") from None
+    if settings.context != "local" and (note := tls_unverified(settings.kubeconfig, settings.context)):
+        say(f"aitui: {note}")  # connected as kubectl would, never silently
     try:
         synced = getattr(target, "synced", None)  # a cluster's caches list once first (the local target has none)
         if synced is not None and not synced(max(10.0, settings.timeout * 3)):
@@ -166,6 +172,7 @@ def build(settings: Settings, o: dict[str, Any]) -> Outcome:
         images.client(settings).ping()
     except Exception as exc:
         raise CommandError(USAGE, f"docker: {reason(exc)}{engine_hint(settings)}") from None
+    place = registry_of(settings) if o.get("push") else None  # checked before a build of minutes
     run = images.Build(settings, tag=o.get("tag"))
     say(f"build {run.tag} from {run.context}")
     last = None
@@ -177,8 +184,39 @@ def build(settings: Settings, o: dict[str, Any]) -> Outcome:
             say(f"build: {ev.text} ({ev.seconds:.0f} s)")
     if last is None or last.kind != "done":
         raise CommandError(FAILED, last.text if last else "the build said nothing")
-    return Outcome(OK, {"tag": last.tag, "image_id": last.image_id, "seconds": round(last.seconds, 1)},
-                   f"built {last.tag} ({last.image_id}) in {last.seconds:.0f} s")
+    data = {"tag": last.tag, "image_id": last.image_id, "seconds": round(last.seconds, 1)}
+    text = f"built {last.tag} ({last.image_id}) in {last.seconds:.0f} s"
+    if place is not None:
+        from aitui.services import registry
+
+        t0 = time.monotonic()
+        try:
+            data["pushed"] = registry.push(settings, last.tag, place, say)
+        except registry.RegistryError as exc:
+            raise CommandError(FAILED, str(exc)) from None
+        data["push_seconds"] = round(time.monotonic() - t0, 1)
+        text += f"\npushed {data['pushed']} in {data['push_seconds']:.1f} s"
+    return Outcome(OK, data, text)
+
+
+def registry_of(settings: Settings) -> Any:
+    """The registry the context's nodes pull from, checked (TLS trust, credentials): a usage error if none."""
+    from aitui.services import kubeconfig, registry
+
+    if settings.context == "local":
+        raise CommandError(USAGE, "--push: the local context runs what its engine has; name a cluster's context "
+                                  "whose cluster_images is registry://HOST/PATH (--context)")
+    try:
+        images = settings.cluster_images.get(settings.context) or kubeconfig.extension_of(
+            settings.kubeconfig, settings.context).get("images", "")
+        place = registry.place_of(images)
+        if place is None:
+            raise CommandError(USAGE, f"--push: context {settings.context} names no registry: set "
+                                      f'cluster_images.{settings.context} = "registry://HOST/PATH"')
+        registry.check(place.host, registry.credentials(place.host), timeout=max(5.0, settings.timeout))
+    except registry.RegistryError as exc:
+        raise CommandError(USAGE, str(exc)) from None
+    return place
 
 
 def resolve_image(settings: Settings, wanted: str | None) -> str:
@@ -247,6 +285,7 @@ def predict(settings: Settings, o: dict[str, Any]) -> Outcome:
     import random
 
     from aitui.services.predict import pick_sample, predict, samples
+    from aitui.services.targets import TargetError
 
     wanted, expected = o.get("file"), None
     if wanted and Path(wanted).is_file():
@@ -257,7 +296,10 @@ def predict(settings: Settings, o: dict[str, Any]) -> Outcome:
         expected, image = pick_sample(wanted)
     with target_of(settings) as target:
         deployed(target, o["workload"], SETTLE)
-        endpoints = target.endpoints(o["workload"])
+        try:
+            endpoints = target.endpoints(o["workload"])
+        except TargetError as exc:  # a port-forward the cluster forbids, in its words
+            raise CommandError(USAGE, str(exc)) from None
         if not endpoints:
             raise CommandError(USAGE, f"{o['workload']} has no ready replica")
         endpoint = random.choice(endpoints)
@@ -302,6 +344,7 @@ def ticker() -> Callable[[Any], None]:
 def loadtest(settings: Settings, o: dict[str, Any]) -> Outcome:
     from aitui.services import loadtest as lt
 
+    refuse_if_readonly(settings, "loadtest")  # as the app's L: a load test is not for a read-only context
     if o["concurrency"] < 1 or (o.get("rate") is not None and o["rate"] <= 0) or o["max_requests"] < 1:
         raise CommandError(USAGE, "--concurrency, --rate and --max-requests must be more than 0")
     if not 0 < o["duration"] <= 600:
@@ -330,6 +373,7 @@ def capacity(settings: Settings, o: dict[str, Any]) -> Outcome:
     from aitui.services import capacity as cap
     from aitui.services import loadtest as lt
 
+    refuse_if_readonly(settings, "capacity")  # as the app's C
     try:
         steps = tuple(int(s) for s in o["steps"].split(",") if s.strip())
     except ValueError:
@@ -360,9 +404,10 @@ def capacity(settings: Settings, o: dict[str, Any]) -> Outcome:
         report.parent.mkdir(parents=True, exist_ok=True)
         report = report if report.suffix == ".json" else report.with_name(report.name + ".json")
         data["report"] = {"json": str(report), "markdown": str(report.with_suffix(".md"))}
-        report.write_text(json.dumps(data, indent=2) + "\n")
-        report.with_suffix(".md").write_text(f"# Capacity: {result.deployed.image}\n\n- machine: "
-                                             f"{result.machine.line()}\n- when: {result.started}\n\n```\n{text}\n```\n")
+        report.write_text(json.dumps(masked_data(data), indent=2) + "\n")
+        report.with_suffix(".md").write_text(masked(f"# Capacity: {result.deployed.image}\n\n- machine: "
+                                                    f"{result.machine.line()}\n- when: {result.started}\n\n"
+                                                    f"```\n{text}\n```\n"))
     except OSError as exc:
         raise CommandError(USAGE, f"report {report}: {exc.strerror or exc}") from None
     return Outcome(OK if result.ok else FAILED, data, f"{text}\nreport: {report}")

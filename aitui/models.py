@@ -12,6 +12,7 @@ class Health:
     name: str  # "docker", "kubernetes", "prometheus"
     ok: bool
     detail: str  # a version, a URL, a count of contexts; or the reason it is unreachable
+    warning: str = ""  # what the header says beside it in yellow: "TLS UNVERIFIED" (a kubeconfig that skips it)
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class Workload:
     image: str
     created: float
     autoscaler: tuple[int, int] | None = None  # (min, max) of the HPA that owns the count, None: none does
+    problem: str = ""  # why a replica cannot start, from its pods: ErrImagePull, ImagePullBackOff ("" none)
 
 
 @dataclass(frozen=True)

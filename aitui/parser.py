@@ -72,6 +72,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     b = add("build", "build the recognizer's image from serving/", [common])
     b.add_argument("--tag", help="image tag (default aitui/recognizer:<version>-<hash of the sources>)")
+    b.add_argument("--push", action="store_true", help="then push it to the context's registry (cluster_images "
+                                                       "registry://HOST/PATH) with Docker's credentials")
     d = add("deploy", "deploy an image (default: the newest recognizer image) and wait until it is ready", [on])
     d.add_argument("--image", help="a tag or image id of the local engine (aitui/recognizer: may be left out)")
     d.add_argument("--replicas", type=int, default=1, help="replicas (default 1)")

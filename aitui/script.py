@@ -20,6 +20,7 @@ from typing import Any
 from aitui import config
 from aitui.commands import OK, USAGE, CommandError, Outcome, execute, say
 from aitui.parser import GLOBAL, ScriptParser, UsageError, parser
+from aitui.services.redact import text as masked
 
 SCRIPTABLE = ("doctor", "build", "deploy", "scale", "predict", "loadtest", "capacity", "smoke")
 
@@ -88,7 +89,7 @@ def run(path: str, flags: dict[str, Any], as_json: bool) -> Outcome:
             execute(step.command, step.options, step.settings)
         done.append({"line": step.number, "step": step.text, "exit_code": outcome.code, **outcome.data})
         if outcome.text and not as_json:
-            print(outcome.text, flush=True)
+            print(masked(outcome.text), flush=True)
         if outcome.code != OK:
             why = f"{name}:{step.number}: '{step.text}' exited {outcome.code}; stopped ({len(steps) - i} not run)"
             say(f"aitui run: {why}")

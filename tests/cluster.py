@@ -2,7 +2,8 @@
 controller-manager, scheduler, containerd and the kubelet, built from Kubernetes' own modules), as
 fixtures: its kubeconfig (contexts aitui-admin and aitui-limited), kubectl, a fresh namespace labelled for
 the restricted Pod Security Standard per test, its Prometheus (kubernetes_sd), and a way to restart a
-component. In CI a cluster that is not up fails the test; elsewhere it is skipped with the command."""
+component. A cluster that is not up fails the test wherever the suite runs (AITUI_PARTIAL=1 makes it a skip,
+and `-m "not cluster"` leaves out every test that uses it: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -13,15 +14,20 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import requests
-from conftest import IN_CI, ROOT
+from conftest import ROOT, missing
 
 from aitui.config import Settings, state_dir
 
 ADMIN, LIMITED = "aitui-admin", "aitui-limited"
 HINT = "run ./.ci/cluster up first (it builds and starts a real single-node cluster)"
+
+
+class KubectlFailed(RuntimeError):
+    """kubectl exited non-zero: not an AssertionError, so wait_until retries it (an API server restarting)."""
 
 
 @dataclass
@@ -36,7 +42,7 @@ class Cluster:
         done = subprocess.run(["kubectl", f"--kubeconfig={self.kubeconfig}", f"--context={context}", *args],
                               capture_output=True, text=True, timeout=timeout, input=input)
         if check and done.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)}: {done.stderr.strip()}")
+            raise KubectlFailed(f"kubectl {' '.join(args)}: {done.stderr.strip()}")
         return done
 
     def get(self, *args: str) -> dict:
@@ -60,10 +66,8 @@ class Cluster:
         return name
 
 
-def _missing(what: str) -> None:
-    if IN_CI:
-        pytest.fail(f"{what} is not available in CI: {HINT}")
-    pytest.skip(f"{what} is not available: {HINT}")
+def _missing(what: str) -> NoReturn:
+    missing(what, HINT)
 
 
 @pytest.fixture(scope="session")

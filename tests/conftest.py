@@ -1,6 +1,11 @@
 """Fixtures that bring up real parts: the Docker engine, a Prometheus server, the recognizer's
-image and containers. In CI a missing engine or Prometheus fails the run; elsewhere the
-test is skipped with the command that brings them up."""
+image and containers (the real cluster's are in tests/cluster.py).
+
+A missing engine, Prometheus or cluster fails the test that needs it, wherever the suite runs, with the
+command that brings it up: a run that passes has tested the real parts. A run that knows it is partial says
+so: `AITUI_PARTIAL=1` turns what is missing into skips (listed by `-rs`), and `-m "not cluster"` (or
+`not docker`, `not prometheus`: marks given from the fixtures a test uses) leaves those tests out. Without
+AITUI_PARTIAL=1 any skip makes the run's exit status a failure."""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import requests
@@ -25,18 +31,55 @@ sys.path.insert(0, str(ROOT / "serving"))  # the recognizer's dataset and codec,
 
 from aitui.config import Settings  # noqa: E402
 
-IN_CI = os.environ.get("CI") == "true"
+PARTIAL = os.environ.get("AITUI_PARTIAL") == "1"  # asked for: what is missing is skipped, not failed
 SETUP_HINT = "run ./.ci/up --no-run first (it starts dockerd and Prometheus)"
+MARKS = {"docker_client": "docker", "prometheus": "prometheus", "cluster": "cluster"}  # fixture -> mark
 
 
-def missing(what: str) -> None:
-    if IN_CI:
-        pytest.fail(f"{what} is not available in CI: {SETUP_HINT}")
-    pytest.skip(f"{what} is not available: {SETUP_HINT}")
+def missing(what: str, hint: str = SETUP_HINT) -> NoReturn:
+    """`what` is not here: the test fails, unless the run was asked to be partial (then it is a skip)."""
+    if PARTIAL:
+        pytest.skip(f"{what} is not available (AITUI_PARTIAL=1): {hint}")
+    pytest.fail(f"{what} is not available: {hint} (AITUI_PARTIAL=1 runs without it, as skips)", pytrace=False)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by the real parts its fixtures bring up, so `-m "not cluster"` leaves out all of them."""
+    for item in items:
+        for fixture, mark in MARKS.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(mark)
+
+
+SKIPPED: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        SKIPPED.append(report.nodeid)
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    if report.skipped:
+        SKIPPED.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A skip is a test that did not run: a complete run has none, so its exit status says it failed."""
+    if SKIPPED and not PARTIAL and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if SKIPPED and not PARTIAL:
+        terminalreporter.write_line(f"{len(SKIPPED)} skipped, so this run fails: a complete run skips nothing "
+                                    "(AITUI_PARTIAL=1 accepts skips)", red=True, bold=True)
 
 
 def wait_until(check: Callable[[], object], timeout: float, what: str, interval: float = 0.1) -> object:
-    """Poll `check` until it returns something truthy; fail with `what` after `timeout` seconds."""
+    """Poll `check` until it returns something truthy; fail with `what` after `timeout` seconds. Any other
+    exception from `check` is retried (the last one is said at the deadline), except an AssertionError: a
+    check that knows it failed for good (a container that exited) ends the wait at once."""
     deadline = time.monotonic() + timeout
     last: object = None
     while time.monotonic() < deadline:
@@ -44,6 +87,8 @@ def wait_until(check: Callable[[], object], timeout: float, what: str, interval:
             last = check()
             if last:
                 return last
+        except AssertionError:
+            raise
         except Exception as exc:
             last = exc
         time.sleep(interval)
@@ -69,21 +114,24 @@ def docker_client(settings: Settings):
     try:
         c = docker.from_env(timeout=30)
         c.ping()
-    except Exception:
-        missing("the Docker engine")
-    return c
+        return c
+    except Exception as exc:
+        why = str(exc).splitlines()[0][:200]
+    missing(f"the Docker engine ({why})")  # outside the except: the message alone, not the chain behind it
 
 
 class Prometheus:
-    """A real Prometheus server on 127.0.0.1, scraping the targets the test lists."""
+    """A real Prometheus server on 127.0.0.1, scraping the targets the test lists: the shipped config
+    (manifests/local), scraping every `scrape_interval` (the shipped 2 s, or the tests' quicker 1 s)."""
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, port: int | None = None, scrape_interval: str = "1s") -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.targets = workdir / "targets"
         self.targets.mkdir(parents=True, exist_ok=True)
         config = (ROOT / "manifests" / "local" / "prometheus.yml").read_text()
-        config = config.replace("scrape_interval: 2s", "scrape_interval: 1s")
+        assert "scrape_interval: 2s" in config, "the shipped scrape interval changed: say it here"
+        config = config.replace("scrape_interval: 2s", f"scrape_interval: {scrape_interval}")
         config = config.replace("127.0.0.1:9090", f"127.0.0.1:{self.port}")
         (workdir / "prometheus.yml").write_text(config)
         shutil.copytree(ROOT / "manifests" / "local" / "rules", workdir / "rules", dirs_exist_ok=True)
@@ -92,7 +140,14 @@ class Prometheus:
             ["prometheus", f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={workdir / 'data'}",
              f"--web.listen-address=127.0.0.1:{self.port}", "--web.enable-lifecycle"],
             stdout=subprocess.DEVNULL, stderr=self.log)
-        wait_until(lambda: requests.get(f"{self.url}/-/ready", timeout=1).ok, 30, "Prometheus to be ready")
+
+        def ready() -> bool:  # a server that exited (a bad config, its port taken) fails the wait at once
+            if self.proc.poll() is not None:
+                raise AssertionError(f"prometheus exited ({self.proc.returncode}): "
+                                     f"{(workdir / 'prometheus.log').read_text()[-2000:]}")
+            return requests.get(f"{self.url}/-/ready", timeout=1).ok
+
+        wait_until(ready, 30, "Prometheus to be ready")
 
     def query(self, promql: str) -> list[dict]:
         r = requests.get(f"{self.url}/api/v1/query", params={"query": promql}, timeout=5)
@@ -195,17 +250,21 @@ class Replicas:
             restart_policy={"Name": restart})
         self.started.append(c)
 
-        def port() -> int:
+        def alive() -> None:  # an exit without a restart policy is for good: the waits below end at once
             c.reload()
+            if c.status in ("exited", "dead") and restart == "no":
+                raise AssertionError(f"container {c.name} exited ({c.attrs['State'].get('ExitCode')}): "
+                                     f"{c.logs().decode()[-2000:]}")
+
+        def port() -> int:
+            alive()
             binding = (c.attrs["NetworkSettings"]["Ports"] or {}).get("8501/tcp")
             return int(binding[0]["HostPort"]) if binding else 0
 
         replica = Replica(c, int(wait_until(port, 30, "the published port")))  # type: ignore[call-overload]
         if ready:
             def is_ready() -> bool:
-                c.reload()
-                if c.status == "exited":
-                    raise AssertionError(f"container exited: {c.logs().decode()[-2000:]}")
+                alive()
                 return requests.get(f"{replica.url}/v2/health/ready", timeout=1).status_code == 200
 
             wait_until(is_ready, 60, "the recognizer to be ready")
@@ -278,3 +337,4 @@ def test_ca(tmp_path_factory) -> tuple[Path, Path, Path]:
 
 
 from cluster import cluster, cluster_image, namespace  # noqa: E402, F401 - the real cluster's fixtures
+from registry import docker_config, instances, registry  # noqa: E402, F401 - the real registry's fixtures

@@ -170,10 +170,18 @@ async def test_read_only_context_refuses_changes(standin, kube_settings) -> None
         table = app.query_one("#workloads", ResourceTable)
         await until(pilot, lambda: "web" in table.rows, 10, "web listed")
         assert app.query_one(StatusBar).readonly
-        for key in ("plus", "minus", "r", "ctrl+d", "d", "b"):
-            await pilot.press(key)
-        await command(pilot, "scale 4")
-        await pilot.pause()
-        assert "read-only" in notices(app)
-        assert not isinstance(app.screen, ConfirmScreen)
+        refusal = "read-only: 'standin' is not changed by aitui"
+
+        def said_now(before: set[str]) -> list[str]:  # the notifications that came since `before`
+            return [str(n.message) for n in app._notifications if n.identity not in before]
+
+        for key in ("plus", "minus", "r", "ctrl+d", "d", "b", ":scale 4"):  # each refused on its own
+            before = {n.identity for n in app._notifications}
+            if key.startswith(":"):
+                await command(pilot, key[1:])
+            else:
+                await pilot.press(key)
+            await pilot.pause()
+            assert said_now(before) == [refusal], (key, said_now(before))
+            assert not isinstance(app.screen, ConfirmScreen), key
         assert [r for r in standin.cluster.requests if r[0] != "GET"] == writes  # nothing was sent

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import threading
 import time
 
 import numpy as np
 import pytest
 import requests
-from conftest import free_port
+from conftest import free_port, wait_until
 from snapshot_app import CannedTarget
 from test_app_actions import until
 from test_background_ends import quiet_settings
@@ -132,13 +133,14 @@ async def test_the_replicas_page_from_the_real_prometheus(replica, prometheus, t
     stop = threading.Event()
     body = {"instances": [np.full((32, 32, 3), 100.0).tolist()]}
 
-    def load() -> None:  # requests, so batch size has samples
-        while not stop.is_set():
-            requests.post(f"{replica.url}/v1/models/recognizer:predict", json=body, timeout=10)
-            stop.wait(0.05)
+    def load() -> None:  # requests without a pause: batch size has samples, and scrapes find some in flight
+        with requests.Session() as session:
+            while not stop.is_set():
+                session.post(f"{replica.url}/v1/models/recognizer:predict", json=body, timeout=10)
 
-    sender = threading.Thread(target=load, daemon=True)
-    sender.start()
+    senders = [threading.Thread(target=load, daemon=True) for _ in range(3)]  # 1 sender: ~12% of scrapes, 3: ~45%
+    for sender in senders:
+        sender.start()
     try:
         settings = Settings(kubeconfig=str(tmp_path / "none"), prometheus_url=prometheus.url, timeout=3)
         app = AituiApp(settings)
@@ -151,13 +153,18 @@ async def test_the_replicas_page_from_the_real_prometheus(replica, prometheus, t
                 return all([s.name for s in c.series if s.points] == [f"{workload}-r1"] for c in charts)
 
             await until(pilot, all_drawn, 90, "CPU, memory, batch size and in flight of the replica")
-            cpu, memory, batch, in_flight = (c.series[0].points[-1][1] for c in charts)
-            assert cpu > 0 and 5 < memory < 2000 and batch >= 1 and in_flight >= 0
+            cpu, memory, batch, _ = (c.series[0].points[-1][1] for c in charts)
+            assert cpu > 0 and 5 < memory < 2000 and batch >= 1
+            # in flight: a count of requests, and with a request always on its way some scrapes caught one
+            await until(pilot, lambda: max(v for _, v in charts[3].series[0].points) >= 1, 60,
+                        "a request in flight charted")
+            assert all(v == int(v) and v >= 0 for _, v in charts[3].series[0].points), charts[3].series[0].points
             assert not app.query_one(ChartGrid).fallback
             assert not any("fallback" in str(c.border_title) for c in charts)
     finally:
         stop.set()
-        sender.join(15)
+        for sender in senders:
+            sender.join(15)
         target.unlink()
 
 
@@ -165,3 +172,55 @@ def test_a_dead_prometheus_is_said_in_one_quick_call() -> None:
     from aitui.services.metrics import unreachable
 
     assert "connection refused" in unreachable(Settings(prometheus_url=f"http://127.0.0.1:{free_port()}"))
+
+
+@pytest.mark.docker
+@pytest.mark.prometheus  # its own, with the shipped config
+async def test_the_charts_show_traffic_within_15_s(settings, recognizer_image, tmp_path, monkeypatch) -> None:
+    """README step 3: after `t`, "within about 15 s the charts show requests/s, latency p50/p95/p99, replicas up
+    and the error ratio". Measured as a user has it: a replica deployed as d does, the shipped Prometheus config
+    (a scrape every 2 s, not the tests' 1 s), the charts' own poll, from the key to all four charts drawn."""
+    from conftest import Prometheus, missing
+
+    from aitui.services.targets.local import LocalTarget
+    from aitui.ui.dialogs import NumberScreen
+
+    if shutil.which("prometheus") is None:
+        missing("the prometheus binary")
+    workload = f"charts15-{os.urandom(3).hex()}"
+    prom = Prometheus(tmp_path / "prom", scrape_interval="2s")
+    (tmp_path / "state" / "aitui").mkdir(parents=True)
+    (tmp_path / "state" / "aitui" / "targets").symlink_to(prom.targets)  # where d's replicas are listed
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    s = Settings(kubeconfig=str(tmp_path / "none"), prometheus_url=prom.url, base_image=settings.base_image)
+    target = LocalTarget(s)
+    try:
+        target.deploy(recognizer_image, 1, workload)  # step 2, before t: deployed, ready, scraped
+        wait_until(lambda: prom.query(f'up{{job="recognizer",workload="{workload}"}} == 1'), 30, "the first scrape")
+        app = AituiApp(s)
+        app.store.default = workload  # t sends to, and the charts show, this workload
+        async with app.run_test(size=(120, 36)) as pilot:
+            await until(pilot, lambda: workload in app.workloads, 20, "the workload listed")
+            charts = {c.query_name: c for c in app.query(Chart)}
+
+            def drawn() -> bool:
+                lines = {name: {x.name: x.points for x in c.series if x.points} for name, c in charts.items()}
+                return (lines["requests"].get("all", ((0, 0),))[-1][1] > 0
+                        and {"p50", "p95", "p99"} <= set(lines["latency"])
+                        and lines["replicas"].get("up", ((0, 0),))[-1][1] == 1
+                        and bool(lines["errors"].get("5xx+429")))
+
+            assert not drawn()  # before t: no request yet, so no latency and no error ratio
+            await pilot.press("t")
+            assert isinstance(app.screen, NumberScreen)
+            await pilot.press("enter")
+            started = time.monotonic()
+            await until(pilot, drawn, 60, "requests/s, latency, replicas up and the error ratio charted")
+            took = time.monotonic() - started
+            print(f"charts: all four drawn {took:.1f}s after t (scrape every 2s, poll every {chart_grid.EVERY:g}s)")
+            assert took <= 15, f"the charts took {took:.1f}s"
+            await pilot.press("t")  # stop the traffic
+    finally:
+        target.delete(workload)
+        target.close()
+        prom.stop()

@@ -162,9 +162,11 @@ async def test_the_cluster_walkthrough_loses_no_request(cluster, namespace, clus
 
         # r: a rollout restart, the pod replaced
         before = {p.name for p in app.target.pods(WORKLOAD)}  # type: ignore[union-attr]
-        await pilot.press("r")
-        if isinstance(app.screen, ConfirmScreen):
-            await pilot.press("y")
+        await pilot.press("r")  # it asks first: every replica is replaced
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10, "the restart's question")
+        assert any(f"Replace every replica of {WORKLOAD} on {ADMIN}," in line
+                   for line in app.screen.lines), app.screen.lines  # type: ignore[attr-defined]
+        await pilot.press("y")
         await until(pilot, lambda: said(f"restart {WORKLOAD}: deployment \"{WORKLOAD}\" successfully rolled out"),
                     180, "the restart")
         def serving_pods() -> set[str]:  # the pods watch may show the old pods' deletion a moment after
@@ -191,8 +193,15 @@ async def test_the_cluster_walkthrough_loses_no_request(cluster, namespace, clus
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
         await until(pilot, lambda: WORKLOAD not in app.workloads, 60, "the workload deleted")
-        wait_until(lambda: cluster.kubectl("get", "deployment", WORKLOAD, "-n", namespace, check=False).returncode,
-                   30, "the Deployment gone from the server")
+        def gone(kind: str) -> bool:  # the server says NotFound: not any kubectl failure (a restart, a timeout)
+            done = cluster.kubectl("get", kind, WORKLOAD, "-n", namespace, check=False)
+            said = f'Error from server (NotFound): {kind} "{WORKLOAD}" not found'
+            return done.returncode != 0 and said in done.stderr
+
+        wait_until(lambda: gone("deployments.apps"), 30, "the Deployment gone from the server")
+        for kind in ("services", "horizontalpodautoscalers.autoscaling", "poddisruptionbudgets.policy",
+                     "networkpolicies.networking.k8s.io", "serviceaccounts"):  # the rest of manifests/base
+            wait_until(lambda kind=kind: gone(kind), 30, f"{kind}/{WORKLOAD} gone from the server")
         await pilot.press("q")
     assert app.return_code == 0
     print("cluster walkthrough:", ", ".join(f"{k} {v:.1f}s" for k, v in marks.items()),

@@ -6,6 +6,7 @@ its fix; the exit code is 1 on any fail. The same checks on the `:doctor` screen
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -64,7 +65,12 @@ def test_a_prometheus_without_our_rules_or_pod_discovery(settings, tmp_path) -> 
                                 stdout=subprocess.DEVNULL, stderr=log)
         try:
             url = f"http://127.0.0.1:{port}"
-            wait_until(lambda: requests.get(f"{url}/-/ready", timeout=1).ok, 30, "Prometheus to be ready")
+
+            def ready() -> bool:  # one that exited fails the wait at once, with its log
+                assert proc.poll() is None, (tmp_path / "prometheus.log").read_text()[-2000:]
+                return requests.get(f"{url}/-/ready", timeout=1).ok
+
+            wait_until(ready, 30, "Prometheus to be ready")
             found = by_name(doctor.run(local(settings, tmp_path, prometheus_url=url)))
         finally:
             proc.terminate()
@@ -160,11 +166,24 @@ async def test_the_doctor_screen_shows_the_same_checks(settings, tmp_path) -> No
         screen = app.screen
         assert isinstance(screen, DoctorScreen) and screen.checks is not None
         assert by_name(screen.checks)["prometheus"].status == FAIL
+        # the same checks as `aitui doctor` with the same settings, in its order, each found the same
+        cli = run_cli("--kubeconfig", str(tmp_path / "none"), "--base-image", settings.base_image,
+                      "--prometheus-url", dead, "doctor", "--json")
+        report = json.loads(cli.stdout)
+        assert [c.as_dict() for c in screen.checks] == report["checks"], cli.stdout
+        # each on screen: its status, its name and what it found on one row, then its fix
         static = screen.query_one("#doctor")
-        shown = "\n".join(strip.text for strip in static.render_lines(static.region.reset_offset))
-        assert "FAIL" in shown and "connection refused" in shown and "fix: start Prometheus" in shown
+        lines = [strip.text for strip in static.render_lines(static.region.reset_offset)]
+        flat = " ".join(" ".join(lines).split())
+        for c in screen.checks:
+            assert any(re.match(rf"\s*{c.status.upper()}\s+{re.escape(c.name)}\s", line) for line in lines), (c, lines)
+            row = " ".join(f"{c.status.upper()} {c.name} {c.found}".split())
+            assert row in flat and (not c.fix or f"{row} fix: {' '.join(c.fix.split())}" in flat), (c, flat)
+        assert f"FAIL prometheus {dead}: connection refused fix: start Prometheus" in flat
+        fails = sum(c["status"] == FAIL for c in report["checks"])
+        warns = sum(c["status"] == WARN for c in report["checks"])
         subtitle = str(screen.query_one("VerticalScroll").border_subtitle)
-        assert subtitle.startswith(f"{len(screen.checks)} checks: 1 failed"), subtitle
+        assert fails == 1 and subtitle == f"{len(report['checks'])} checks: {fails} failed, {warns} warnings", subtitle
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, DoctorScreen)

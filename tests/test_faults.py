@@ -117,7 +117,9 @@ async def test_docker_engine_cut_during_a_build_and_back(docker_client, settings
                     "the build to reach its slow step")
         proxy.stop()
         await until(pilot, lambda: building(app) is None, 30, "the build to end")
-        assert "build: " in notices(app)  # the build's end is said, as an error
+        # the build's end is said once, as an error, with what happened to it (not the client's exception)
+        ends = [(str(n.message), n.severity) for n in app._notifications if str(n.message).startswith("build: ")]
+        assert ends == [("build: build failed: connection lost mid-answer", "error")], ends
         await until(pilot, lambda: not health(app, "docker").ok, 15, "the header to say docker is unreachable")
         assert "unreachable" in health(app, "docker").detail
         await pilot.press("question_mark")  # the app keeps working
@@ -179,6 +181,7 @@ async def test_a_replica_that_fails_to_stop_is_said_not_hidden(docker_client, se
 
 
 @pytest.mark.docker
+@pytest.mark.prometheus  # its own server, killed and started again
 async def test_prometheus_killed_restarted_and_black_holed(tmp_path, monkeypatch) -> None:
     if shutil.which("prometheus") is None:
         missing("the prometheus binary")

@@ -230,11 +230,88 @@ def test_https_without_the_ca_is_refused_not_trusted(test_ca, tmp_path: Path) ->
         assert s.cluster.requests == []  # no request was ever sent over an unverified connection
 
 
-def test_aitui_never_turns_tls_verification_off() -> None:
+class UntrustedHTTPS:
+    """An HTTPS server on 127.0.0.1 whose certificate comes from the run's own CA, which nothing trusts unless
+    told to: it answers any GET as Prometheus would (an empty result), and counts the requests that reached it."""
+
+    def __init__(self, cert: Path, key: Path) -> None:
+        import http.server
+        import ssl
+        import threading
+
+        self.requests: list[str] = []
+        seen = self.requests
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                seen.append(self.path)
+                body = b'{"status": "success", "data": {"resultType": "matrix", "result": [], "version": "3"}}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)  # a failed handshake: dropped
+        self.url = f"https://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_aitui_never_turns_tls_verification_off(test_ca, tmp_path: Path) -> None:
+    """Every HTTPS client of aitui, pointed at a server whose certificate no CA it was given signed, refuses
+    it before a request is sent: the Kubernetes target (a kubeconfig without certificate-authority), and each
+    Prometheus client (charts, the header's probe, the quick probe, doctor, the models view). A client that
+    turned verification off would get the server's answer, and the server would count the request."""
+    from aitui.services import doctor, health, metrics, model_view
+
+    _ca, cert, key = test_ca
+    server = UntrustedHTTPS(cert, key)
+    try:
+        settings = Settings(prometheus_url=server.url, timeout=3, kubeconfig=str(tmp_path / "none"))
+        refused = "certificate verify failed"
+        [series] = metrics.fetch(settings, "requests", 300, 60)
+        assert refused in series.error and not series.points, series
+        assert refused in metrics.unreachable(settings)
+        probe = health.prometheus(settings)
+        assert not probe.ok and refused in probe.detail, probe
+        check = doctor.prometheus(settings)
+        assert check.status == doctor.FAIL and refused in check.found, check
+        with pytest.raises(Exception, match=refused):
+            model_view.from_prometheus(server.url, 'job="recognizer"')
+
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(yaml.safe_dump({
+            "apiVersion": "v1", "kind": "Config", "current-context": "untrusted",
+            "clusters": [{"name": "untrusted", "cluster": {"server": server.url}}],
+            "users": [{"name": "u", "user": {"token": "t"}}],
+            "contexts": [{"name": "untrusted", "context": {"cluster": "untrusted", "user": "u"}}]}))
+        t = KubeTarget(Settings(kubeconfig=str(kubeconfig), timeout=3), "untrusted", "default")
+        try:
+            with pytest.raises(TargetError, match=refused):
+                t.scale(2)
+        finally:
+            t.close()
+        assert server.requests == []  # not one request went over a connection that was not verified
+    finally:
+        server.close()
+    # and no source turns verification off on its own (a flag, a context, the kubeconfig's insecure switch)
     source = "\n".join(p.read_text() for p in (ROOT / "aitui").rglob("*.py"))
-    for off in ("verify_ssl = False", "verify_ssl=False", "verify=False", "CERT_NONE", "insecure-skip-tls-verify",
-                "check_hostname = False"):
+    for off in ("verify_ssl = False", "verify_ssl=False", "verify=False", "CERT_NONE", "check_hostname = False"):
         assert off not in source, off
+    # a kubeconfig's insecure-skip-tls-verify is read, to be said (test_app_hardening.py), in one place only
+    readers = [p.name for p in (ROOT / "aitui").rglob("*.py") if "insecure-skip-tls-verify" in p.read_text()]
+    assert readers == ["kubeconfig.py"]
+    assert 'SKIP_TLS = "insecure-skip-tls-verify"' in (ROOT / "aitui" / "services" / "kubeconfig.py").read_text()
 
 
 def test_events_of_a_workload(standin, target: KubeTarget) -> None:

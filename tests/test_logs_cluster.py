@@ -103,13 +103,14 @@ async def test_charts_without_prometheus_on_a_cluster_without_metrics_server(clu
                                                                              monkeypatch) -> None:
     """Prometheus down (a dead port) on the real cluster, which serves no metrics.k8s.io: the CPU and memory
     charts say what is missing, and Activity says it once."""
-    from conftest import free_port
+    from conftest import free_port, missing
 
     from aitui.ui import chart_grid
     from aitui.ui.charts import Chart
 
     if cluster.kubectl("get", "--raw", "/apis/metrics.k8s.io/v1beta1", check=False).returncode == 0:
-        pytest.skip("this cluster serves metrics.k8s.io: the fallback has numbers (tests/test_chart_pages.py)")
+        missing("a cluster without metrics.k8s.io (this one serves it, so the fallback has numbers)",
+                "the project's own cluster has no metrics-server: ./.ci/cluster up")
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     monkeypatch.setattr(chart_grid, "EVERY", 1.0)
     app = AituiApp(Settings(context=ADMIN, namespace=namespace, kubeconfig=str(cluster.kubeconfig),

@@ -106,12 +106,11 @@ def test_status_metadata_and_health_endpoints(replica) -> None:
     assert get("/v2").json()["name"] == "aitui-recognizer"
 
 
-def _bomb() -> str:
-    """A 30000x30000 PNG: a few kB on the wire, 2.7 GB if decoded."""
+def _bomb(w: int = 30000, h: int = 30000) -> str:
+    """A w x h PNG whose header is all that counts: a few kB on the wire (30000x30000: 2.7 GB if decoded)."""
     import struct
     import zlib
 
-    w = h = 30000
     row = b"\x00" * (1 + w * 3)
     comp = zlib.compressobj(9)
     data = b"".join(comp.compress(row) for _ in range(50)) + comp.flush()  # only the first rows: header is what counts
@@ -145,7 +144,15 @@ BAD_INPUTS = [  # (name, path, body, status, words in the error)
     ("not base64", V1, {"instances": [{"b64": "%%%"}]}, 400, "base64"),
     ("not an image", V1, {"instances": [{"b64": base64.b64encode(b"hello world").decode()}]}, 400, "not an image"),
     ("truncated PNG", V1, {"instances": [{"b64": _truncated_png()}]}, 400, "image"),
-    ("decompression bomb", V1, {"instances": [{"b64": _bomb()}]}, 400, "pixels"),
+    # Pillow refuses 900 MP itself (over twice its 89.5 MP bomb limit) before the server's check is reached...
+    ("decompression bomb", V1, {"instances": [{"b64": _bomb()}]}, 400,
+     "image too large: Image size (900000000 pixels) exceeds limit"),
+    # ...and 40.3 MP, which Pillow opens, meets the server's own 40 MP limit (RECOGNIZER_MAX_PIXELS)
+    ("over the server's pixel limit", V1, {"instances": [{"b64": _bomb(6500, 6200)}]}, 400,
+     "image is 6500x6200: more than 40000000 pixels"),
+    ("over the server's pixel limit, v2", V2, {"inputs": [{"name": "image", "shape": [1], "datatype": "BYTES",
+                                                           "data": [_bomb(6500, 6200)]}]}, 400,
+     "image is 6500x6200: more than 40000000 pixels"),
     ("too many images", V1, {"instances": [np.zeros((32, 32, 3)).tolist()] * 65}, 413, "limit"),
     ("huge body", V1, b"{" + b" " * (9 * 1024 * 1024) + b"}", 413, "too large"),
     ("unknown model", "/v1/models/nope:predict", {"instances": []}, 404, "Servable not found"),
@@ -167,6 +174,17 @@ def test_bad_input_gets_its_status_and_a_clear_error(replica, name, path, body, 
     assert r.status_code == status, (name, r.status_code, r.text[:300])
     assert words in r.json()["error"], r.json()
     assert requests.get(f"{replica.url}/v2/health/ready", timeout=5).status_code == 200  # still serving
+
+
+def test_the_pixel_limit_is_the_servers_own_setting(run_recognizer) -> None:
+    """RECOGNIZER_MAX_PIXELS moves the limit: the same 1001x1000 image is refused under 1 MP with the server's
+    message, and answered under the default."""
+    small = run_recognizer(env={"RECOGNIZER_MAX_PIXELS": "1000000"})
+    body = {"instances": [{"b64": b64png(Image.new("RGB", (1001, 1000), (200, 30, 30)))}]}
+    r = requests.post(f"{small.url}{V1}", json=body, timeout=30)
+    assert r.status_code == 400 and r.json()["error"] == "image is 1001x1000: more than 1000000 pixels", r.text
+    assert requests.post(f"{small.url}{V1}", json={"instances": [{"b64": b64png(Image.new("RGB", (1000, 1000)))}]},
+                         timeout=30).status_code == 200
 
 
 def test_unknown_route_and_method_are_json_errors(replica) -> None:

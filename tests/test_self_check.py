@@ -9,7 +9,7 @@ import time
 
 import pytest
 import requests
-from conftest import Replicas, wait_until
+from conftest import Replicas, derived_image, wait_until
 
 from aitui.services.predict import predict, samples
 from aitui.services.targets.local import WORKLOAD_LABEL, LocalTarget, TargetError
@@ -51,6 +51,49 @@ def test_a_replica_whose_labels_are_wrong_serves_but_never_says_ready(docker_cli
         assert "ERROR recognizer: not ready: self-check failed" in bad.container.logs().decode()
     finally:
         replicas.close()
+
+
+def test_the_self_check_says_ready_at_8_of_10_and_not_at_7(docker_client, recognizer_image) -> None:
+    """The bar is 8 of the 10 drawn images (README: "says ready only if 8 or more come back right"): images whose
+    labels file is the recognizer's with two classes swapped (2 answered wrong) and three rotated (3 wrong)."""
+    from aitui.services.images import COMPONENT_LABEL
+
+    labels = docker_client.containers.run(recognizer_image, entrypoint="python", remove=True,
+                                          command=["-c", "print(open('/model/labels.txt').read(), end='')"])
+    names = labels.decode().split()
+    swapped = [names[1], names[0], *names[2:]]  # circle <-> square
+    rotated = [names[1], names[2], names[0], *names[3:]]  # circle -> square -> triangle -> circle
+    tag = recognizer_image.split(":")[-1]
+    images = {right: derived_image(docker_client, recognizer_image, f"aitui-test/selfcheck-{right}of10:{tag}",
+                                   f"LABEL {COMPONENT_LABEL}=test\nCOPY labels.txt /model/labels.txt",
+                                   {"labels.txt": "\n".join(order) + "\n"})
+              for right, order in ((8, swapped), (7, rotated))}
+    replicas = Replicas(docker_client, recognizer_image)
+    try:
+        good = replicas.run()  # the premise: the model answers all 10 right with its own labels
+        assert "self-check: 10 of 10 drawn images answered right" in good.container.logs().decode()
+
+        eight = replicas.run(images[8])  # ready: 8 of 10 is enough
+        status, body = readiness(eight.url)
+        assert status == 200 and body["ready"] is True, body
+        assert "self-check: 8 of 10 drawn images answered right" in eight.container.logs().decode()
+
+        seven = replicas.run(images[7], ready=False)
+
+        def answered() -> tuple[int, dict] | None:
+            try:
+                return readiness(seven.url)
+            except requests.RequestException:
+                return None
+
+        status, body = wait_until(answered, 60, "the 7-of-10 replica answering")  # type: ignore[misc]
+        assert status == 503 and body["ready"] is False, body
+        assert body["reason"].startswith("self-check failed: 7 of 10 drawn images answered right (needs 80%; "), body
+        assert "circle -> square" in body["reason"], body
+    finally:
+        replicas.close()
+        for image in images.values():
+            docker_client.images.remove(image, force=True)
 
 
 def test_a_rollout_to_an_image_that_fails_its_self_check_changes_nothing(settings, docker_client, prometheus,

@@ -29,11 +29,14 @@ def fold(obj: Any) -> tuple[Any, str]:
 
 
 def to_yaml(obj: Any) -> tuple[str, str]:
-    """(YAML text, the folded note)."""
+    """(YAML text, the folded note); what looks secret masked (env values, a Secret's data: redact.py)."""
     import yaml
 
+    from aitui.services.redact import data as masked
+
     folded, note = fold(obj)
-    return yaml.safe_dump(folded, sort_keys=False, default_flow_style=False, allow_unicode=True, width=120), note
+    return yaml.safe_dump(masked(folded), sort_keys=False, default_flow_style=False, allow_unicode=True,
+                          width=120), note
 
 
 def _stamp(value: str | float | None) -> float:

@@ -8,10 +8,11 @@ import os
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from aitui.config import Settings
 from aitui.services.errors import reason
+from aitui.services.redact import text as masked
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
@@ -126,10 +127,13 @@ def kubeconfig(settings: Settings) -> Check:
 
 
 def context(settings: Settings, name: str) -> Check:
-    """Does the context's API server answer /version within the timeout (any user may read it)?"""
-    from aitui.services.kubeconfig import namespace_of, paths
+    """Does the context's API server answer /version within the timeout (any user may read it)? Is its
+    certificate checked (a kubeconfig that skips verifying it is followed, as kubectl does, but said)?"""
+    from aitui.services.kubeconfig import SKIP_TLS, namespace_of, paths, tls_unverified
 
     label = f"context {name}"
+    unverified = f"; TLS not verified ({SKIP_TLS}: true)" if tls_unverified(settings.kubeconfig, name) else ""
+    tls_fix = f"put the cluster's CA in certificate-authority-data and drop {SKIP_TLS}"
     try:
         from kubernetes import client, config
 
@@ -141,9 +145,11 @@ def context(settings: Settings, name: str) -> Check:
             api.close()
     except Exception as exc:
         status = FAIL if name == settings.context else WARN  # only the context in use must answer
-        return Check(label, status, f"unreachable: {reason(exc)}",
-                     "start that cluster, or check its server: and credentials in the kubeconfig")
-    return Check(label, OK, f"Kubernetes {version.git_version}, namespace {namespace_of(settings.kubeconfig, name)}")
+        return Check(label, status, f"unreachable: {reason(exc)}{unverified}",
+                     "start that cluster, or check its server: and credentials in the kubeconfig"
+                     + (f"; {tls_fix}" if unverified else ""))
+    found = f"Kubernetes {version.git_version}, namespace {namespace_of(settings.kubeconfig, name)}{unverified}"
+    return Check(label, WARN, found, tls_fix) if unverified else Check(label, OK, found)
 
 
 def contexts(settings: Settings) -> list[Check]:
@@ -211,10 +217,12 @@ CHECKS: tuple[Callable[[Settings], Check | list[Check]], ...] = (
 
 
 def run(settings: Settings) -> list[Check]:
-    """Every check, at once (each waits at most the timeout), in CHECKS' order."""
+    """Every check, at once (each waits at most the timeout), in CHECKS' order; what they found masked
+    (a Prometheus URL's user:token@, a DOCKER_HOST's)."""
     with ThreadPoolExecutor(max_workers=len(CHECKS)) as pool:
         done = list(pool.map(lambda check: check(settings), CHECKS))
-    return [c for result in done for c in (result if isinstance(result, list) else [result])]
+    return [replace(c, found=masked(c.found), fix=masked(c.fix))
+            for result in done for c in (result if isinstance(result, list) else [result])]
 
 
 def exit_code(checks: list[Check]) -> int:

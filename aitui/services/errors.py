@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import re
 
+from aitui.services.redact import text as masked
+
 _NOISE = re.compile(r"<[^>]*object at 0x[0-9a-f]+>|\(Caused by [^)]*\)|HTTPConnectionPool\([^)]*\):\s*")
 
 
 def reason(exc: BaseException) -> str:
     """The most specific cause in the chain, e.g. "connection refused", "timed out",
-    "permission denied: /var/run/docker.sock"."""
+    "permission denied: /var/run/docker.sock"; a credential in it (a URL's user:token@, ?token=) masked."""
+    return masked(_reason(exc))
+
+
+def _reason(exc: BaseException) -> str:
     chain: list[BaseException] = []
     seen: BaseException | None = exc
     while seen is not None and seen not in chain:
@@ -40,7 +46,8 @@ def reason(exc: BaseException) -> str:
         return f"TLS certificate verify failed: {tls.group(1).strip()}"
     for probe, short in (("Connection refused", "connection refused"), ("No such file", "socket not found"),
                          ("Name or service not known", "unknown host"), ("Permission denied", "permission denied"),
-                         ("Connection aborted", "connection lost before an answer")):
+                         ("Connection aborted", "connection lost before an answer"),
+                         ("Connection broken", "connection lost mid-answer")):  # urllib3: a stream cut short
         if probe in text:
             return short
     text = _NOISE.sub("", text).strip() or type(exc).__name__

@@ -7,6 +7,7 @@ from typing import Any
 from aitui.config import Settings
 from aitui.models import Health
 from aitui.services.errors import reason
+from aitui.services.redact import text as masked
 
 
 def docker(settings: Settings) -> Health:
@@ -20,7 +21,7 @@ def docker(settings: Settings) -> Health:
 
 
 def kubernetes(settings: Settings) -> Health:
-    from aitui.services.kubeconfig import contexts
+    from aitui.services.kubeconfig import contexts, tls_unverified
 
     try:
         names, _current = contexts(settings.kubeconfig)
@@ -30,7 +31,9 @@ def kubernetes(settings: Settings) -> Health:
         return Health("kubernetes", False, f"kubeconfig unreadable: {reason(exc)}")
     if not names:
         return Health("kubernetes", False, "no contexts in kubeconfig")
-    return Health("kubernetes", True, f"{len(names)} context{'s' if len(names) != 1 else ''}")
+    warning = "TLS UNVERIFIED" if settings.context in names and tls_unverified(settings.kubeconfig,
+                                                                               settings.context) else ""
+    return Health("kubernetes", True, f"{len(names)} context{'s' if len(names) != 1 else ''}", warning)
 
 
 _session: Any = None  # one keep-alive connection for the probe every few seconds
@@ -42,7 +45,7 @@ def prometheus(settings: Settings) -> Health:
 
     _session = _session or requests.Session()
     url = settings.prometheus_url.rstrip("/")
-    shown = url.removeprefix("http://")  # the header is narrow; https stays visible
+    shown = masked(url).removeprefix("http://")  # the header is narrow; https stays visible
     try:
         r = _session.get(f"{url}/api/v1/status/buildinfo", timeout=settings.timeout)
         r.raise_for_status()

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from aitui.config import Settings, state_dir
 from aitui.models import BUILD_STAGES, BuildEvent, Image
+from aitui.services.engine import docker_client
 from aitui.services.errors import reason
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 
 REPOSITORY = "aitui/recognizer"
 COMPONENT_LABEL = "io.aitui.component"  # set by serving/Dockerfile; marks the recognizer's images
+# model.json as aitui's build found it, on the image it tagged: its figures are listed without a container
+MODEL_LABEL = "io.aitui.model"
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)")
 _FROM = re.compile(r"^FROM\s+\S+(?:\s+AS\s+(\S+))?\s*$", re.I)
 # serving/Dockerfile's stages, as the user would name what they do; the final (unnamed) stage and any stage
@@ -55,10 +58,8 @@ def client(settings: Settings) -> docker.DockerClient:
     with _clients_lock:
         if key in _clients:
             return _clients[key]
-        kwargs = {"base_url": settings.docker_host} if settings.docker_host else {}
         try:
-            made = docker.DockerClient(timeout=int(settings.timeout) + 1, **kwargs) if kwargs \
-                else docker.from_env(timeout=int(settings.timeout) + 1)
+            made = docker_client(settings, int(settings.timeout) + 1)
         except docker.errors.DockerException as exc:
             raise DockerError(f"docker: {reason(exc)}") from exc
         _clients[key] = made
@@ -86,7 +87,16 @@ def _image(raw: dict) -> Image:
         recognizer=labels.get(COMPONENT_LABEL) == "recognizer" or any(t.startswith(REPOSITORY + ":") for t in tags),
         runtime=labels.get("io.aitui.runtime", ""),
         version=labels.get("org.opencontainers.image.version", ""),
+        accuracy=_accuracy(_labelled_model(labels)),
     )
+
+
+def _labelled_model(labels: dict) -> dict:
+    try:
+        model = json.loads(labels.get(MODEL_LABEL) or "{}")
+    except ValueError:
+        return {}
+    return model if isinstance(model, dict) else {}
 
 
 _MODELS_FILE = "models.json"  # image id -> what its model.json says ({} when it has none)
@@ -102,8 +112,9 @@ def known_models() -> dict[str, dict]:
 
 
 def with_models(found: list[Image], models: dict[str, dict]) -> list[Image]:
-    """The images, each recognizer with the accuracy its model.json states (when it is known)."""
-    return [replace(i, accuracy=_accuracy(models[i.id])) if i.recognizer and i.id in models else i for i in found]
+    """The images, each recognizer with the accuracy its model.json states (its label's, else when known)."""
+    return [replace(i, accuracy=_accuracy(models[i.id])) if i.recognizer and i.accuracy is None and i.id in models
+            else i for i in found]
 
 
 def _accuracy(model: dict) -> float | None:
@@ -114,41 +125,57 @@ def _accuracy(model: dict) -> float | None:
 READS_LABEL = "io.aitui.reads"  # on the containers read_models creates (never started); its value: the reader's pid
 
 
+def writes_refused(settings: Settings) -> bool:
+    """Read-only (everywhere, or the context in use, or the local engine): aitui asks the engine to create
+    nothing, not even the never-started container a model.json is read from."""
+    return settings.is_readonly() or settings.is_readonly("local")
+
+
 def read_models(settings: Settings, image_ids: list[str]) -> dict[str, dict]:
     """Each image's /model/model.json (what training measured), read from a created, never started,
-    container and kept in the state dir by image id: the image's own word, for images built anywhere.
-    An image without one (or gone) maps to {}. Images the engine cannot read now are left out."""
-    import io
-    import tarfile
-
+    container and kept in the state dir by image id: the image's own word, for images built anywhere
+    (aitui's own builds carry it as a label: they are never read). An image without one (or gone) maps to
+    {}. Images the engine cannot read now are left out; so is every image not read before, in read-only."""
     known = known_models()
+    if writes_refused(settings):
+        return known
     c = client(settings)
     if any(i not in known for i in image_ids):
         _sweep(c)
     for image_id in image_ids:
-        if image_id in known:
-            continue
-        container = None
-        try:
-            container = c.api.create_container(image_id, command=["true"], entrypoint=[], network_disabled=True,
-                                               labels={READS_LABEL: str(os.getpid())})
-            chunks, _stat = c.api.get_archive(container["Id"], "/model/model.json")
-            with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as tar:
-                member = tar.next()
-                raw = tar.extractfile(member).read() if member else b"{}"  # type: ignore[union-attr]
-            model = json.loads(raw)
-            known[image_id] = model if isinstance(model, dict) else {}
-        except Exception as exc:
-            said = str(getattr(exc, "explanation", "") or exc).lower()
-            if getattr(getattr(exc, "response", None), "status_code", 0) == 404 and "no such container" not in said:
-                known[image_id] = {}  # no model.json (not one of ours, or older), or no such image any more
-            # else the engine is gone (the header says why) or so is the container: asked again next start
-        finally:
-            if container is not None:
-                with contextlib.suppress(Exception):
-                    c.api.remove_container(container["Id"], force=True)
+        if image_id not in known:
+            model = _read_model(c.api, image_id)
+            if model is not None:
+                known[image_id] = model
     _write_state(_MODELS_FILE, known)
     return known
+
+
+def _read_model(api: docker.APIClient, image: str) -> dict | None:
+    """An image's model.json, from a created (never started) container; {} when it has none, None when the
+    engine could not say (it is gone: the header says why; asked again next start)."""
+    import io
+    import tarfile
+
+    container = None
+    try:
+        container = api.create_container(image, command=["true"], entrypoint=[], network_disabled=True,
+                                         labels={READS_LABEL: str(os.getpid())})
+        chunks, _stat = api.get_archive(container["Id"], "/model/model.json")
+        with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as tar:
+            member = tar.next()
+            raw = tar.extractfile(member).read() if member else b"{}"  # type: ignore[union-attr]
+        model = json.loads(raw)
+        return model if isinstance(model, dict) else {}
+    except Exception as exc:
+        said = str(getattr(exc, "explanation", "") or exc).lower()
+        if getattr(getattr(exc, "response", None), "status_code", 0) == 404 and "no such container" not in said:
+            return {}  # no model.json (not one of ours, or older), or no such image any more
+        return None
+    finally:
+        if container is not None:
+            with contextlib.suppress(Exception):
+                api.remove_container(container["Id"], force=True)
 
 
 def _sweep(c: docker.DockerClient) -> None:
@@ -277,16 +304,12 @@ class Build:
             self._api.close()
 
     def events(self) -> Iterator[BuildEvent]:
-        import docker
-
         t0 = time.monotonic()
         if not (self.context / "Dockerfile").is_file():
             yield BuildEvent("error", f"no Dockerfile in {self.context}")
             return
         try:
-            kwargs = {"base_url": self.settings.docker_host} if self.settings.docker_host else {}
-            api = self._api = docker.APIClient(timeout=3600, **kwargs) if kwargs else \
-                docker.from_env(timeout=3600).api
+            api = self._api = docker_client(self.settings, 3600).api
             stream_helper = api._stream_helper
 
             def keep_response(response: Any, decode: bool = False) -> Any:  # cancel() needs its socket
@@ -303,7 +326,7 @@ class Build:
             stream = self._api.build(path=str(self.context), tag=self.tag, buildargs=self.buildargs,
                                      rm=True, forcerm=True, decode=True, labels={COMPONENT_LABEL: "recognizer"})
             image_id = ""
-            partial = ""
+            lines = BuildLines()
             for chunk in stream:
                 if self._cancelled.is_set():
                     break
@@ -313,14 +336,15 @@ class Build:
                     return
                 if "aux" in chunk and "ID" in chunk["aux"]:
                     image_id = chunk["aux"]["ID"].removeprefix("sha256:")[:12]
-                # whole lines only: a figures line split across two chunks would be two broken lines
-                *whole, partial = (partial + chunk.get("stream", "")).split("\n")
-                for line in (part for text in whole for part in text.splitlines()):
+                for line in lines.feed(chunk.get("stream", "")):
                     yield from stages.read(line)
-            for line in partial.splitlines():
+            for line in lines.end():
                 yield from stages.read(line)
             if not self._cancelled.is_set():
                 record_stage_times(self.kind, stages.ran())
+                image_id, said = self._label(api, image_id)
+                if said:
+                    yield BuildEvent("log", said, stage=stages.now)
         except Exception as exc:
             if self._cancelled.is_set():
                 yield BuildEvent("cancelled", "build cancelled", seconds=time.monotonic() - t0)
@@ -335,6 +359,77 @@ class Build:
             return
         yield BuildEvent("done", f"built {self.tag}", image_id=image_id, tag=self.tag,
                          seconds=time.monotonic() - t0)
+
+
+    def _label(self, api: docker.APIClient, image_id: str) -> tuple[str, str]:
+        """model.json's figures written on the image as a label (MODEL_LABEL), so that listing them needs no
+        container (a read-only aitui creates none): one more build, FROM the image just tagged, of that
+        label alone, under the same tag (the first image stays, as its parent; a rebuild takes both from the
+        engine's cache). An image without a model.json keeps its tag. (image id, a line to log or "")."""
+        import io
+        import tarfile
+
+        model = _read_model(api, self.tag)
+        if not model:
+            return image_id, "" if model is not None else "build: model.json not read: its figures are not labelled"
+        value = json.dumps(model, separators=(",", ":"), sort_keys=True)
+        if len(value) > 8192:  # a label is metadata: a model.json that grew big keeps its headline figure
+            value = json.dumps({"accuracy": model.get("accuracy")})
+        context = io.BytesIO()
+        with tarfile.open(fileobj=context, mode="w") as tar:
+            dockerfile = f"FROM {self.tag}\n".encode()
+            info = tarfile.TarInfo("Dockerfile")
+            info.size = len(dockerfile)
+            tar.addfile(info, io.BytesIO(dockerfile))
+        context.seek(0)
+        labelled = image_id
+        try:
+            for chunk in api.build(fileobj=context, custom_context=True, tag=self.tag, labels={MODEL_LABEL: value},
+                                   rm=True, forcerm=True, decode=True):
+                if "error" in chunk:
+                    return image_id, f"build: model.json's figures not labelled: {chunk['error'].strip()}"
+                if "aux" in chunk and "ID" in chunk["aux"]:
+                    labelled = chunk["aux"]["ID"].removeprefix("sha256:")[:12]
+        except Exception as exc:
+            if self._cancelled.is_set():
+                raise
+            return image_id, f"build: model.json's figures not labelled: {reason(exc)}"
+        known = known_models()
+        known[labelled] = model
+        _write_state(_MODELS_FILE, known)
+        return labelled, f"build: model.json's figures labelled on the image ({MODEL_LABEL})"
+
+
+LINE_LIMIT = 16 * 1024  # characters of one build line kept: a step that never prints a newline grows nothing
+
+
+class BuildLines:
+    """Whole lines from a build's stream chunks (a figures line split across two chunks would be two broken
+    lines). A line longer than `limit` is cut there, said so, and the rest of it is dropped up to its
+    newline: what is held never exceeds `limit`, whatever a step prints."""
+
+    def __init__(self, limit: int = LINE_LIMIT) -> None:
+        self.limit = limit
+        self.partial = ""
+        self.cutting = False  # dropping the rest of a line that was cut
+
+    def feed(self, text: str) -> Iterator[str]:
+        while text:
+            head, newline, text = text.partition("\n")
+            if self.cutting:
+                self.cutting = not newline
+                continue
+            self.partial += head[: self.limit + 1 - len(self.partial)]
+            if len(self.partial) > self.limit:
+                yield f"{self.partial[: self.limit]} … (cut: a line longer than {self.limit // 1024} kB)"
+                self.partial, self.cutting = "", not newline
+            elif newline:
+                line, self.partial = self.partial, ""
+                yield from line.splitlines()
+
+    def end(self) -> list[str]:
+        line, self.partial = self.partial, ""
+        return line.splitlines()
 
 
 class _Stages:

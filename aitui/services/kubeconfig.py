@@ -44,6 +44,42 @@ def namespace_of(kubeconfig: str | None, context: str) -> str:
     return str((found.get("context") or {}).get("namespace") or "default")
 
 
+SKIP_TLS = "insecure-skip-tls-verify"  # a kubeconfig cluster's field: read, and said; aitui never sets it
+_clusters_before: dict[tuple, dict[str, dict]] = {}
+
+
+def _clusters(kubeconfig: str | None) -> dict[str, dict]:
+    """The kubeconfig's clusters by name, merged as kubectl merges files (the first file naming one wins)."""
+    import yaml
+
+    existing = [p for p in paths(kubeconfig) if p.is_file()]
+    stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in existing)
+    if stamp not in _clusters_before:
+        found: dict[str, dict] = {}
+        for p in existing:
+            doc = yaml.safe_load(p.read_text()) or {}
+            for entry in doc.get("clusters") or [] if isinstance(doc, dict) else []:
+                if isinstance(entry, dict) and isinstance(entry.get("cluster"), dict):
+                    found.setdefault(str(entry.get("name")), entry["cluster"])
+        _clusters_before.clear()
+        _clusters_before[stamp] = found
+    return _clusters_before[stamp]
+
+
+def tls_unverified(kubeconfig: str | None, context: str) -> str:
+    """What to say when the context's cluster has `SKIP_TLS: true`: aitui connects, as kubectl
+    does, without checking the API server's certificate, but never silently. "" when it is checked."""
+    try:
+        ctxs, _ = _read(kubeconfig)
+        cluster = next((c.get("context") or {} for c in ctxs if c["name"] == context), {}).get("cluster")
+        insecure = _clusters(kubeconfig).get(str(cluster), {}).get(SKIP_TLS) is True
+    except Exception:
+        return ""  # an unreadable kubeconfig is said by its own check
+    if not insecure:
+        return ""
+    return f"context {context}: TLS not verified (kubeconfig: {SKIP_TLS}); put its CA in certificate-authority-data"
+
+
 def extension_of(kubeconfig: str | None, context: str, name: str = "aitui") -> dict:
     """The context's named extension (kubeconfig `contexts[].context.extensions`), or {}."""
     try:

@@ -13,6 +13,8 @@ from typing import Any
 
 from aitui.config import state_dir
 from aitui.services.measure import Figures, Machine, MeasureError, Progress, machine, quiet, run_load
+from aitui.services.redact import data as masked_data
+from aitui.services.redact import text as masked
 from aitui.services.slo import Thresholds
 from aitui.services.targets import Target
 
@@ -147,6 +149,6 @@ def write_report(result: LoadTestResult, path: Path) -> LoadTestResult:
     md = path.with_suffix(".md")
     done = replace(result, report={"json": str(path), "markdown": str(md)})
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(done.as_dict(), indent=2) + "\n")
-    md.write_text(done.markdown())
+    path.write_text(json.dumps(masked_data(done.as_dict()), indent=2) + "\n")  # (what looks secret: redact.py)
+    md.write_text(masked(done.markdown()))
     return done

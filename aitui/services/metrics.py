@@ -1,7 +1,8 @@
 """Named PromQL queries -> time series for the charts (prometheus-api-client).
 
 The metric names are the recognizer's (serving/recognizer/metrics.py); tests/test_metrics_service.py
-checks that every name queried here is one the running server exports.
+checks that every name queried here is one the running server exports. The Grafana dashboard
+(manifests/monitoring/dashboard.py) is generated from these same queries.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from datetime import UTC, datetime
 from aitui.config import Settings
 from aitui.models import ReplicaStats, Series
 from aitui.services.errors import reason
+from aitui.services.redact import text as masked
 
 REQUESTS = "recognizer_requests_total"
 LATENCY = "recognizer_request_duration_seconds"
 BATCH = "recognizer_batch_size"
 IN_FLIGHT = "recognizer_requests_in_flight"
-QUERIED = (REQUESTS, LATENCY + "_bucket", BATCH + "_sum", BATCH + "_count", IN_FLIGHT)
+QUEUE = "recognizer_queue_images"
+QUERIED = (REQUESTS, LATENCY + "_bucket", BATCH + "_sum", BATCH + "_count", IN_FLIGHT, QUEUE)
 MIN_STEP = 2.0  # seconds: the local Prometheus scrapes every 2 s
 
 
@@ -50,6 +53,7 @@ QUERIES: dict[str, Query] = {
         ("{replica}", f"sum by (replica) (rate({BATCH}_sum{{<sel>}}[<rate>])) / "
                       f"sum by (replica) (rate({BATCH}_count{{<sel>}}[<rate>]))"),)),
     "in_flight": Query("In flight", "requests", (("{replica}", f"sum by (replica) ({IN_FLIGHT}{{<sel>}})"),)),
+    "queue": Query("Queue", "images", (("{replica}", f"sum by (replica) ({QUEUE}{{<sel>}})"),)),
     "cpu": Query("CPU", "cores", (("{replica}", "sum by (replica) (rate(process_cpu_seconds_total{<sel>}[<rate>]))"),)),
     "memory": Query("Memory", "bytes", (("{replica}", "sum by (replica) (process_resident_memory_bytes{<sel>})"),)),
 }
@@ -133,4 +137,4 @@ def fetch(settings: Settings, name: str, window: float, width: int, selector: st
     except KeyError as exc:
         return [Series(q.title, error=f"no data: series without label {exc}")]
     except Exception as exc:
-        return [Series(q.title, error=f"no data: {settings.prometheus_url} {reason(exc)}")]
+        return [Series(q.title, error=f"no data: {masked(settings.prometheus_url)} {reason(exc)}")]

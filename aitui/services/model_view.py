@@ -14,10 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from aitui.models import Pod
-from aitui.services.metrics import BATCH, LATENCY, REQUESTS
+from aitui.services.metrics import BATCH, LATENCY, QUEUE, REQUESTS
 from aitui.services.targets import Target
 
-QUEUE = "recognizer_queue_images"  # serving/recognizer/metrics.py: images waiting for the model
 MODEL_INFO = "recognizer_model_info"
 MODEL = "recognizer"  # the OIP model name the server serves
 WINDOW = "30s"  # Prometheus rate window: a few scrapes, recent enough to tell a slow replica now

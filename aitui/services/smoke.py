@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from aitui.services.targets import Target
+from aitui.services.targets import Target, TargetError
 
 Progress = Callable[[str], None]
 
@@ -146,7 +146,10 @@ def run(target: Target, workload: str, min_accuracy: float = 1.0, images: dict[s
     images = images or samples()
     if not any(w.name == workload for w in target.workloads()):
         raise SmokeError(f"nothing deployed: no workload {workload!r} on {target.name}; 'aitui deploy' runs one")
-    endpoints = target.endpoints(workload)
+    try:
+        endpoints = target.endpoints(workload)
+    except TargetError as exc:  # a port-forward the cluster forbids
+        raise SmokeError(str(exc)) from exc
     if not endpoints:
         raise SmokeError(f"{workload} on {target.name} has no ready replica to test")
     out = []

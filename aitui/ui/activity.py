@@ -3,14 +3,22 @@ tab label and the log's subtitle)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from textual.widgets import Log
 
+from aitui.services.redact import text as masked
 from aitui.ui.tabs import label_tab
 
 
 class ActivityLog(Log):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(max_lines=2000, **kwargs)  # type: ignore[arg-type]
+
+    def write_lines(self, lines: Iterable[str], scroll_end: bool | None = None) -> Any:
+        """Lines with what looks secret masked (a URL's user:token@, API_TOKEN=…): Activity shows it all."""
+        return super().write_lines([masked(line) for line in lines], scroll_end)
 
     def on_mount(self) -> None:
         # the empty state says what to do first; what aitui does then follows it here

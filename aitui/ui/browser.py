@@ -81,6 +81,7 @@ class ResourceBrowser(Container):
         frame: Frame  # the view the rows are of
         rows: list[Any] | None  # None: the target did not answer, `why` says why
         why: str = ""
+        seq: int = 0  # which listing this is: one asked for before a list already shown is dropped
 
     def __init__(self, store: WorkloadStore, target_of: Callable[[], Target], **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -88,6 +89,7 @@ class ResourceBrowser(Container):
         self.stack: list[Frame] = [HOME]
         self.filter_text = ""
         self._where = ""
+        self._listings = self._listing_shown = 0  # rows asked for, and the newest shown (as the store's)
 
     def on_mount(self) -> None:
         self.store.listen(self._workloads_changed)
@@ -165,20 +167,25 @@ class ResourceBrowser(Container):
     def load(self) -> None:
         """The rows of the view on top, when it is not the workloads (the store has those)."""
         if self.top != HOME:
-            self._fetch(self.top)
+            self._listings += 1
+            self._fetch(self.top, self._listings)
 
     @work(thread=True, group="rows", exclusive=True, exit_on_error=False)
-    def _fetch(self, frame: Frame) -> None:
+    def _fetch(self, frame: Frame, seq: int) -> None:
         from aitui.services.targets import TargetError
 
         try:
-            self.post_message(self.Listed(frame, REGISTRY[frame[0]].fetch(self._target_of(), frame[1])))
+            self.post_message(self.Listed(frame, REGISTRY[frame[0]].fetch(self._target_of(), frame[1]), seq=seq))
         except TargetError as exc:
-            self.post_message(self.Listed(frame, None, str(exc)))
+            self.post_message(self.Listed(frame, None, str(exc), seq))
 
     @on(Listed)
     def _listed(self, m: ResourceBrowser.Listed) -> None:
         m.stop()
+        if m.seq:
+            if m.seq < self._listing_shown:
+                return
+            self._listing_shown = m.seq
         if m.rows is not None:
             self.show(m.frame, m.rows)
         elif m.frame == self.top:

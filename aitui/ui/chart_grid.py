@@ -24,6 +24,7 @@ from aitui import messages as msg
 from aitui.config import Settings
 from aitui.models import Series
 from aitui.services.metrics import FALLBACK, StatsHistory
+from aitui.services.redact import text as masked
 from aitui.ui.charts import SCALE, Chart
 
 if TYPE_CHECKING:
@@ -217,7 +218,7 @@ class ChartGrid(Horizontal):
                 self.stats.clear()  # Prometheus is back: its own history is the better one
                 self.post_message(msg.Say("charts: Prometheus answers again"))
             elif not self.fallback:
-                self.post_message(msg.Say(f"charts: Prometheus at {self.settings.prometheus_url} {m.why}: "
+                self.post_message(msg.Say(f"charts: Prometheus at {masked(self.settings.prometheus_url)} {m.why}: "
                                           "CPU and memory (c) come from the target instead, marked fallback"))
             self.fallback = m.why
             self._retitle()

@@ -89,6 +89,9 @@ class StatusBar(Static):
             t.append(f"  ns: {self.namespace}")
         if self.readonly:
             t.append("  READ-ONLY", style="bold yellow")
+        kube = self.health.get("kubernetes")
+        if kube is not None and kube.warning:  # the context's own (its TLS not verified): at any width
+            t.append(f"  {kube.warning}", style="bold yellow")
         for name, label in (("docker", "docker"), ("prometheus", "prometheus"), ("kubernetes", "kube")):
             h = self.health[name]
             style = "" if h is None or h.ok else "red" if name != "kubernetes" else "dim"

@@ -1,6 +1,6 @@
 """The Images panel: local images, the recognizer's first, each shown by what tells it from the others: its
-version hash, runtime, held-out accuracy (from the model.json inside it), size and age. Dangling `<none>`
-images fold into one row with their count."""
+version hash, runtime, held-out accuracy (its model.json: the label aitui's build writes, else read from the
+image once, never in read-only), size and age. Dangling `<none>` images fold into one row with their count."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ class ImagesTable(Table):
     class Listed(Message):
         images: list[Image] | None  # None: the engine did not answer, `why` says why
         why: str = ""
+        seq: int = 0  # which listing this is (see load); 0: take it
 
     @dataclass
     class ModelsRead(Message):
@@ -45,6 +46,8 @@ class ImagesTable(Table):
         self._filter = ""
         self._models: dict[str, dict] = {}  # image id -> its model.json, as read since the app started
         self._asked: set[str] = set()  # images whose model.json has been asked for
+        self._listings = 0  # lists asked for, and the newest one shown: an older list that comes back later
+        self._listing_shown = 0  # (a cancelled worker still posts) is not shown over a newer one
 
     def on_resize(self, event: events.Resize) -> None:
         """The name column takes what the others leave: a longer name shows where there is room."""
@@ -55,22 +58,27 @@ class ImagesTable(Table):
         """What the engine listed last (unfiltered), newest recognizer first."""
         return self._images
 
-    @work(thread=True, group="images", exclusive=True, exit_on_error=False)
     def load(self, settings: Settings) -> None:
+        self._listings += 1
+        self._list(settings, self._listings)
+
+    @work(thread=True, group="images", exclusive=True, exit_on_error=False)
+    def _list(self, settings: Settings, seq: int) -> None:
         from aitui.services import images
 
         try:
             found = (self._source or images.list_images)(settings)
         except images.DockerError as exc:
-            self.post_message(self.Listed(None, str(exc)))
+            self.post_message(self.Listed(None, str(exc), seq))
             return
-        self.post_message(self.Listed(found))
+        self.post_message(self.Listed(found, seq=seq))
 
     @on(Listed)
     def _listed(self, m: ImagesTable.Listed) -> None:
         m.stop()
-        if not self.is_attached:
+        if not self.is_attached or (m.seq and m.seq < self._listing_shown):
             return
+        self._listing_shown = max(self._listing_shown, m.seq)
         if m.images is None:  # what failed, and what to do: the doctor names the fix
             self.border_subtitle = f"{m.why} · :doctor says how to fix it"
         else:
@@ -118,10 +126,12 @@ class ImagesTable(Table):
 
     @work(thread=True, group="image-models", exit_on_error=False)
     def _read(self, settings: object, ids: list[str]) -> None:
-        from aitui.services.images import read_models
+        from aitui.services.images import read_models, writes_refused
 
         found = read_models(settings, ids)  # type: ignore[arg-type]
-        self.post_message(self.ModelsRead({i: found[i] for i in ids if i in found}))
+        # read-only reads no image it has not read before (that takes a container): "–", not known
+        unread: dict[str, dict] = {i: {} for i in ids} if writes_refused(settings) else {}  # type: ignore[arg-type]
+        self.post_message(self.ModelsRead({**unread, **{i: found[i] for i in ids if i in found}}))
 
     @on(ModelsRead)
     def _models_read(self, m: ImagesTable.ModelsRead) -> None:

@@ -23,6 +23,7 @@ from textual.message import Message
 from textual.widgets import Log
 
 from aitui import messages as msg
+from aitui.services.redact import text as masked
 from aitui.ui.keys import bindings
 
 if TYPE_CHECKING:
@@ -46,9 +47,10 @@ class Line:
 
 
 def parse(replica: str, raw: str) -> Line:
-    """One line as the engine sent it (asked for timestamps) -> a record; a line without one keeps it all."""
+    """One line as the engine sent it (asked for timestamps) -> a record; a line without one keeps it all.
+    What looks secret in it is masked (services/redact.py): on screen, searched, copied and saved alike."""
     m = STAMP.match(raw)
-    return Line(replica, raw[m.end():], m.group(1)) if m else Line(replica, raw)
+    return Line(replica, masked(raw[m.end():]), m.group(1)) if m else Line(replica, masked(raw))
 
 
 def short_stamp(stamp: str) -> str:
@@ -247,7 +249,12 @@ class PodLog(Log):
     def action_save(self) -> None:
         from aitui.config import state_dir
 
-        path = save(self.shown(), state_dir() / "logs", self._source[2] or self._source[1] if self._source else "log")
+        try:
+            path = save(self.shown(), state_dir() / "logs",
+                        self._source[2] or self._source[1] if self._source else "log")
+        except OSError as exc:
+            self.notify(f"log not saved: {exc.strerror or exc}", severity="error")
+            return
         self.notify(f"saved {len(self.shown())} lines to {path}")
         self.post_message(msg.Say(f"logs: saved to {path}"))
 
@@ -331,9 +338,16 @@ class PodLog(Log):
             self._subtitle()
 
 
+def file_name(name: str) -> str:
+    """A workload's or pod's name as a file's: a label value may hold anything (`../`, `/`, spaces), and the
+    file must land in the logs folder, under a name that says whose log it is."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._-")[:100] or "log"
+
+
 def save(lines: list[Line], folder: Path, name: str) -> Path:
-    """The lines with their full timestamps, to a new file in `folder`; its path."""
+    """The lines with their full timestamps, to a new file in `folder` (whatever `name` holds); its path."""
     folder.mkdir(parents=True, exist_ok=True)
+    name = file_name(name)
     path = folder / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.log"
     n = 1
     while path.exists():  # two saves in one second

@@ -23,6 +23,7 @@ class WorkloadStore:
         self.converging: set[str] = set()  # workloads a scale worker is moving now
         self.smoke: dict[str, str] = {}  # replica -> its last smoke test ("ok 8/8", "FLAG 6/8")
         self._listeners: list[Callable[[], None]] = []
+        self._listings = self._listing_shown = 0  # lists asked for, and the newest one taken (see listed)
 
     def listen(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
@@ -32,9 +33,21 @@ class WorkloadStore:
             listener()
 
     # -- what the feature writes ----------------------------------------------------------------
-    def listed(self, found: list[Workload] | None, trouble: str = "") -> None:
+    def asked(self) -> int:
+        """A list is asked for: its number, for `listed`."""
+        self._listings += 1
+        return self._listings
+
+    def listed(self, found: list[Workload] | None, trouble: str = "", seq: int = 0) -> None:
         """The target's list (None: it gave none, `trouble` says why). A finished scale's wish goes
-        once the list shows its count (or the workload is gone)."""
+        once the list shows its count (or the workload is gone). A list asked for before one already
+        taken is dropped (`seq`; 0: take it): an exclusive worker that was cancelled still posts when its
+        call returns, and the engine's list retries while a container goes, so an older list can come back
+        last and would stay, since no event follows the last change."""
+        if seq:
+            if seq < self._listing_shown:
+                return
+            self._listing_shown = seq
         if found is None:
             self.unreachable = trouble
         else:

@@ -115,9 +115,14 @@ class Predictor(Widget):
     @work(thread=True, group="predict", exclusive=True, exit_on_error=False)
     def run(self) -> None:
         from aitui.services.predict import pick_sample, predict
+        from aitui.services.targets import TargetError
 
         target, workload = self._target_of(), self.store.default
-        endpoints = target.endpoints(workload)
+        try:
+            endpoints = target.endpoints(workload)
+        except TargetError as exc:  # a port-forward the cluster forbids: in its words, whole
+            self.post_message(msg.Say(f"predict: {exc}", "error"))
+            return
         if not endpoints:
             self.post_message(msg.Say(f"predict: no ready replica ({target.reach(workload)})", "warning"))
             return

@@ -52,6 +52,7 @@ class Workloads(Guarded, Vertical):
     class Listed(Message):
         workloads: list[Workload] | None  # None: the target did not answer, `why` says why
         why: str = ""  # the target's trouble (a cache that is not current), or why there is no list
+        seq: int = 0  # which listing this is (WorkloadStore.asked); 0: take it
 
     @dataclass
     class ScaleEnded(Message):
@@ -128,23 +129,26 @@ class Workloads(Guarded, Vertical):
                 return
             self.post_message(msg.RefreshWanted())
 
-    @work(thread=True, group="workloads", exclusive=True, exit_on_error=False)
     def load(self) -> None:
+        self._list(self.store.asked())
+
+    @work(thread=True, group="workloads", exclusive=True, exit_on_error=False)
+    def _list(self, seq: int) -> None:
         from aitui.services.targets import TargetError
 
         try:
             target = self._target_of()
             found = target.workloads()
         except TargetError as exc:
-            self.post_message(self.Listed(None, str(exc)))
+            self.post_message(self.Listed(None, str(exc), seq))
             return
-        self.post_message(self.Listed(found, "; ".join(target.errors.values())))
+        self.post_message(self.Listed(found, "; ".join(target.errors.values()), seq))
 
     @on(Listed)
     def _listed(self, m: Workloads.Listed) -> None:
         m.stop()
         if self.is_attached:
-            self.store.listed(m.workloads, m.why)
+            self.store.listed(m.workloads, m.why, m.seq)
 
     def selected(self) -> str:
         return self.query_one(ResourceBrowser).workload()

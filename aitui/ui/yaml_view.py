@@ -78,6 +78,7 @@ class ObjectScreen(Screen[None]):
     @work(thread=True, group="object", exclusive=True, exit_on_error=False)
     def read(self) -> None:
         from aitui.services.describe import to_yaml
+        from aitui.services.redact import text as masked
         from aitui.services.targets import NotFound, TargetError
 
         mode = self.mode
@@ -86,7 +87,7 @@ class ObjectScreen(Screen[None]):
             if mode == "yaml":
                 text, note = to_yaml(target.manifest(self.kind, self.object_name))
             else:
-                text, note = target.describe(self.kind, self.object_name), ""
+                text, note = masked(target.describe(self.kind, self.object_name)), ""
         except NotFound as exc:
             self.post_message(ObjectRead(None, why=str(exc), gone=True))
             return

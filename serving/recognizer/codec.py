@@ -1,6 +1,10 @@
 """Request bodies of both protocols -> an [N, H, W, 3] batch of pixel values 0..255 (uint8 from encoded
 images, float32 from numeric tensors; the runtime converts to what its model takes), and probabilities ->
-response bodies. Every malformed input raises BadRequest with a message a person can act on."""
+response bodies. Every malformed input raises BadRequest with a message a person can act on.
+
+Parsing reads every image's header and stops there (Images, Pending): what decoding the rest will cost is
+then known, and the server decodes a cheap request on the spot and sends a costly one to its decode process
+(recognizer/decoder.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-try:  # libspng: 8-bit RGB(A) PNGs in 2/3 of Pillow's time (see _png_pixels)
+try:  # libspng: 8-bit RGB(A) PNGs in 2/3 of Pillow's time (see _spng_size)
     import pyspng as _spng
 except ImportError:
     _spng = None
@@ -44,21 +48,29 @@ class BadRequest(Exception):
         super().__init__(message)
         self.status = status
 
+    def __reduce__(self) -> tuple[type, tuple[str, int]]:  # the status too, back from the decode process
+        return type(self), (str(self), self.status)
+
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def _png_pixels(data: bytes, max_pixels: int) -> np.ndarray | None:
-    """An 8-bit RGB or RGBA PNG decoded by libspng (pyspng): the same pixels as Pillow's (the PNG format leaves
-    no room for two answers; tests/test_recognizer_decode.py compares them over many images), in 2/3 of the
-    time. None for anything else and for any file libspng refuses, which Pillow then decodes or refuses as it
-    always did; so does an image over either pixel limit, so that its error is the same."""
+def _spng_size(data: bytes, max_pixels: int) -> tuple[int, int] | None:
+    """(width, height) of an 8-bit RGB or RGBA PNG that libspng (pyspng) is to decode: the same pixels as
+    Pillow's (the PNG format leaves no room for two answers; tests/test_recognizer_decode.py compares them over
+    many images), in 2/3 of the time. None for anything else, which Pillow opens or refuses as it always did;
+    so does an image over either pixel limit, so that its error is the same."""
     if _spng is None or len(data) < 33 or data[:8] != PNG_SIGNATURE or data[12:16] != b"IHDR" \
             or data[24] != 8 or data[25] not in (2, 6):
         return None
     w, h = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     if w * h > min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels):
         return None
+    return w, h
+
+
+def _spng_pixels(data: bytes, w: int, h: int) -> np.ndarray | None:
+    """libspng's decode; None for any file it refuses (Pillow then decodes or refuses it)."""
     try:
         a = _spng.load(data)
     except Exception:
@@ -68,39 +80,111 @@ def _png_pixels(data: bytes, max_pixels: int) -> np.ndarray | None:
     return a if a.shape[2] == 3 else np.ascontiguousarray(a[..., :3])  # RGBA -> RGB drops alpha, as Pillow does
 
 
-def decode_image(data: bytes, size: int, max_pixels: int) -> np.ndarray:
-    """Encoded image bytes of any size -> uint8 [size, size, 3]. The header is read
-    before any pixel is decoded, so a decompression bomb is refused for the price of its header."""
-    if not data:
-        raise BadRequest("empty image")
-    try:
-        pixels = _png_pixels(data, max_pixels)
-        if pixels is not None:  # (frombuffer: what fromarray does for an RGB array, without its checks)
-            img = Image.frombuffer("RGB", (pixels.shape[1], pixels.shape[0]), pixels, "raw", "RGB", 0, 1)
-        else:
-            img = Image.open(io.BytesIO(data), formats=FORMATS)
-            w, h = img.size
-            if w * h > max_pixels:
-                raise BadRequest(f"image is {w}x{h}: more than {max_pixels} pixels")
-            img.draft("RGB", (size, size))  # JPEG decodes at a reduced scale: cheaper, same result
+def _png_pixels(data: bytes, max_pixels: int) -> np.ndarray | None:
+    """An 8-bit RGB or RGBA PNG decoded by libspng, at full size; None for anything libspng is not given."""
+    wh = _spng_size(data, max_pixels)
+    return None if wh is None else _spng_pixels(data, *wh)
+
+
+def _bad_image(exc: Exception) -> BadRequest:
+    """Pillow's many errors for a file it cannot take, as the one-line 400 a client gets."""
+    if isinstance(exc, BadRequest):
+        return exc
+    if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+        return BadRequest(f"image too large: {exc}".split(", could be")[0])
+    if isinstance(exc, UnidentifiedImageError):
+        return BadRequest("not an image: expected PNG, JPEG, GIF, BMP or WEBP bytes")
+    return BadRequest(f"damaged or truncated image: {exc}")  # PIL raises many types for damaged files
+
+
+def _pillow_open(data: bytes, size: int, max_pixels: int) -> Image.Image:
+    img = Image.open(io.BytesIO(data), formats=FORMATS)
+    w, h = img.size
+    if w * h > max_pixels:
+        raise BadRequest(f"image is {w}x{h}: more than {max_pixels} pixels")
+    img.draft("RGB", (size, size))  # JPEG decodes at a reduced scale: cheaper, same result
+    return img
+
+
+class Pending:
+    """An encoded image whose header has been read (a format the server takes, within the pixel limit) and
+    whose pixels are not decoded yet; `cost` is how many pixels decoding it makes (after a JPEG's reduced-scale
+    draft), which is what decoding costs. The server decides from a request's total where to decode it
+    (recognizer/decoder.py)."""
+
+    __slots__ = ("cost", "data", "img", "max_pixels", "size", "wh")
+
+    def __init__(self, data: bytes, size: int, max_pixels: int) -> None:
+        self.data, self.size, self.max_pixels = data, size, max_pixels
+        self.img: Image.Image | None = None
+        try:
+            self.wh = _spng_size(data, max_pixels)
+            if self.wh is None:
+                self.img = _pillow_open(data, size, max_pixels)
+                self.cost = self.img.size[0] * self.img.size[1]
+            else:
+                self.cost = self.wh[0] * self.wh[1]
+        except Exception as exc:
+            raise _bad_image(exc) from None
+
+    def decode(self) -> np.ndarray:
+        """uint8 [size, size, 3]."""
+        size = self.size
+        try:
+            img = self.img
+            if img is None:
+                pixels = _spng_pixels(self.data, *self.wh)  # type: ignore[misc]
+                if pixels is not None:  # (frombuffer: what fromarray does for an RGB array, without its checks)
+                    img = Image.frombuffer("RGB", (pixels.shape[1], pixels.shape[0]), pixels, "raw", "RGB", 0, 1)
+                else:
+                    img = _pillow_open(self.data, size, self.max_pixels)
             if img.mode != "RGB":
                 img = img.convert("RGB")
-        # reduce(k) averages k x k blocks: 5x cheaper than a bilinear resize, and exact for the common
-        # case of a whole multiple of the input size (64x64 -> 32x32); the rest is resized from there.
-        k = min(img.size[0] // size, img.size[1] // size)
-        if k >= 2:
-            img = img.reduce(k)
-        if img.size != (size, size):
-            img = img.resize((size, size), Image.Resampling.BILINEAR)
-        return np.asarray(img)
-    except BadRequest:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise BadRequest(f"image too large: {exc}".split(", could be")[0]) from None
-    except UnidentifiedImageError:
-        raise BadRequest("not an image: expected PNG, JPEG, GIF, BMP or WEBP bytes") from None
-    except Exception as exc:  # PIL raises many types for damaged files
-        raise BadRequest(f"damaged or truncated image: {exc}") from None
+            # reduce(k) averages k x k blocks: 5x cheaper than a bilinear resize, and exact for the common
+            # case of a whole multiple of the input size (64x64 -> 32x32); the rest is resized from there.
+            k = min(img.size[0] // size, img.size[1] // size)
+            if k >= 2:
+                img = img.reduce(k)
+            if img.size != (size, size):
+                img = img.resize((size, size), Image.Resampling.BILINEAR)
+            return np.asarray(img)
+        except Exception as exc:
+            raise _bad_image(exc) from None
+
+
+def open_image(data: bytes, size: int, max_pixels: int) -> Pending:
+    """Encoded image bytes -> a Pending image: the header is read before any pixel is decoded, so a
+    decompression bomb is refused for the price of its header."""
+    if not data:
+        raise BadRequest("empty image")
+    return Pending(data, size, max_pixels)
+
+
+def decode_image(data: bytes, size: int, max_pixels: int) -> np.ndarray:
+    """Encoded image bytes of any size -> uint8 [size, size, 3]."""
+    return open_image(data, size, max_pixels).decode()
+
+
+class Images:
+    """A request's images: numeric tensors (already checked) and Pending encoded images, in order, or one
+    whole numeric batch; `cost` adds up the pixels decoding the encoded ones makes."""
+
+    __slots__ = ("batch", "cost", "items")
+
+    def __init__(self, items: list[np.ndarray | Pending] | None = None, batch: np.ndarray | None = None) -> None:
+        self.items = items or []
+        self.batch = batch
+        self.cost = sum(x.cost for x in self.items if type(x) is Pending)
+
+    def __len__(self) -> int:
+        return len(self.batch) if self.batch is not None else len(self.items)
+
+    def decode(self) -> np.ndarray:
+        """The [N, size, size, 3] batch."""
+        if self.batch is None:
+            self.batch = stack([x.decode() if type(x) is Pending else x for x in self.items])  # type: ignore[union-attr]
+            self.items = []
+        return self.batch
 
 
 def b64decode(text: Any) -> bytes:
@@ -128,14 +212,17 @@ def tensor(value: Any, size: int, what: str) -> np.ndarray:
     return arr
 
 
-def _one(value: Any, size: int, max_pixels: int, what: str) -> np.ndarray:
-    if isinstance(value, dict):
+def _one(value: Any, size: int, max_pixels: int, what: str) -> np.ndarray | Pending:
+    while isinstance(value, dict):  # a loop, not recursion: {"image": {"image": …}} nests as deep as JSON does
         if set(value) == {"b64"}:
-            return decode_image(b64decode(value["b64"]), size, max_pixels)
-        if len(value) == 1:  # a named input: {"image": …}
-            return _one(next(iter(value.values())), size, max_pixels, what)
-        raise BadRequest(f"{what}: expected {{\"b64\": …}} or a numeric [H, W, 3] array")
-    return tensor(value, size, what)
+            return open_image(b64decode(value["b64"]), size, max_pixels)
+        if len(value) != 1:
+            raise BadRequest(f"{what}: expected {{\"b64\": …}} or a numeric [H, W, 3] array")
+        value = next(iter(value.values()))  # a named input: {"image": …}
+    arr = tensor(value, size, what)
+    if arr.ndim != 3:
+        raise BadRequest(f"{what} has shape {list(arr.shape)}; expected [{size}, {size}, 3]")
+    return arr
 
 
 def _check_count(n: int) -> None:
@@ -145,8 +232,8 @@ def _check_count(n: int) -> None:
         raise BadRequest(f"{n} images in one request; the limit is {MAX_BATCH_IMAGES}", status=413)
 
 
-def parse_v1(body: Any, size: int, max_pixels: int) -> tuple[np.ndarray, bool]:
-    """TF Serving :predict -> (batch, columnar?)."""
+def parse_v1(body: Any, size: int, max_pixels: int) -> tuple[Images, bool]:
+    """TF Serving :predict -> (images, columnar?)."""
     if not isinstance(body, dict):
         raise BadRequest("request body must be a JSON object with \"instances\" or \"inputs\"")
     if ("instances" in body) == ("inputs" in body):
@@ -166,8 +253,11 @@ def parse_v1(body: Any, size: int, max_pixels: int) -> tuple[np.ndarray, bool]:
         raise BadRequest("instances/inputs must be a list of images")
     _check_count(len(value))
     if value and all(isinstance(v, list) for v in value):
-        return tensor(value, size, "input"), columnar
-    return stack([_one(v, size, max_pixels, f"instance {i}") for i, v in enumerate(value)]), columnar
+        arr = tensor(value, size, "input")
+        if arr.ndim != 4:
+            raise BadRequest(f"input has shape {list(arr.shape)}; expected [N, {size}, {size}, 3]")
+        return Images(batch=arr), columnar
+    return Images([_one(v, size, max_pixels, f"instance {i}") for i, v in enumerate(value)]), columnar
 
 
 PIXEL_DTYPES = {"FP32": np.dtype("<f4"), "FP64": np.dtype("<f8"), "UINT8": np.dtype("u1"),
@@ -178,7 +268,7 @@ PIXEL_DTYPES = {"FP32": np.dtype("<f4"), "FP64": np.dtype("<f8"), "UINT8": np.dt
 class V2Request:
     """An Open Inference Protocol request after parsing, whatever carried it (JSON, JSON + binary, gRPC)."""
 
-    batch: np.ndarray
+    images: Images
     outputs: list[str] | None = None  # names asked for; None: all
     id: Any = None
     binary_outputs: set[str] = field(default_factory=set)  # outputs to send as binary (REST extension)
@@ -194,6 +284,9 @@ def check_shape(shape: Any) -> list[int]:
 def image_count(dtype: Any, shape: list[int], size: int) -> int:
     """How many images an input of this datatype and shape holds; refuses any other shape
     (and a huge declared batch) before a byte of data is looked at."""
+    if not isinstance(dtype, str):
+        raise BadRequest("datatype must be a string: BYTES for encoded images, FP32 (or another number type) "
+                         "for pixel tensors")
     if dtype == "BYTES":
         if not (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
             raise BadRequest(f"BYTES input needs shape [N] (one encoded image each); got {shape}")
@@ -201,18 +294,18 @@ def image_count(dtype: Any, shape: list[int], size: int) -> int:
         if len(shape) != 4 or shape[1:] != [size, size, 3]:
             raise BadRequest(f"{dtype} input needs shape [N, {size}, {size}, 3]; got {shape}")
     else:
-        raise BadRequest(f"unsupported datatype {dtype!r}: use FP32 pixel tensors or BYTES images")
+        raise BadRequest(f"unsupported datatype {dtype[:40]!r}: use FP32 pixel tensors or BYTES images")
     _check_count(shape[0])
     return shape[0]
 
 
-def images_from_bytes(items: list[bytes], size: int, max_pixels: int) -> np.ndarray:
+def images_from_bytes(items: list[bytes], size: int, max_pixels: int) -> Images:
     """Raw encoded images (the binary extension, gRPC). Base64 text is accepted too, as some clients
     send the JSON form's strings unchanged."""
-    out = []
+    out: list[np.ndarray | Pending] = []
     for data in items:
         try:
-            out.append(decode_image(data, size, max_pixels))
+            out.append(open_image(data, size, max_pixels))
         except BadRequest as exc:
             if not str(exc).startswith("not an image"):
                 raise
@@ -220,8 +313,8 @@ def images_from_bytes(items: list[bytes], size: int, max_pixels: int) -> np.ndar
                 decoded = _b64decode(data, validate=True)
             except (binascii.Error, ValueError):
                 raise exc from None
-            out.append(decode_image(decoded, size, max_pixels))
-    return stack(out)
+            out.append(open_image(decoded, size, max_pixels))
+    return Images(out)
 
 
 def pixels_from_buffer(buf: bytes, dtype: str, shape: list[int], size: int) -> np.ndarray:
@@ -291,13 +384,22 @@ def _one_b64(body: Any) -> str | None:
     return text if type(text) is str else None
 
 
+def request_id(body: dict) -> Any:
+    """The request's id, echoed in the answer: a string as the protocol has it (or, as clients send them, a
+    number or a boolean); never an array or object, which could nest deeper than the answer's encoder goes."""
+    rid = body.get("id")
+    if isinstance(rid, (list, dict)):
+        raise BadRequest("id must be a string")
+    return rid
+
+
 def parse_v2(body: Any, size: int, max_pixels: int, binary: bytes = b"") -> V2Request:
     """Open Inference Protocol /infer. `binary` is what follows the JSON header when the binary tensor
     data extension is used (Inference-Header-Content-Length); inputs with a binary_data_size take their
     data from it, in order."""
     text = None if binary else _one_b64(body)
     if text is not None:  # what the general path does for this request, without its checks that cannot fail
-        return V2Request(decode_image(b64decode(text), size, max_pixels)[None], None, body.get("id"), set())
+        return V2Request(Images([open_image(b64decode(text), size, max_pixels)]), None, request_id(body), set())
     if not isinstance(body, dict) or not isinstance(body.get("inputs"), list) or not body["inputs"]:
         raise BadRequest("request body must be a JSON object with a non-empty \"inputs\" list")
     if len(body["inputs"]) != 1:
@@ -319,22 +421,22 @@ def parse_v2(body: Any, size: int, max_pixels: int, binary: bytes = b"") -> V2Re
         if data is not None:
             raise BadRequest("an input with binary_data_size must not also have \"data\"")
         if dtype == "BYTES":
-            batch = images_from_bytes(split_bytes(binary, n), size, max_pixels)
+            images = images_from_bytes(split_bytes(binary, n), size, max_pixels)
         else:
-            batch = pixels_from_buffer(binary, dtype, shape, size)
+            images = Images(batch=pixels_from_buffer(binary, dtype, shape, size))
     else:
         if binary:
             raise BadRequest(f"{len(binary)} bytes follow the JSON header but no input has binary_data_size")
         if dtype == "BYTES":
             if not isinstance(data, list) or len(data) != n:
                 raise BadRequest("BYTES input needs shape [N] and N base64-encoded images in data")
-            batch = stack([decode_image(b64decode(d[0] if isinstance(d, list) and len(d) == 1 else d),
-                                           size, max_pixels) for d in data])
+            images = Images([open_image(b64decode(d[0] if isinstance(d, list) and len(d) == 1 else d),
+                                        size, max_pixels) for d in data])
         else:
             flat = tensor_data(data)
             if flat.size != math.prod(shape):
                 raise BadRequest(f"data has {flat.size} values; shape {shape} needs {math.prod(shape)}")
-            batch = tensor(flat.reshape(shape), size, "input")
+            images = Images(batch=tensor(flat.reshape(shape), size, "input"))
     outputs = body.get("outputs")
     names = None
     default_binary = bool(_binary_flag(body.get("parameters"), "binary_data_output"))
@@ -347,7 +449,7 @@ def parse_v2(body: Any, size: int, max_pixels: int, binary: bytes = b"") -> V2Re
             flag = _binary_flag(o.get("parameters"), "binary_data")
             if flag is not None:
                 (binary_outputs.add if flag else binary_outputs.discard)(str(o["name"]))
-    return V2Request(batch, names, body.get("id"), binary_outputs)
+    return V2Request(images, names, request_id(body), binary_outputs)
 
 
 def tensor_data(data: Any) -> np.ndarray:

@@ -15,65 +15,23 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import grpc
-import numpy as np
 
 from recognizer import codec, metrics
 from recognizer import grpc_predict_v2_pb2 as pb  # type: ignore[attr-defined]
 from recognizer.batcher import Overloaded
-
-if TYPE_CHECKING:
-    from recognizer.server import State
+from recognizer.parsing import grpc_request, message
+from recognizer.service import EXTENSIONS, SERVER_NAME, State, check_model, model_metadata
 
 log = logging.getLogger("recognizer.grpc")
 SERVICE = "inference.GRPCInferenceService"
 STATUS = {400: grpc.StatusCode.INVALID_ARGUMENT, 404: grpc.StatusCode.NOT_FOUND,
           413: grpc.StatusCode.INVALID_ARGUMENT, 429: grpc.StatusCode.RESOURCE_EXHAUSTED,
           499: grpc.StatusCode.CANCELLED, 500: grpc.StatusCode.INTERNAL, 503: grpc.StatusCode.UNAVAILABLE}
-# Where a pixel tensor's values are in InferTensorContents when raw_input_contents is not used.
-CONTENTS = {"FP32": "fp32_contents", "FP64": "fp64_contents", "UINT8": "uint_contents",
-            "INT32": "int_contents", "INT64": "int64_contents"}
-
-
-def parse_request(req: Any, size: int, max_pixels: int) -> codec.V2Request:
-    """ModelInferRequest -> the same checked batch the REST paths make."""
-    if len(req.inputs) != 1:
-        raise codec.BadRequest(f"the model has exactly one input, \"image\"; got {len(req.inputs)}")
-    inp = req.inputs[0]
-    shape = codec.check_shape(list(inp.shape))
-    n = codec.image_count(inp.datatype, shape, size)
-    if req.raw_input_contents:
-        if len(req.raw_input_contents) != 1:
-            raise codec.BadRequest(f"raw_input_contents has {len(req.raw_input_contents)} entries; "
-                                   "one input needs one")
-        if inp.HasField("contents"):
-            raise codec.BadRequest("an input must not have contents when raw_input_contents is used")
-        buf = req.raw_input_contents[0]
-        if inp.datatype == "BYTES":
-            batch = codec.images_from_bytes(codec.split_bytes(buf, n), size, max_pixels)
-        else:
-            batch = codec.pixels_from_buffer(buf, inp.datatype, shape, size)
-    elif inp.datatype == "BYTES":
-        items = list(inp.contents.bytes_contents)
-        if len(items) != n:
-            raise codec.BadRequest(f"bytes_contents has {len(items)} images; the shape says {n}")
-        batch = codec.images_from_bytes(items, size, max_pixels)
-    else:
-        values = getattr(inp.contents, CONTENTS[inp.datatype])
-        want = int(np.prod(shape))
-        if len(values) != want:
-            raise codec.BadRequest(f"{CONTENTS[inp.datatype]} has {len(values)} values; shape {shape} needs {want}")
-        batch = codec.tensor(np.asarray(values, dtype=np.float32).reshape(shape), size, "input")
-    return codec.V2Request(batch, [o.name for o in req.outputs] or None, req.id)
-
-
-def decode(cls: Any, raw: bytes) -> Any:
-    try:
-        return cls.FromString(raw)
-    except Exception as exc:  # google.protobuf.message.DecodeError, and upb's own errors
-        raise codec.BadRequest(f"not a valid {cls.DESCRIPTOR.full_name} message: {exc}") from None
+parse_request = grpc_request  # ModelInferRequest -> V2Request (recognizer/parsing.py, where the decode process has it)
+decode = message
 
 
 class Servicer:
@@ -81,8 +39,6 @@ class Servicer:
         self.state = state
 
     def _model(self, name: str, version: str) -> None:
-        from recognizer.server import check_model
-
         check_model(name, version)
 
     async def server_live(self, req: Any, ctx: grpc.aio.ServicerContext) -> Any:
@@ -96,14 +52,10 @@ class Servicer:
         return pb.ModelReadyResponse(ready=self.state.ready)
 
     async def server_metadata(self, req: Any, ctx: grpc.aio.ServicerContext) -> Any:
-        from recognizer.server import EXTENSIONS, SERVER_NAME
-
         return pb.ServerMetadataResponse(name=SERVER_NAME, version=self.state.settings.version,
                                          extensions=EXTENSIONS)
 
     async def model_metadata(self, req: Any, ctx: grpc.aio.ServicerContext) -> Any:
-        from recognizer.server import model_metadata
-
         await self._guard(ctx, lambda: self._model(req.name, req.version))
         meta = model_metadata(self.state)
         tensor = pb.ModelMetadataResponse.TensorMetadata
@@ -128,8 +80,8 @@ class Servicer:
             req = decode(pb.ModelInferRequest, raw)
             self._model(req.model_name, req.model_version)
             state.batcher.admit()
-            parsed = parse_request(req, state.files.input_size, state.settings.max_pixels)
-            probs = await state.batcher.submit(parsed.batch)
+            batch, parsed = await state.decoder.prepared("grpc", raw)  # costly ones in the decode process
+            probs = await state.batcher.submit(batch)
             resp = pb.ModelInferResponse(model_name=req.model_name, model_version="1", id=req.id)
             for name, datatype, shape, value in codec.v2_outputs(probs, state.files.labels, parsed.outputs):
                 resp.outputs.add(name=name, datatype=datatype, shape=shape)
@@ -182,7 +134,10 @@ class Servicer:
 
 async def start(state: State, host: str, port: int) -> grpc.aio.Server:
     limit = state.settings.max_body_bytes
-    server = grpc.aio.server(options=[("grpc.max_receive_message_length", limit),
+    # RPCs at once (each a request of at least one image) bounded as the batcher's queue is: beyond it gRPC
+    # answers RESOURCE_EXHAUSTED at once instead of holding every call it is sent.
+    server = grpc.aio.server(maximum_concurrent_rpcs=state.settings.max_queue,
+                             options=[("grpc.max_receive_message_length", limit),
                                       ("grpc.max_send_message_length", limit),
                                       # on only when workers share the port: otherwise a second
                                       # server on the same port must fail, not split the traffic

@@ -67,28 +67,34 @@ def model_info(**labels: str) -> None:
 
 
 class ProcessTree:
-    """process_* of the supervisor and all its workers, added up: CPU seconds, memory and open files are the
-    pod's, as they are with one process; the start time is the supervisor's."""
+    """process_* of a process and all its descendants, added up: the supervisor's workers and each server's
+    decode process (recognizer/decoder.py). CPU seconds, memory and open files are then the pod's, whether
+    it runs one process or several; the start time is the root's."""
 
     def __init__(self, root: int, supervised: bool) -> None:
         self.root = root
-        self.supervised = supervised
+        self.supervised = supervised  # root is the workers' supervisor: say how many workers it has
 
-    def pids(self) -> list[int]:
-        kids = []
+    def tree(self) -> tuple[list[int], int]:
+        """(root and every descendant, how many children the root has)."""
+        parents: dict[int, int] = {}
         for d in os.listdir("/proc"):
             if d.isdigit():
                 try:
                     with open(f"/proc/{d}/stat") as f:
-                        if int(f.read().rsplit(")", 1)[1].split()[1]) == self.root:
-                            kids.append(int(d))
+                        parents[int(d)] = int(f.read().rsplit(")", 1)[1].split()[1])
                 except (OSError, IndexError, ValueError):
                     continue
-        return [self.root, *kids]
+        pids, i = [self.root], 0
+        while i < len(pids):
+            pids += [p for p, parent in parents.items() if parent == pids[i]]
+            i += 1
+        return pids, sum(1 for parent in parents.values() if parent == self.root)
 
     def collect(self) -> Iterable[Metric]:
         total: dict[str, Metric] = {}
-        for pid in self.pids():
+        pids, children = self.tree()
+        for pid in pids:
             for m in ProcessCollector(pid=lambda p=pid: p, registry=None).collect():
                 if m.name not in total:
                     total[m.name] = m
@@ -96,8 +102,21 @@ class ProcessTree:
                     total[m.name].samples[0] = total[m.name].samples[0]._replace(
                         value=total[m.name].samples[0].value + m.samples[0].value)
         yield from total.values()
-        yield GaugeMetricFamily("recognizer_worker_processes", "Worker processes serving this port",
-                                value=len(self.pids()) - 1 if self.supervised else 1)
+        if MULTIPROCESS:
+            yield GaugeMetricFamily("recognizer_worker_processes", "Worker processes serving this port",
+                                    value=children if self.supervised else 1)
+
+
+def count_descendants() -> None:
+    """One process: its process_* add up its decode process too (the default collector sees only itself)."""
+    if not MULTIPROCESS:
+        from prometheus_client import PROCESS_COLLECTOR, REGISTRY
+
+        try:
+            REGISTRY.unregister(PROCESS_COLLECTOR)
+        except KeyError:  # done already
+            return
+        REGISTRY.register(ProcessTree(os.getpid(), supervised=False))
 
 
 def exposition() -> bytes:

@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import signal
+import socket
 import time
 from collections import deque
 from collections.abc import Callable
@@ -31,15 +32,13 @@ import httptools
 
 from recognizer import codec, metrics, selfcheck
 from recognizer.batcher import Batcher, Overloaded
+from recognizer.decoder import Decoder
+from recognizer.parsing import BINARY_HEADER, loads, orjson
 from recognizer.runtime import ModelFiles, Runtime
-
-try:
-    import orjson
-except ImportError:  # the standard library's json is the reference; orjson is only faster
-    orjson = None
+from recognizer.service import EXTENSIONS, MODEL, SERVER_NAME, State, check_model, model_metadata
 
 log = logging.getLogger("recognizer")
-MODEL = "recognizer"
+__all__ = ["EXTENSIONS", "MODEL", "SERVER_NAME", "Settings", "State", "loads", "main"]
 
 
 @dataclass
@@ -56,6 +55,14 @@ class Settings:
     max_queue: int = 256
     max_body_bytes: int = 8 * 1024 * 1024
     max_pixels: int = 40_000_000
+    # The request line and headers together, as Node's and h11's 16 KiB: past it, 431 (llhttp has no limit).
+    max_head_bytes: int = 16 * 1024
+    # A client that takes longer than this to send a request's head, or then its body, gets 408 and is closed:
+    # a trickle of bytes held a connection for ever. 8 MiB in 60 s is a 1.1 Mbit/s client.
+    head_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 60.0
+    decode_processes: int = 1  # costly requests are decoded there (recognizer/decoder.py); 0: on the event loop
+    decode_queue: int = 16  # requests waiting for the decode processes before more get 429
     drain_seconds: float = 3.0
     # A client's list of endpoints can lag the drain's start (a balancer's refresh; a loaded machine stalled
     # aitui's traffic 0.66 s in CI and its request after a 0.5 s quiet found the replica gone): wait this long.
@@ -77,30 +84,7 @@ class Settings:
         return s
 
 
-@dataclass
-class State:
-    settings: Settings
-    files: ModelFiles
-    runtime: Runtime
-    batcher: Batcher
-    ready: bool = False
-    refusal: str = ""  # why the replica will not say ready: its self-check failed (recognizer/selfcheck.py)
-    in_flight: int = 0
-    last_done: float = 0.0  # time.monotonic() when an inference request last finished (the drain's quiet check)
-
-
 # --- JSON ---------------------------------------------------------------------------------------------------
-
-
-def loads(body: bytes) -> Any:
-    """orjson where it can; whatever it refuses (NaN, integers beyond 64 bits, UTF-16…) the standard library
-    decides, so the accepted inputs and the error messages are the standard library's."""
-    if orjson is not None:
-        try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(body)
 
 
 def dumps(obj: Any) -> bytes:
@@ -110,15 +94,6 @@ def dumps(obj: Any) -> bytes:
         except TypeError:  # orjson.JSONEncodeError: e.g. an id that is an integer beyond 64 bits
             pass
     return json.dumps(obj).encode()
-
-
-def _json(body: bytes) -> Any:
-    if not body:
-        raise codec.BadRequest("empty request body")
-    try:
-        return loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise codec.BadRequest(f"request body is not valid JSON: {exc}") from None
 
 
 # --- replies: (status, body, content type, extra headers) ----------------------------------------------------
@@ -190,47 +165,7 @@ def _protocol(path: str) -> str | None:
     return None
 
 
-def check_model(name: str, version: str | None = None, label: str | None = None, labels: str = "") -> None:
-    """One model, version 1, which the TF Serving version labels in `labels` also name."""
-    if name != MODEL:
-        raise codec.BadRequest(f"Servable not found for request: Latest({name})", status=404)
-    if version not in (None, "", "1"):
-        raise codec.BadRequest(f"Servable not found for request: Specific({name}, {version})", status=404)
-    if label is not None and label not in [x.strip() for x in labels.split(",") if x.strip()]:
-        raise codec.BadRequest(f"Unrecognized servable version label: {label}", status=404)
-
-
-def model_metadata(state: State) -> dict[str, Any]:
-    """OIP model metadata, the same over REST and gRPC."""
-    size, labels = state.files.input_size, state.files.labels
-    return {
-        "name": MODEL, "versions": ["1"], "platform": f"{state.runtime.name}",
-        "inputs": [{"name": "image", "datatype": "FP32", "shape": [-1, size, size, 3]}],
-        "outputs": [{"name": "probabilities", "datatype": "FP32", "shape": [-1, len(labels)]},
-                    {"name": "labels", "datatype": "BYTES", "shape": [-1, 5]},
-                    {"name": "scores", "datatype": "FP32", "shape": [-1, 5]}],
-        "parameters": {"labels": list(labels), "accuracy": state.files.accuracy(state.settings.model_file)}}
-
-
-SERVER_NAME = "aitui-recognizer"
-EXTENSIONS = ["binary_tensor_data"]
-BINARY_HEADER = "Inference-Header-Content-Length"
 _BINARY_HEADER = BINARY_HEADER.lower().encode()
-
-
-def _binary_body(raw: bytes, header: str) -> tuple[Any, bytes]:
-    """The binary tensor data extension: the first `header` bytes are the JSON request, the rest
-    is tensor data that inputs claim with their binary_data_size."""
-    try:
-        n = int(header)
-    except ValueError:
-        raise codec.BadRequest(f"{BINARY_HEADER} must be an integer; got {header[:40]!r}") from None
-    if not 0 < n <= len(raw):
-        raise codec.BadRequest(f"{BINARY_HEADER} is {n} but the body has {len(raw)} bytes")
-    try:
-        return loads(raw[:n]), raw[n:]
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise codec.BadRequest(f"the JSON header (the first {n} bytes) is not valid JSON: {exc}") from None
 
 
 class Request:
@@ -286,7 +221,7 @@ def routes(state: State) -> Router:
     r = Router()
     size, labels = state.files.input_size, state.files.labels
     settings = state.settings
-    batcher = state.batcher
+    batcher, decoder = state.batcher, state.decoder
 
     def model_of(req: Request) -> None:
         m = req.match
@@ -298,9 +233,8 @@ def routes(state: State) -> Router:
     def predict(req: Request, slot: Slot) -> None:
         model_of(req)
         batcher.admit()
-        batch, columnar = codec.parse_v1(_json(req.body), size, settings.max_pixels)
-        slot.build, slot.ctx = v1_answer, columnar
-        batcher.enqueue(batch, slot)
+        slot.build = v1_answer
+        decoder.prepare("v1", req.body, None, slot.prepared, slot.decoded)
 
     r.add("POST", "/v1/models/{model}:predict", predict)
     r.add("POST", "/v1/models/{model}/versions/{version}:predict", predict)
@@ -367,13 +301,9 @@ def routes(state: State) -> Router:
         model_of(req)
         batcher.admit()
         header = req.headers.get(_BINARY_HEADER)
-        if header is None:
-            body, binary = _json(req.body), b""
-        else:
-            body, binary = _binary_body(req.body, header.decode("latin-1"))
-        parsed = codec.parse_v2(body, size, settings.max_pixels, binary)
-        slot.build, slot.ctx = v2_answer, parsed
-        batcher.enqueue(parsed.batch, slot)
+        slot.build = v2_answer
+        decoder.prepare("v2", req.body, None if header is None else header.decode("latin-1"), slot.prepared,
+                        slot.decoded)
 
     r.add("POST", "/v2/models/{model}/infer", infer)
     r.add("POST", "/v2/models/{model}/versions/{version}/infer", infer)
@@ -389,6 +319,10 @@ def routes(state: State) -> Router:
 
 PAUSE_AT = 64  # pipelined requests waiting for their answer before the connection stops reading
 LINGER_SECONDS = 10.0  # how long a refused (413) body is read and dropped before the connection is closed
+# After a 431 or a 408, what the client still sends is read and dropped this long before the connection closes:
+# closing on unread bytes sends a reset, which can reach the client before it has read the answer.
+DISCARD_SECONDS = 2.0
+IDLE, HEAD, BODY = 0, 1, 2  # where a connection is in its current request
 
 
 class Slot:
@@ -403,6 +337,23 @@ class Slot:
         self.close = self.gone = self.done = self.head_only = self.http10 = False
         self.build: Callable[[Any, Any], Reply] | None = None
         self.ctx: Any = None
+
+    def prepared(self, batch: Any, ctx: Any) -> None:
+        """The request's images are decoded: to the batcher (Overloaded, when full, is the caller's 429)."""
+        self.ctx = ctx
+        self.conn.state.batcher.enqueue(batch, self)
+
+    def decoded(self, value: Any, exc: BaseException | None) -> None:
+        """The decode process's answer, on the event loop."""
+        if self.gone:
+            return
+        if exc is None:
+            try:
+                self.prepared(*value)
+                return
+            except Exception as e:  # Overloaded: the queue filled while this request was being decoded
+                exc = e
+        self.fail(exc)
 
     def deliver(self, probs: Any) -> None:
         try:
@@ -422,6 +373,7 @@ class HttpApp:
         self.state = state
         self.router = routes(state)
         self.max_body = state.settings.max_body_bytes
+        self.max_head = state.settings.max_head_bytes
         self.connections: set[Connection] = set()
         self._requests: dict[tuple[str, int], Any] = {}
         self._latency = {p: metrics.LATENCY.labels(p) for p in ("v1", "v2")}
@@ -439,6 +391,20 @@ class HttpApp:
             if not c.pending and now - c.last >= idle_for and c.transport is not None:
                 c.transport.close()
 
+    def sweep(self) -> None:
+        """Once a second: idle keep-alive connections are closed; a request whose head or body is overdue
+        gets 408."""
+        now, s = time.monotonic(), self.state.settings
+        for c in list(self.connections):
+            if c.transport is None:
+                continue
+            if c.phase == HEAD and now - c.since > s.head_timeout_seconds:
+                c.overdue(f"the request's head (its line and headers) took over {s.head_timeout_seconds:g} s")
+            elif c.phase == BODY and not c.skip and now - c.since > s.body_timeout_seconds:
+                c.overdue(f"the request's body took over {s.body_timeout_seconds:g} s")
+            elif not c.pending and c.phase == IDLE and now - c.last >= s.keepalive_seconds:
+                c.transport.close()
+
 
 class Connection(asyncio.Protocol):
     def __init__(self, app: HttpApp) -> None:
@@ -453,6 +419,11 @@ class Connection(asyncio.Protocol):
         self.read_paused = self.write_paused = False
         self.close_when_read = False  # the closing response is out; close once its request's body is read
         self.close_when_flushed = False  # close once every owed response is written
+        self.discard = False  # after a 431 or 408: what arrives is dropped, then the connection closes
+        self.phase = IDLE
+        self.since = self.last  # when the current phase (HEAD, BODY) began
+        self.head_fed = 0  # bytes fed while the head is incomplete, after the chunk it began in
+        self.head_began = False  # the head began in the chunk being fed
         self._reset()
 
     def _reset(self) -> None:
@@ -462,6 +433,7 @@ class Connection(asyncio.Protocol):
         self.size = 0
         self.skip = False  # the body is refused (413): read and dropped
         self.t0 = 0.0
+        self.head = 0  # bytes of the request line and the headers, as the parser hands them over
 
     # asyncio
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -484,6 +456,15 @@ class Connection(asyncio.Protocol):
         self.last = time.monotonic()
         try:
             self.parser.feed_data(data)
+            if self.phase == HEAD:
+                # A header still incomplete is buffered inside the parser, out of on_header's sight: count the
+                # chunks instead (not the one the head began in, which can hold the previous request's body).
+                if self.head_began:
+                    self.head_began = False
+                else:
+                    self.head_fed += len(data)
+                    if self.head_fed > self.app.max_head:
+                        self._head_too_large()
         except httptools.HttpParserUpgrade:
             # `Upgrade:` (h2c, websocket) is declined by answering in HTTP/1.1 (no 101); the parser cannot go
             # on after such a request, so the connection closes once what is owed is written.
@@ -491,6 +472,13 @@ class Connection(asyncio.Protocol):
             self.flush()
         except httptools.HttpParserError as exc:
             self._refuse(f"malformed HTTP request: {exc}")
+
+    def eof_received(self) -> bool | None:
+        """The client shut its side: the answers it is owed are still written, then the connection closes."""
+        if not self.pending:
+            return None  # the transport closes
+        self.closing = self.close_when_flushed = True
+        return True
 
     def pause_writing(self) -> None:  # the client does not read its answers: stop taking requests
         self.write_paused = True
@@ -515,14 +503,22 @@ class Connection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         self._reset()
         self.t0 = time.perf_counter()
+        self.phase, self.since, self.head_fed, self.head_began = HEAD, self.last, 0, True
 
     def on_url(self, url: bytes) -> None:
         self.url += url
+        self.head += len(url)
+        if self.head > self.app.max_head:
+            self._head_too_large()
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers[name.lower()] = value
+        self.head += len(name) + len(value) + 4
+        if self.head > self.app.max_head:
+            self._head_too_large()
 
     def on_headers_complete(self) -> None:
+        self.phase, self.since = BODY, self.last
         if self.closing:
             return
         length = self.headers.get(b"content-length")
@@ -541,6 +537,7 @@ class Connection(asyncio.Protocol):
             self.body.append(chunk)
 
     def on_message_complete(self) -> None:
+        self.phase = IDLE
         if self.skip:  # the refused body has been read to its end
             self.skip = False
             if self.close_when_read and self.transport is not None:
@@ -602,13 +599,30 @@ class Connection(asyncio.Protocol):
         slot = self._slot(self._path(), close=True)
         self.finish(slot, error(413, "request body too large"))
 
+    def _head_too_large(self) -> None:
+        if self.closing:
+            return
+        self.discard = True
+        self.finish(self._slot("", close=True), error(431, f"request line and headers over {self.app.max_head} bytes"))
+
+    def overdue(self, message: str) -> None:
+        """A slow client: 408, then the connection closes (the sweep found its head or body overdue)."""
+        path = self._path() if self.phase == BODY else ""
+        self.phase = IDLE
+        if self.closing:  # an answer that closes the connection is already owed
+            if self.transport is not None and not self.discard:
+                self.transport.close()
+            return
+        self.skip, self.discard = False, True
+        self.finish(self._slot(path, close=True), error(408, message))
+
     def _refuse(self, message: str) -> None:
         """Malformed HTTP: a 400 after the answers already owed, then the connection closes."""
         if self.closing:
             if self.transport is not None and not self.pending:
                 self.transport.close()
             return
-        self.skip = False
+        self.skip, self.discard = False, True
         self.finish(self._slot("", close=True), error(400, message))
 
     def _finished(self, slot: Slot) -> None:
@@ -648,6 +662,8 @@ class Connection(asyncio.Protocol):
                 if self.skip:  # a refused body is still arriving: read it to its end first (bounded)
                     self.close_when_read = True
                     asyncio.get_running_loop().call_later(LINGER_SECONDS, transport.close)
+                elif self.discard:
+                    asyncio.get_running_loop().call_later(DISCARD_SECONDS, transport.close)
                 else:
                     transport.close()
                 return
@@ -669,7 +685,8 @@ def make_state(settings: Settings, runtime: Runtime | None = None) -> State:
                       inline=not settings.inference_thread)
     metrics.model_info(name=MODEL, version=settings.version, runtime=rt.name,
                        accuracy=str(files.accuracy(settings.model_file)))
-    state = State(settings, files, rt, batcher)
+    decoder = Decoder(files.input_size, settings.max_pixels, settings.decode_processes, settings.decode_queue)
+    state = State(settings, files, rt, batcher, decoder)
     metrics.follow(lambda: state.in_flight, lambda: batcher.queued)
     return state
 
@@ -679,6 +696,7 @@ async def serve(settings: Settings) -> None:
     and aitui stop routing here), requests keep being answered for `drain_seconds` or until
     none are in flight, and only then does the listener close."""
     state = make_state(settings)
+    metrics.count_descendants()
     check = selfcheck.run(state.runtime.predict, state.files.labels, state.files.input_size, settings.self_check)
     if check.passed:
         log.info("self-check: %d of %d drawn images answered right (%.0f ms)", check.correct, check.total,
@@ -689,10 +707,13 @@ async def serve(settings: Settings) -> None:
     app = HttpApp(state)
     loop = asyncio.get_running_loop()
     state.batcher.start()
-    # Workers share the port: the kernel spreads new connections over their sockets (SO_REUSEPORT).
-    server = await loop.create_server(lambda: Connection(app), settings.host, settings.port, backlog=1024,
+    # Workers share the port: the kernel spreads new connections over their sockets (SO_REUSEPORT). The backlog
+    # is the kernel's largest (net.core.somaxconn caps it): 2,000 clients that reconnect at once overflowed 1,024,
+    # and a probe whose SYN is dropped waits a second for its retry.
+    server = await loop.create_server(lambda: Connection(app), settings.host, settings.port, backlog=socket.SOMAXCONN,
                                       reuse_port=settings.workers > 1 or None)
     state.ready = check.passed
+    await state.decoder.start()  # after ready: its start (~0.2 s of imports) is no part of start-to-ready
     grpc_server = None
     if settings.grpc_port:
         from recognizer import grpc_server as grpc_oip
@@ -705,10 +726,10 @@ async def serve(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    async def sweep() -> None:  # idle keep-alive connections are closed, as aiohttp did after 75 s
+    async def sweep() -> None:  # idle keep-alive connections (as aiohttp did, after 75 s) and slow clients
         while True:
-            await asyncio.sleep(min(10.0, settings.keepalive_seconds))
-            app.close_idle(settings.keepalive_seconds)
+            await asyncio.sleep(min(1.0, settings.keepalive_seconds))
+            app.sweep()
 
     sweeper = loop.create_task(sweep())
     await stop.wait()
@@ -731,12 +752,25 @@ async def serve(settings: Settings) -> None:
         if c.transport is not None:
             c.transport.close()
     await state.batcher.stop()
+    state.decoder.stop()
     log.info("stopped")
+
+
+def open_files() -> None:
+    """As many open files as the hard limit allows: a soft limit of 1,024 (containerd's default) is 1,000
+    connections, and one more fails every accept, health probes' included."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    if soft != resource.RLIM_INFINITY and soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
+    open_files()
     try:
         import uvloop
 

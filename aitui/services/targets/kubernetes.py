@@ -37,9 +37,11 @@ FIELD_MANAGER = "aitui"
 WATCH_SECONDS = 240  # a watch ends and resumes from its resourceVersion this often (under the read timeout)
 ROLLOUT_TIMEOUT = 600.0  # the Deployment's default progressDeadlineSeconds
 ASK_STUCK_EVERY = 3.0  # while a rollout waits, a new pod that runs unready this long is asked why
+PULL_FAILURES = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName")  # a pod's waiting reasons: no image
 # the kinds manifests/base holds: apiVersion/kind -> (path prefix, plural)
 PATHS = {
     "v1/ServiceAccount": ("/api/v1", "serviceaccounts"),
+    "v1/Secret": ("/api/v1", "secrets"),  # the pull secret of a registry (services/registry.py)
     "v1/Service": ("/api/v1", "services"),
     "apps/v1/Deployment": ("/apis/apps/v1", "deployments"),
     "autoscaling/v2/HorizontalPodAutoscaler": ("/apis/autoscaling/v2", "horizontalpodautoscalers"),
@@ -228,6 +230,7 @@ class KubeTarget:
         self.images = settings.cluster_images.get(context) or kubeconfig.extension_of(
             settings.kubeconfig, context).get("images", "")
         self._published: set[str] = set()
+        self._digests: dict[str, str] = {}  # local image -> what a registry push made of it (repo@sha256:…)
 
     # -- the caches --------------------------------------------------------------------------
     def watch(self, changed: Callable[[], None] = lambda: None) -> None:
@@ -284,7 +287,11 @@ class KubeTarget:
         if not deps and self._deployments is not None and self._deployments.error:
             raise TargetError(self._deployments.error)
         bounds = {a.workload: (a.low, a.high) for a in self._hpas.values()} if self._hpas is not None else {}
-        return sorted((replace(workload_of(d), autoscaler=bounds.get(d["metadata"]["name"])) for d in deps),
+        # a pod that cannot get its image says so in its workload's row (ErrImagePull, ImagePullBackOff)
+        assert self._pods is not None
+        problems = {pod.workload: pod.status for pod, _ in self._pods.values() if pod.status in PULL_FAILURES}
+        return sorted((replace(workload_of(d), autoscaler=bounds.get(d["metadata"]["name"]),
+                               problem=problems.get(d["metadata"]["name"], "")) for d in deps),
                       key=lambda w: w.name)
 
     def pods(self, workload: str | None = None) -> list[Pod]:
@@ -399,11 +406,19 @@ class KubeTarget:
         from kubernetes import client
         from kubernetes.stream import portforward
 
+        from aitui.services.targets.portforward import refused
+
         with self._forward_lock:
             if self._forward_api is None:
                 self._forward_api = client.CoreV1Api(client.ApiClient(self.api.configuration))
-            return portforward(self._forward_api.connect_get_namespaced_pod_portforward, pod, self.namespace,
-                               ports=str(port), _request_timeout=self.timeout)
+            try:
+                return portforward(self._forward_api.connect_get_namespaced_pod_portforward, pod, self.namespace,
+                                   ports=str(port), _request_timeout=self.timeout)
+            except Exception as exc:  # a 403 said as every other refusal is: "forbidden (RBAC): …"
+                answer = refused(exc)
+                if answer is None:
+                    raise
+                raise api_error(answer, "port-forward", f"pods/{pod}") from exc
 
     def publish(self, image: str, progress: Progress = quiet) -> None:
         """Make a locally built image runnable by the cluster's nodes: loaded into a node's containerd
@@ -413,6 +428,8 @@ class KubeTarget:
 
         if image in self._published:
             return
+        if self.settings.is_readonly(self.name):
+            raise TargetError(f"publish {image}: read-only ({self.name}): nothing loaded or pushed")
         try:
             if self.images.startswith("containerd://"):
                 address = self.images.removeprefix("containerd://")
@@ -422,11 +439,13 @@ class KubeTarget:
                     for line in images.load_into_containerd(self.settings, image, address):
                         progress(f"publish: {line}")
             elif self.images.startswith("registry://"):
-                remote = self.image_ref(image)
-                repository, tag = remote.rsplit(":", 1)
-                images.tag_image(self.settings, image, repository, tag)
-                for line in images.push_image(self.settings, repository, tag):
-                    progress(f"publish: {line}")
+                from aitui.services import registry
+
+                try:
+                    self._digests[image] = registry.push(self.settings, image, registry.Place.parse(self.images),
+                                                         progress)
+                except registry.RegistryError as exc:
+                    raise TargetError(f"publish {image} to {self.name}: {exc}") from None
             else:
                 progress(f"publish: {self.name} pulls {image} itself (no cluster_images set for it)")
         except images.DockerError as exc:
@@ -434,10 +453,49 @@ class KubeTarget:
         self._published.add(image)
 
     def image_ref(self, image: str) -> str:
-        """The reference the cluster runs a local image by: under the registry when one is set."""
+        """The reference the cluster runs a local image by: by digest once pushed to the registry."""
+        if image in self._digests:
+            return self._digests[image]
         if self.images.startswith("registry://"):
             return f"{self.images.removeprefix('registry://').rstrip('/')}/{image.rsplit('/', 1)[-1]}"
         return image
+
+    def _pull_secret(self, docs: list[dict[str, Any]], image: str, progress: Progress, verb: str) -> None:
+        """Pods of an image pushed to a registry pull it with a secret: the namespace's own for that registry
+        (port included), else aitui's, made (or kept current) from Docker's credentials and said. The tag
+        stays on the Deployment as its change-cause, as the image is named by digest."""
+        from aitui.services import registry
+
+        place = registry.place_of(self.images)
+        if place is None or image not in self._digests:
+            return
+        try:
+            found: Any = self.core.list_namespaced_secret(self.namespace, field_selector=f"type={registry.SECRET_TYPE}",
+                                                          _preload_content=False, _request_timeout=self.timeout)
+            secrets = json.loads(found.data)["items"]
+        except Exception as exc:
+            raise api_error(exc, "list", f"secrets in {self.namespace} (a pull secret for {place.host})") from exc
+        name, ours = registry.matching_secret(secrets, place.host), registry.secret_name(place.host)
+        if name and name != ours:
+            progress(f"{verb}: the pods pull from {place.host} with secret/{name}")
+        elif self.settings.is_readonly(self.name):
+            raise TargetError(f"{verb}: read-only ({self.name}): no pull secret for {place.host} made")
+        else:
+            try:
+                creds = registry.credentials(place.host)
+                if creds is None:
+                    raise registry.RegistryError(f"no credentials for {place.host} in Docker's config "
+                                                 f"({registry.docker_config_file()}): docker login {place.host}")
+                secret = registry.pull_secret(place.host, creds, self.namespace)
+            except registry.RegistryError as exc:
+                raise TargetError(f"{verb}: pull secret: {exc}") from None
+            before = next((s for s in secrets if s["metadata"]["name"] == ours), None)
+            if before is None or before.get("data") != secret["data"]:
+                self._apply(secret)
+                progress(f"{verb}: {'created' if before is None else 'updated'} secret/{ours} in {self.namespace}: "
+                         f"the pods pull from {place.host} with the credentials from {creds.source}")
+            name = ours
+        registry.pull_with(docs, name, f"aitui {verb} {place.repository(image)}:{image.rsplit(':', 1)[-1]}")
 
     def unscraped(self) -> str:
         return ""  # the cluster's Prometheus finds the pods (kubernetes_sd)
@@ -446,7 +504,14 @@ class KubeTarget:
         return f'job="recognizer",workload="{workload}",namespace="{self.namespace}"'
 
     def deploy_plan(self) -> list[str]:
-        return [f"namespace: {self.namespace}", "applies manifests/base server-side (fieldManager=aitui)"]
+        from aitui.services import registry
+
+        place = registry.place_of(self.images)
+        pushed = [] if place is None else [
+            f"push:      to {'/'.join(p for p in (place.host, place.path) if p)} with Docker's credentials, "
+            "deployed by digest",
+            f"pull:      the namespace's pull secret for {place.host} (made from them if there is none)"]
+        return [f"namespace: {self.namespace}", *pushed, "applies manifests/base server-side (fieldManager=aitui)"]
 
     def namespaces(self) -> list[str]:
         try:
@@ -461,7 +526,7 @@ class KubeTarget:
         if workload != labels.NAME:
             raise TargetError(f"deploy: manifests/base defines {labels.NAME!r}, not {workload!r}")
         self.publish(image, progress)
-        image = self.image_ref(image)
+        local, image = image, self.image_ref(image)
         try:
             docs = manifests.render(self.settings, image, replicas, self.namespace)
             floor = min((d["spec"].get("minReplicas", 1) for d in docs if d["kind"] == "HorizontalPodAutoscaler"),
@@ -472,6 +537,7 @@ class KubeTarget:
                 docs = manifests.render(self.settings, image, replicas, self.namespace)
         except manifests.ManifestError as exc:
             raise TargetError(f"deploy: {exc}") from exc
+        self._pull_secret(docs, local, progress, "deploy")
         for doc in docs:
             what = f"{doc['kind'].lower()}/{doc['metadata']['name']}"
             self._apply(doc)
@@ -501,6 +567,7 @@ class KubeTarget:
             docs = manifests.render(self.settings, self.image_ref(image), replicas, self.namespace)
         except manifests.ManifestError as exc:
             raise TargetError(f"canary: {exc}") from exc
+        self._pull_secret(docs, image, progress, "canary")
         dep = next(d for d in docs if d["kind"] == "Deployment")
         name = canary_of(workload)
         dep["metadata"]["name"] = name
@@ -749,11 +816,26 @@ class KubeTarget:
             if time.monotonic() >= deadline:
                 raise TargetError(f"{verb} {workload}: not rolled out after {ROLLOUT_TIMEOUT:.0f}s: {said}")
             for pod in self.pods(workload):  # a new pod that runs but will not say ready: ask it why
+                if pod.status in PULL_FAILURES:  # the node's reason is in the kubelet's event
+                    why = self._pull_failure(workload, pod.name)
+                    if why:
+                        raise TargetError(f"{verb} {workload}: pod {pod.name} cannot pull its image: {why}. "
+                                          "The pods that serve keep serving; u rolls back")
                 if pod.status == "Running" and not pod.ready and time.time() - pod.created > ASK_STUCK_EVERY:
                     why = self._refusal(pod.name)
                     if why:
                         raise TargetError(f"{verb} {workload}: pod {pod.name} ({pod.image}) refused to become "
                                           f"ready: {why}. The pods that serve keep serving; u rolls back")
+
+    def _pull_failure(self, workload: str, pod: str) -> str:
+        """The kubelet's words for a pod's failed pull ("" until its event is there); its waiting reason when
+        events cannot be read."""
+        try:
+            found = self.events(workload)
+        except TargetError:
+            return "ErrImagePull"
+        return next((e.message for e in reversed(found) if e.type == "Warning" and e.object == f"pod/{pod}"
+                     and e.reason == "Failed" and e.message.startswith("Failed to pull image")), "")
 
     def _refusal(self, pod: str) -> str:
         """The reason a pod gives on its readiness endpoint for not being ready for good (its self-check

@@ -52,14 +52,12 @@ class LocalTarget:
     namespace = "local"
 
     def __init__(self, settings: Settings, targets_dir: Path | None = None) -> None:
-        import docker
+        from aitui.services.engine import docker_client
 
         self.settings = settings
-        kwargs = {"base_url": settings.docker_host} if settings.docker_host else {}
         try:
             # a stop waits up to STOP_TIMEOUT inside one HTTP call: the client must wait longer
-            self.docker = docker.DockerClient(timeout=STOP_TIMEOUT + 30, **kwargs) if kwargs \
-                else docker.from_env(timeout=STOP_TIMEOUT + 30)
+            self.docker = docker_client(settings, STOP_TIMEOUT + 30)
         except Exception as exc:
             raise TargetError(f"local: no Docker engine: {reason(exc)}") from exc
         self.targets_dir = targets_dir or state_dir() / "targets"

@@ -16,6 +16,31 @@ from collections.abc import Callable
 from typing import Any
 
 from aitui.services.errors import reason
+from aitui.services.targets import Forbidden, TargetError
+
+
+class Refused(Exception):
+    """The API server answered a port-forward's websocket handshake with an error status: the same
+    status and body an ApiException carries, so the target can type it as it types every other refusal."""
+
+    def __init__(self, status: int, body: str, reason: str = "") -> None:
+        super().__init__(f"{status} {reason}")
+        self.status, self.body, self.reason = status, body, reason
+
+
+def refused(exc: BaseException) -> Refused | None:
+    """The handshake's answer in `exc`'s chain (the client wraps websocket-client's bad-status error in an
+    ApiException whose text is that answer raw: status line, headers and body in one string)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return None
+        status, body = getattr(seen, "status_code", None), getattr(seen, "resp_body", None)
+        if isinstance(status, int) and status >= 400:
+            text = body.decode(errors="replace") if isinstance(body, bytes) else str(body or "")
+            return Refused(status, text, str(getattr(seen, "status_message", "") or ""))
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 class Forward:
@@ -49,7 +74,9 @@ class Forward:
         try:
             stream = self._open()
         except Exception as exc:  # 403, pod gone, API server down: the client sees the connection close
-            self._on_error(f"port-forward to pod/{self.pod}:{self.port}: {reason(exc)}")
+            why = str(exc) if isinstance(exc, TargetError) else f"port-forward to pod/{self.pod}:{self.port}: " \
+                f"{reason(exc)}"
+            self._on_error(why)
             conn.close()
             return
         remote = stream.socket(self.port)
@@ -100,15 +127,26 @@ class PodForwards:
         self.last_error = ""
 
     def sync(self, ready_pods: list[str]) -> list[str]:
-        """Listeners for exactly these pods; returns their local addresses, in the pods' order."""
+        """Listeners for exactly these pods; returns their local addresses, in the pods' order. A pod's
+        first forward is tried once: one the API server forbids (RBAC) raises Forbidden here, in its words,
+        instead of a connection that closes unexplained under each request."""
         with self._lock:
             for pod in set(self._forwards) - set(ready_pods):
                 self._forwards.pop(pod).close()
             for pod in ready_pods:
                 if pod not in self._forwards:
+                    self._try(pod)
                     self._forwards[pod] = Forward(lambda pod=pod: self._open(pod, self.port), pod, self.port,  # type: ignore[misc]
                                                   self._error)
             return [self._forwards[p].local for p in ready_pods]
+
+    def _try(self, pod: str) -> None:
+        try:
+            self._open(pod, self.port).close()
+        except Forbidden:
+            raise
+        except Exception:
+            pass  # a pod going away, a slow API server: the forward is made; its connections say what fails
 
     def routes(self) -> list[tuple[str, str]]:
         """(local address, pod) for each forward."""

@@ -8,8 +8,15 @@ from aitui.ui.resources.view import ResourceView, Row
 
 
 def row(w: Workload, now: float) -> Row:
-    return {"name": w.name, "ready": f"{w.ready}/{w.desired}", "uptodate": str(w.up_to_date),
-            "available": str(w.available), "image": w.image.rsplit("/", 1)[-1], "age": fmt.age(w.created, now)}
+    ready = f"{w.ready}/{w.desired}" + (f" {w.problem}" if w.problem else "")  # 0/2 ImagePullBackOff
+    return {"name": w.name, "ready": ready, "uptodate": str(w.up_to_date),
+            "available": str(w.available), "image": image(w.image), "age": fmt.age(w.created, now)}
+
+
+def image(ref: str) -> str:
+    """The image's name and tag; one named by digest (pushed to a registry) as name@sha256: and 12 digits."""
+    name = ref.rsplit("/", 1)[-1]
+    return name[: name.index("@sha256:") + 20] if "@sha256:" in name else name
 
 
 def summary(found: list[Workload]) -> str:
