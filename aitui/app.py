@@ -249,7 +249,7 @@ class AituiApp(App[None]):
     def action_help(self) -> None:
         from aitui.ui.help import HelpScreen
 
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.settings.keys))
 
     # -- the view stack, the : line ------------------------------------------------------------
     @on(Dashboard.Bottom)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aitui.config import Settings
+from aitui.config import Settings, is_local
 from aitui.services.redact import data as masked_data
 from aitui.services.redact import text as masked
 from aitui.services.targets import Target
@@ -86,7 +86,7 @@ def refuse_if_readonly(settings: Settings, verb: str) -> None:
 
 
 def engine_hint(settings: Settings) -> str:
-    if settings.context != "local":
+    if not is_local(settings.context):
         return f" (context {settings.context}; 'aitui doctor' checks it)"
     return f" (Docker engine at {settings.docker_host or 'its default socket'}; 'aitui doctor' says how to fix it)"
 
@@ -102,11 +102,10 @@ def target_of(settings: Settings) -> Iterator[Target]:
         target = open_target(settings, settings.context, settings.namespace)
     except TargetError as exc:
         raise CommandError(USAGE, f"{exc}{engine_hint(settings)}") from None
-    if settings.context != "local" and (note := tls_unverified(settings.kubeconfig, settings.context)):
+    if not is_local(settings.context) and (note := tls_unverified(settings.kubeconfig, settings.context)):
         say(f"aitui: {note}")  # connected as kubectl would, never silently
     try:
-        synced = getattr(target, "synced", None)  # a cluster's caches list once first (the local target has none)
-        if synced is not None and not synced(max(10.0, settings.timeout * 3)):
+        if not target.synced(max(10.0, settings.timeout * 3)):  # a cluster's caches list once first
             why = "; ".join(target.errors.values()) or "no answer"
             raise CommandError(USAGE, f"{settings.context}: cannot list the namespace {settings.namespace}: {why}")
         try:
@@ -125,8 +124,7 @@ def deployed(target: Target, workload: str, settle: float = 0.0) -> Any:
     while True:
         found = next((w for w in target.workloads() if w.name == workload), None)
         if found is None:
-            where = target.name if target.name == "local" else f"{target.name}/{target.namespace}"
-            raise CommandError(USAGE, f"nothing deployed: no workload {workload!r} on {where}; "
+            raise CommandError(USAGE, f"nothing deployed: no workload {workload!r} on {target.where}; "
                                       "'aitui deploy' runs one")
         if found.ready >= found.desired or time.monotonic() > deadline:
             return found
@@ -203,7 +201,7 @@ def registry_of(settings: Settings) -> Any:
     """The registry the context's nodes pull from, checked (TLS trust, credentials): a usage error if none."""
     from aitui.services import kubeconfig, registry
 
-    if settings.context == "local":
+    if is_local(settings.context):
         raise CommandError(USAGE, "--push: the local context runs what its engine has; name a cluster's context "
                                   "whose cluster_images is registry://HOST/PATH (--context)")
     try:

@@ -25,9 +25,17 @@ def state_dir(env: Mapping[str, str] | None = None) -> Path:
     return Path(base) / "aitui"
 
 
+LOCAL = "local"  # the context that is the local Docker engine; every other one names a kubeconfig context
+
+
+def is_local(context: str) -> bool:
+    """Whether a context is the local Docker engine (the one place that knows its name)."""
+    return context == LOCAL
+
+
 @dataclass
 class Settings:
-    context: str = "local"  # "local" (the Docker engine) or a kubeconfig context
+    context: str = LOCAL  # "local" (the Docker engine) or a kubeconfig context
     namespace: str = "default"
     kubeconfig: str | None = None  # None: the client's own rule ($KUBECONFIG, then ~/.kube/config)
     docker_host: str | None = None  # None: the docker SDK's own rule ($DOCKER_HOST, then the socket)
@@ -160,6 +168,6 @@ def load(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None =
     overridden = {n for var, n in ENV.items() if env.get(var)} | {k for k, v in (flags or {}).items() if v is not None}
     if "theme" not in overridden:
         settings.theme = saved_theme(env) or settings.theme  # the one picked in the app last time
-    if settings.context != "local" and "namespace" not in chosen and namespace_of is not None:
+    if not is_local(settings.context) and "namespace" not in chosen and namespace_of is not None:
         settings.namespace = namespace_of(settings.kubeconfig, settings.context)  # as kubectl does
     return settings

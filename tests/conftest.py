@@ -33,7 +33,8 @@ from aitui.config import Settings  # noqa: E402
 
 PARTIAL = os.environ.get("AITUI_PARTIAL") == "1"  # asked for: what is missing is skipped, not failed
 SETUP_HINT = "run ./.ci/up --no-run first (it starts dockerd and Prometheus)"
-MARKS = {"docker_client": "docker", "prometheus": "prometheus", "cluster": "cluster"}  # fixture -> mark
+# fixture -> mark
+MARKS = {"docker_client": "docker", "prometheus": "prometheus", "cluster": "cluster", "registry": "registry"}
 
 
 def missing(what: str, hint: str = SETUP_HINT) -> NoReturn:

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import requests
@@ -54,13 +55,17 @@ class Registry:
         return str(r.headers["Docker-Content-Digest"])
 
 
+def _missing(what: str) -> NoReturn:
+    missing(what, HINT)
+
+
 @pytest.fixture(scope="session")
 def registry() -> Registry:
     done = subprocess.run(["bash", str(ROOT / ".ci" / "registry"), "env"], capture_output=True, text=True,
                           timeout=60, check=False)
     env = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
     if done.returncode != 0 or "REGISTRY" not in env:
-        missing(f"the registry ({done.stderr.strip()})", HINT)
+        _missing(f"the registry ({done.stderr.strip()})")
     try:
         password = Path(env["REGISTRY_PASSWORD_FILE"]).read_text().strip()
         r = Registry(env["REGISTRY"], Path(env["REGISTRY_BIN"]), Path(env["REGISTRY_CA"]), Path(env["REGISTRY_CERT"]),
@@ -68,7 +73,7 @@ def registry() -> Registry:
                      Path(env["REGISTRY_NODE_CERTS"]))
         assert r.get("").status_code == 200
     except (OSError, AssertionError, requests.RequestException) as exc:
-        missing(f"the registry at 127.0.0.1:5443 ({exc})", HINT)
+        _missing(f"the registry at 127.0.0.1:5443 ({exc})")
     return r
 
 

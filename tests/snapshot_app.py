@@ -69,7 +69,9 @@ def series(query: str, now: float) -> list[Series]:
 class CannedTarget:
     """The local target's answers that the screens show, without an engine behind them."""
 
-    name = namespace = "local"
+    name = namespace = where = "local"
+    namespaced = False
+    prometheus_url = None  # the screens take their series from chart_source
     errors: dict[str, str] = {}  # noqa: RUF012
 
     def __init__(self, now: float) -> None:
@@ -86,6 +88,9 @@ class CannedTarget:
 
     def metrics_selector(self, workload: str = "") -> str:
         return 'job="recognizer"'
+
+    def unscraped(self) -> str:
+        return ""
 
     def deploy_plan(self) -> list[str]:
         return LocalTarget.deploy_plan(self)  # type: ignore[arg-type]

@@ -153,7 +153,7 @@ def test_a_real_build_step_that_prints_a_long_line(settings, docker_client, tmp_
     """A real build whose step writes 3 MB without a newline: the build log holds it cut at the bound."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     # not taken for a recognizer image by any listing (another test's "newest recognizer") while it exists
-    monkeypatch.setattr(images, "COMPONENT_LABEL", "io.aitui.test.component")
+    monkeypatch.setattr(images.build, "COMPONENT_LABEL", "io.aitui.test.component")  # what Build labels
     context = tmp_path / "context"
     context.mkdir()
     run = uuid.uuid4().hex[:8]  # a step the engine's cache cannot skip (a cached step prints nothing)

@@ -84,6 +84,26 @@ def test_scale_uses_the_scale_subresource_and_the_cache_follows(standin, target:
         target.scale(-1)
 
 
+def test_scale_takes_the_autoscalers_bounds_from_its_watch_not_a_request(standin, target: KubeTarget) -> None:
+    from kubernetes import client, config
+
+    target.deploy(IMAGE, 2)  # manifests/base's HPA keeps it between 2 and 10
+    asked = len(standin.cluster.requests)
+    with pytest.raises(TargetError, match=f"hpa/{labels.NAME} keeps it between 2 and 10 replicas"):
+        target.scale(11)
+    target.scale(10)
+    api = config.new_client_from_config(str(standin.kubeconfig_path), context="standin", persist_config=False)
+    client.AutoscalingV2Api(api).patch_namespaced_horizontal_pod_autoscaler(
+        labels.NAME, "default", {"spec": {"maxReplicas": 12}})  # moved by someone else: the watch says so
+    wait_until(lambda: [(a.low, a.high) for a in target.autoscalers()] == [(2, 12)], 10, "the new bounds cached")
+    target.scale(12)
+    with pytest.raises(TargetError, match="keeps it between 2 and 12 replicas"):
+        target.scale(13)
+    gets = [p for m, p, _ in standin.cluster.requests[asked:]
+            if m == "GET" and "horizontalpodautoscalers" in p and "watch" not in p.lower()]
+    assert gets == []
+
+
 def test_restart_replaces_every_pod_through_the_restarted_at_annotation(standin, target: KubeTarget) -> None:
     target.deploy(IMAGE, 2)
     before = {p.name for p in target.pods(labels.NAME)}

@@ -60,6 +60,8 @@ EVENTS = [Event(NOW - 840, "Normal", "ScalingReplicaSet", "deployment-controller
 class ClusterTarget(CannedTarget):
     """A cluster's answers: the workload under an HPA (2..10), three revisions, a Deployment to show."""
 
+    name, namespace, where, namespaced = "kind-demo", "default", "kind-demo/default", True
+
     def workloads(self) -> list[Workload]:
         return [replace(w, autoscaler=(2, 10)) for w in workloads(self.now)]
 

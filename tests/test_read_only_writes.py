@@ -269,7 +269,7 @@ def test_aituis_build_writes_model_jsons_figures_on_the_image(settings, recogniz
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     # (not a recognizer image to another process while it exists: no one deploys it as the newest)
-    monkeypatch.setattr(images, "COMPONENT_LABEL", "io.aitui.test.component")
+    monkeypatch.setattr(images.build, "COMPONENT_LABEL", "io.aitui.test.component")  # what Build labels
     tag = "aitui-test/labelled:" + images.recognizer_tag(images.serving_dir(settings)).split(":")[1]
     try:
         built = [list(images.Build(settings, tag=tag).events())[-1] for _ in range(2)]

@@ -91,7 +91,7 @@ def test_deploy_pushes_pulls_by_digest_through_a_pull_secret_and_runs(cluster, n
     assert registry.password not in "\n".join(said)
     # a second deploy: the layers are there, the secret is kept (nothing said of it), the digest the same
     again: list[str] = []
-    via_registry._published.clear()
+    via_registry._publisher._published.clear()  # (the publisher keeps what it published: push again)
     via_registry.deploy(recognizer_image, 2, NAME, again.append)
     assert not any("secret/" in s for s in again), again
     assert any(s.endswith(f"layers already there; {ref}") for s in again), again

@@ -12,21 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from aitui.services.labels import CANARY_SUFFIX as SUFFIX
+from aitui.services.labels import TRACK_LABEL, canary_of, is_canary
 from aitui.services.measure import percentile
 
 if TYPE_CHECKING:
     from aitui.services.targets import Target
 
-SUFFIX = "-canary"
-TRACK_LABEL = "track"  # on the canary's Deployment, selector and pods (Kubernetes)
-
-
-def canary_of(workload: str) -> str:
-    return workload + SUFFIX
-
-
-def is_canary(workload: str) -> bool:
-    return workload.endswith(SUFFIX)
+# the naming lives in labels.py (the targets use it too); kept importable from here
+__all__ = ["SUFFIX", "TRACK_LABEL", "CanaryError", "Comparison", "Side", "canary_of", "compare", "compare_round",
+           "is_canary"]
 
 
 @dataclass

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 
-from aitui.config import Settings
+from aitui.config import Settings, is_local
 from aitui.services.errors import reason
 from aitui.services.redact import text as masked
 
@@ -102,7 +102,7 @@ def prometheus_discovery(settings: Settings) -> Check:
     files = [j.get("job_name", "?") for j in jobs if j.get("file_sd_configs")]
     if kube:
         return Check(name, OK, f"kubernetes_sd job(s): {', '.join(kube)} (finds a cluster's pods)")
-    if files and settings.context == "local":
+    if files and is_local(settings.context):
         return Check(name, OK, f"file_sd job(s): {', '.join(files)} (local replicas; no kubernetes_sd job)")
     return Check(name, WARN, "no kubernetes_sd job: a cluster's pods are not discovered"
                  + (f" (file_sd: {', '.join(files)})" if files else ""),

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aitui.config import state_dir
+from aitui.config import is_local, state_dir
 from aitui.services.measure import Figures, Machine, MeasureError, Progress, machine, quiet, run_load
 from aitui.services.redact import data as masked_data
 from aitui.services.redact import text as masked
@@ -86,7 +86,7 @@ class LoadTestResult:
 
 - when: {self.started}
 - image: `{d.image}`
-- replicas: {d.replicas} ready ({d.workload} on {d.context}{'' if d.context == 'local' else ' / ' + d.namespace}); \
+- replicas: {d.replicas} ready ({d.workload} on {d.context}{'' if is_local(d.context) else ' / ' + d.namespace}); \
 {len(f.per_endpoint)} answered
 - machine: {self.machine.line()}
 - load: {self.concurrency} concurrent, {rate}, for {self.duration:g} s (measured by the client, per request)

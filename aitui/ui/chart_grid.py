@@ -185,8 +185,7 @@ class ChartGrid(Horizontal):
         try:
             target = self._target_of()
             selector = target.metrics_selector(self.workload)  # the labels its replicas' series carry
-            unscraped = getattr(target, "unscraped", lambda: "")()  # (a canned target in tests may not say)
-            down = down or unscraped
+            down = down or target.unscraped()  # its replicas out of Prometheus's sight: the fallback too
             self.post_message(self.PrometheusState(down))
         except TargetError as exc:
             self.post_message(self.PrometheusState(down))

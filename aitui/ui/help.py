@@ -23,11 +23,15 @@ class HelpScreen(ModalScreen[None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = bindings("help")
 
+    def __init__(self, keymap: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self._keymap = keymap  # the user's [keys] (binding id -> key): the keys shown are the ones that work
+
     def compose(self) -> ComposeResult:
         keys = Table.grid(padding=(0, 2))
         keys.add_column(style="bold dark_orange", no_wrap=True)
         keys.add_column()
-        for key, text in help_rows(getattr(getattr(self.app, "settings", None), "keys", None)):
+        for key, text in help_rows(self._keymap):
             keys.add_row(key, text)
         commands = Table.grid(padding=(0, 2))
         commands.add_column(style="bold", no_wrap=True)

@@ -46,6 +46,7 @@ class ImagesTable(Table):
         self._filter = ""
         self._models: dict[str, dict] = {}  # image id -> its model.json, as read since the app started
         self._asked: set[str] = set()  # images whose model.json has been asked for
+        self._settings: Settings | None = None  # the engine's, once load() has been asked (not in a bare table)
         self._listings = 0  # lists asked for, and the newest one shown: an older list that comes back later
         self._listing_shown = 0  # (a cancelled worker still posts) is not shown over a newer one
 
@@ -59,6 +60,8 @@ class ImagesTable(Table):
         return self._images
 
     def load(self, settings: Settings) -> None:
+        """List the engine's images (in a worker); the model.json of new ones is read with the same settings."""
+        self._settings = settings
         self._listings += 1
         self._list(settings, self._listings)
 
@@ -119,18 +122,17 @@ class ImagesTable(Table):
                 "size": " " + fmt.size(i.size, short=True), "age": " " + fmt.age(i.created, now)}
 
     def _read_models(self, ids: list[str]) -> None:
-        settings = getattr(self.app, "settings", None)
-        if ids and settings is not None:
+        if ids and self._settings is not None:
             self._asked.update(ids)
-            self._read(settings, ids)
+            self._read(self._settings, ids)
 
     @work(thread=True, group="image-models", exit_on_error=False)
-    def _read(self, settings: object, ids: list[str]) -> None:
+    def _read(self, settings: Settings, ids: list[str]) -> None:
         from aitui.services.images import read_models, writes_refused
 
-        found = read_models(settings, ids)  # type: ignore[arg-type]
+        found = read_models(settings, ids)
         # read-only reads no image it has not read before (that takes a container): "–", not known
-        unread: dict[str, dict] = {i: {} for i in ids} if writes_refused(settings) else {}  # type: ignore[arg-type]
+        unread: dict[str, dict] = {i: {} for i in ids} if writes_refused(settings) else {}
         self.post_message(self.ModelsRead({**unread, **{i: found[i] for i in ids if i in found}}))
 
     @on(ModelsRead)

@@ -67,6 +67,7 @@ class Workloads(Guarded, Vertical):
     class RollbackPlanned(Message):
         workload: str
         revisions: list[Revision]
+        context: str  # the target's, as the worker found it
 
     def __init__(self, settings: Settings, store: WorkloadStore, guard: Guard, target_of: Callable[[], Target],
                  current: Callable[[], Target | None], **kwargs: Any) -> None:
@@ -316,11 +317,12 @@ class Workloads(Guarded, Vertical):
         from aitui.services.targets import TargetError
 
         try:
-            found = self._target_of().revisions(workload)
+            target = self._target_of()
+            found = target.revisions(workload)
         except TargetError as exc:
             self.post_message(msg.Say(f"rollback {workload}: {exc}", "error"))
             return
-        self.post_message(self.RollbackPlanned(workload, found))
+        self.post_message(self.RollbackPlanned(workload, found, target.name))
 
     @on(RollbackPlanned)
     def _planned(self, m: Workloads.RollbackPlanned) -> None:
@@ -332,7 +334,7 @@ class Workloads(Guarded, Vertical):
             return
         now, before = found[-1], found[-2]
         self.confirm(
-            "Rollback", [f"Roll {m.workload} on {self.settings.context} back",
+            "Rollback", [f"Roll {m.workload} on {m.context} back",
                          f"from revision {now.revision}: {now.image}",
                          f"to revision {before.revision}: {before.image} ({fmt.age(before.created)} old),",
                          "one replica at a time, each drained before it stops?"],

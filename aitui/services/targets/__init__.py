@@ -5,10 +5,10 @@ The app holds one Target at a time (the current context) and calls it only from 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
-from aitui.config import Settings
+from aitui.config import Settings, is_local
 from aitui.models import Autoscaler, Event, Node, Pod, ReplicaStats, Revision, Service, Shell, Workload
 
 Progress = Callable[[str], None]
@@ -39,8 +39,17 @@ def quiet(_: str) -> None:
 
 
 class Target(Protocol):
+    """What differs between targets is answered here, never guessed by callers (by a name, by a getattr)."""
+
     name: str  # the context: "local" or a kubeconfig context
     namespace: str
+    namespaced: bool  # whether it has namespaces to switch between (a Kubernetes context; not the local engine)
+
+    @property
+    def where(self) -> str: ...  # "local", or "ctx/ns": how the screen and messages name the place
+    @property
+    def prometheus_url(self) -> str: ...  # where the metrics of its replicas are asked for
+    def synced(self, timeout: float = ...) -> bool: ...  # its caches have listed once (none to wait for locally)
 
     def workloads(self) -> list[Workload]: ...
     def pods(self, workload: str | None = None) -> list[Pod]: ...
@@ -88,13 +97,25 @@ class Target(Protocol):
 
 def open_target(settings: Settings, context: str, namespace: str) -> Target:
     """The target for a context. Raises TargetError when it cannot be reached or configured."""
-    if context == "local":
+    if is_local(context):
         from aitui.services.targets.local import LocalTarget
 
         return LocalTarget(settings)
     from aitui.services.targets.kubernetes import KubeTarget
 
     return KubeTarget(settings, context, namespace)
+
+
+def lines_of(chunks: Iterable[bytes]) -> Iterator[str]:
+    """A log's byte stream as the lines it carries (a line split across chunks comes out whole)."""
+    buf = b""
+    for chunk in chunks:
+        buf += chunk
+        *lines, buf = buf.split(b"\n")
+        for line in lines:
+            yield line.decode(errors="replace")
+    if buf:
+        yield buf.decode(errors="replace")
 
 
 def refusal_of(body: Any) -> str:

@@ -39,6 +39,7 @@ class WatchCache(Generic[T]):
         self._response: Any = None
         self.synced = threading.Event()  # set after the first complete list
         self.error = ""
+        self.failure: BaseException | None = None  # what `error` says, as raised (its HTTP status, for a caller)
         self.lists = 0  # how many times it listed (the first, and once per relist)
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"watch-{resource}")
 
@@ -71,6 +72,7 @@ class WatchCache(Generic[T]):
                 version = None  # relist at once
             except Exception as exc:
                 self.error = self._describe(exc, "list" if version is None else "watch")
+                self.failure = exc
                 self._changed()
                 if self._stop.wait(backoff):
                     return
@@ -92,7 +94,7 @@ class WatchCache(Generic[T]):
         with self._lock:
             self._items = items
         self.lists += 1
-        self.error = ""
+        self.error, self.failure = "", None
         self.synced.set()
         self._changed()
         return str(body["metadata"]["resourceVersion"])
@@ -136,5 +138,5 @@ class WatchCache(Generic[T]):
                     self._items.pop(name, None)
                 else:
                     self._items[name] = self._convert(obj)
-        self.error = ""
+        self.error, self.failure = "", None
         return version

@@ -48,8 +48,7 @@ def row(r: ReplicaModel, _now: float) -> Row:
 def fetch(target: Target, parent: str | None) -> list[ReplicaModel]:
     from aitui.services.model_view import collect
 
-    settings = getattr(target, "settings", None)  # both targets keep theirs: where Prometheus is
-    view = collect(target, parent, getattr(settings, "prometheus_url", None))
+    view = collect(target, parent, target.prometheus_url)
     return Replicas(view.replicas, view.source)
 
 

@@ -1,4 +1,5 @@
-"""The Docker engine: list, build (streamed events), tag and push (a cluster's registry), and engine events."""
+"""Building the recognizer's image: its tag from what the build sees, the streamed build cut into stages
+(with the training's figures), and each stage's time for the next build's estimate."""
 
 from __future__ import annotations
 
@@ -6,29 +7,25 @@ import contextlib
 import fnmatch
 import hashlib
 import json
-import os
 import re
 import socket
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aitui.config import Settings, state_dir
-from aitui.models import BUILD_STAGES, BuildEvent, Image
+from aitui.models import BUILD_STAGES, BuildEvent
 from aitui.services.engine import docker_client
 from aitui.services.errors import reason
+from aitui.services.images.catalog import COMPONENT_LABEL, MODEL_LABEL, REPOSITORY, read_model, remember_model
+from aitui.services.images.engine import write_state
 
 if TYPE_CHECKING:
     import docker
 
-REPOSITORY = "aitui/recognizer"
-COMPONENT_LABEL = "io.aitui.component"  # set by serving/Dockerfile; marks the recognizer's images
-# model.json as aitui's build found it, on the image it tagged: its figures are listed without a container
-MODEL_LABEL = "io.aitui.model"
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)")
 _FROM = re.compile(r"^FROM\s+\S+(?:\s+AS\s+(\S+))?\s*$", re.I)
 # serving/Dockerfile's stages, as the user would name what they do; the final (unnamed) stage and any stage
@@ -37,169 +34,6 @@ DOCKER_STAGES = {"python-env": "base", "train": "packages"}
 TRAINING_STEP = "recognizer.train"  # the step whose RUN trains (its AITUI_RESULT line ends the training)
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # the engine colours a step's stderr: not for a log widget
 _FIGURES = re.compile(r"^(AITUI_EPOCH|AITUI_RESULT) (\{.*\})\s*$")  # what serving/recognizer/train.py emits
-
-
-class DockerError(Exception):
-    """An engine call failed; the message says what and why, ready for the screen."""
-
-
-_clients: dict[tuple[str, ...], docker.DockerClient] = {}
-_clients_lock = threading.Lock()
-
-
-def client(settings: Settings) -> docker.DockerClient:
-    """One client per engine address, kept: a new one asks the engine its API version first (a request
-    more per call, every few seconds from the header's probe and each list)."""
-    import docker
-
-    env = os.environ
-    key = (settings.docker_host or env.get("DOCKER_HOST", ""), env.get("DOCKER_TLS_VERIFY", ""),
-           env.get("DOCKER_CERT_PATH", ""), str(settings.timeout))
-    with _clients_lock:
-        if key in _clients:
-            return _clients[key]
-        try:
-            made = docker_client(settings, int(settings.timeout) + 1)
-        except docker.errors.DockerException as exc:
-            raise DockerError(f"docker: {reason(exc)}") from exc
-        _clients[key] = made
-        return made
-
-
-def list_images(settings: Settings) -> list[Image]:
-    """Local images, the recognizer's first, newest first within each group."""
-    try:
-        raw = client(settings).api.images()
-    except Exception as exc:
-        raise DockerError(f"listing images failed: {reason(exc)}") from exc
-    images = with_models([_image(r) for r in raw], known_models())
-    return sorted(images, key=lambda i: (not i.recognizer, not i.tags, -i.created))  # dangling ones last
-
-
-def _image(raw: dict) -> Image:
-    tags = tuple(t for t in (raw.get("RepoTags") or []) if t != "<none>:<none>")
-    labels = raw.get("Labels") or {}
-    return Image(
-        id=raw["Id"].removeprefix("sha256:")[:12],
-        tags=tags,
-        size=int(raw.get("Size") or 0),
-        created=float(raw.get("Created") or 0),
-        recognizer=labels.get(COMPONENT_LABEL) == "recognizer" or any(t.startswith(REPOSITORY + ":") for t in tags),
-        runtime=labels.get("io.aitui.runtime", ""),
-        version=labels.get("org.opencontainers.image.version", ""),
-        accuracy=_accuracy(_labelled_model(labels)),
-    )
-
-
-def _labelled_model(labels: dict) -> dict:
-    try:
-        model = json.loads(labels.get(MODEL_LABEL) or "{}")
-    except ValueError:
-        return {}
-    return model if isinstance(model, dict) else {}
-
-
-_MODELS_FILE = "models.json"  # image id -> what its model.json says ({} when it has none)
-
-
-def known_models() -> dict[str, dict]:
-    """What earlier reads of images' model.json found, by image id (an id names its content, so it never changes)."""
-    try:
-        found = json.loads((state_dir() / _MODELS_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-    return found if isinstance(found, dict) else {}
-
-
-def with_models(found: list[Image], models: dict[str, dict]) -> list[Image]:
-    """The images, each recognizer with the accuracy its model.json states (its label's, else when known)."""
-    return [replace(i, accuracy=_accuracy(models[i.id])) if i.recognizer and i.accuracy is None and i.id in models
-            else i for i in found]
-
-
-def _accuracy(model: dict) -> float | None:
-    value = model.get("accuracy")
-    return float(value) if isinstance(value, (int, float)) else None
-
-
-READS_LABEL = "io.aitui.reads"  # on the containers read_models creates (never started); its value: the reader's pid
-
-
-def writes_refused(settings: Settings) -> bool:
-    """Read-only (everywhere, or the context in use, or the local engine): aitui asks the engine to create
-    nothing, not even the never-started container a model.json is read from."""
-    return settings.is_readonly() or settings.is_readonly("local")
-
-
-def read_models(settings: Settings, image_ids: list[str]) -> dict[str, dict]:
-    """Each image's /model/model.json (what training measured), read from a created, never started,
-    container and kept in the state dir by image id: the image's own word, for images built anywhere
-    (aitui's own builds carry it as a label: they are never read). An image without one (or gone) maps to
-    {}. Images the engine cannot read now are left out; so is every image not read before, in read-only."""
-    known = known_models()
-    if writes_refused(settings):
-        return known
-    c = client(settings)
-    if any(i not in known for i in image_ids):
-        _sweep(c)
-    for image_id in image_ids:
-        if image_id not in known:
-            model = _read_model(c.api, image_id)
-            if model is not None:
-                known[image_id] = model
-    _write_state(_MODELS_FILE, known)
-    return known
-
-
-def _read_model(api: docker.APIClient, image: str) -> dict | None:
-    """An image's model.json, from a created (never started) container; {} when it has none, None when the
-    engine could not say (it is gone: the header says why; asked again next start)."""
-    import io
-    import tarfile
-
-    container = None
-    try:
-        container = api.create_container(image, command=["true"], entrypoint=[], network_disabled=True,
-                                         labels={READS_LABEL: str(os.getpid())})
-        chunks, _stat = api.get_archive(container["Id"], "/model/model.json")
-        with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as tar:
-            member = tar.next()
-            raw = tar.extractfile(member).read() if member else b"{}"  # type: ignore[union-attr]
-        model = json.loads(raw)
-        return model if isinstance(model, dict) else {}
-    except Exception as exc:
-        said = str(getattr(exc, "explanation", "") or exc).lower()
-        if getattr(getattr(exc, "response", None), "status_code", 0) == 404 and "no such container" not in said:
-            return {}  # no model.json (not one of ours, or older), or no such image any more
-        return None
-    finally:
-        if container is not None:
-            with contextlib.suppress(Exception):
-                api.remove_container(container["Id"], force=True)
-
-
-def _sweep(c: docker.DockerClient) -> None:
-    """Remove what an earlier read left: a process that ends mid-read (its thread dies with it) leaves its
-    created container. Only a minute old or more, so a read under way elsewhere keeps its own."""
-    try:
-        for found in c.api.containers(all=True, filters={"label": READS_LABEL, "status": "created"}):
-            if time.time() - float(found.get("Created") or 0) > 60:
-                with contextlib.suppress(Exception):
-                    c.api.remove_container(found["Id"], force=True)
-    except Exception:
-        pass  # only tidying
-
-
-def _write_state(name: str, data: dict) -> None:
-    """Replace a file in the state dir whole (a crash leaves the old one, not half a file)."""
-    path = state_dir() / name
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
-        tmp.replace(path)
-    except OSError:
-        pass  # only an estimate or a cache is lost
 
 
 _TIMES_FILE = "build-times.json"  # build kind -> stage -> seconds it took when it last ran (not from the cache)
@@ -221,13 +55,13 @@ def record_stage_times(kind: str, times: dict[str, float]) -> None:
     except (OSError, ValueError):
         every = {}
     every[kind] = {**every.get(kind, {}), **{k: round(v, 1) for k, v in times.items()}}
-    _write_state(_TIMES_FILE, every)
+    write_state(_TIMES_FILE, every)
 
 
 def serving_dir(settings: Settings) -> Path:
     if settings.serving_dir:
         return Path(settings.serving_dir)
-    return Path(__file__).resolve().parents[2] / "serving"
+    return Path(__file__).resolve().parents[3] / "serving"
 
 
 def recognizer_tag(context: Path) -> str:
@@ -360,7 +194,6 @@ class Build:
         yield BuildEvent("done", f"built {self.tag}", image_id=image_id, tag=self.tag,
                          seconds=time.monotonic() - t0)
 
-
     def _label(self, api: docker.APIClient, image_id: str) -> tuple[str, str]:
         """model.json's figures written on the image as a label (MODEL_LABEL), so that listing them needs no
         container (a read-only aitui creates none): one more build, FROM the image just tagged, of that
@@ -369,7 +202,7 @@ class Build:
         import io
         import tarfile
 
-        model = _read_model(api, self.tag)
+        model = read_model(api, self.tag)
         if not model:
             return image_id, "" if model is not None else "build: model.json not read: its figures are not labelled"
         value = json.dumps(model, separators=(",", ":"), sort_keys=True)
@@ -394,9 +227,7 @@ class Build:
             if self._cancelled.is_set():
                 raise
             return image_id, f"build: model.json's figures not labelled: {reason(exc)}"
-        known = known_models()
-        known[labelled] = model
-        _write_state(_MODELS_FILE, known)
+        remember_model(labelled, model)
         return labelled, f"build: model.json's figures labelled on the image ({MODEL_LABEL})"
 
 
@@ -524,108 +355,3 @@ class _Stages:
 
 def _number(value: object) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
-
-
-def tag_image(settings: Settings, ref: str, repository: str, tag: str) -> None:
-    try:
-        if not client(settings).api.tag(ref, repository, tag):
-            raise DockerError(f"tagging {ref} as {repository}:{tag} failed")
-    except DockerError:
-        raise
-    except Exception as exc:
-        raise DockerError(f"tagging {ref} failed: {reason(exc)}") from exc
-
-
-def push_image(settings: Settings, repository: str, tag: str) -> Iterator[str]:
-    """Push to the registry named in `repository`; yields progress lines."""
-    try:
-        for chunk in client(settings).api.push(repository, tag=tag, stream=True, decode=True):
-            if "error" in chunk:
-                raise DockerError(f"push failed: {chunk['error']}")
-            status = chunk.get("status", "")
-            progress = chunk.get("progress", "")
-            if status:
-                yield f"{chunk.get('id', '')} {status} {progress}".strip()
-    except DockerError:
-        raise
-    except Exception as exc:
-        raise DockerError(f"push failed: {reason(exc)}") from exc
-
-
-def load_into_containerd(settings: Settings, ref: str, address: str) -> Iterator[str]:
-    """Copy an image from the engine into a node's containerd (namespace k8s.io), as `kind load
-    docker-image` does: `docker save` streamed into `ctr images import`. For clusters whose nodes run on
-    this machine; yields progress lines."""
-    import subprocess
-
-    if not Path(address).exists():
-        raise DockerError(f"loading {ref}: no containerd socket at {address} (is the cluster up?)")
-    try:
-        chunks = client(settings).api.get_image(ref, chunk_size=1 << 20)
-    except Exception as exc:
-        raise DockerError(f"loading {ref}: {reason(exc)}") from exc
-    try:
-        proc = subprocess.Popen(["ctr", "--address", address, "-n", "k8s.io", "images", "import", "-"],
-                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    except OSError as exc:
-        raise DockerError(f"loading {ref}: ctr (containerd's client) is needed: {reason(exc)}") from exc
-    assert proc.stdin is not None and proc.stderr is not None
-    sent = 0
-    try:
-        for chunk in chunks:
-            proc.stdin.write(chunk)
-            sent += len(chunk)
-            if sent % (64 << 20) < len(chunk):
-                yield f"load {ref}: {sent >> 20} MB into the node"
-        proc.stdin.close()
-    except Exception as exc:  # ctr ended early (its own words say why), or the engine did
-        proc.kill()
-        proc.wait(30)
-        said = proc.stderr.read().decode(errors="replace").strip()
-        raise DockerError(f"loading {ref}: {said or reason(exc)}") from exc
-    said = proc.stderr.read().decode(errors="replace").strip()
-    if proc.wait(300) != 0:
-        raise DockerError(f"loading {ref}: ctr: {said}")
-    yield f"load {ref}: {sent >> 20} MB loaded into the node's containerd"
-
-
-def image_in_containerd(ref: str, address: str) -> bool:
-    """Whether a node's containerd already has the image (by its normalized name)."""
-    import subprocess
-
-    first = ref.split("/", 1)[0]
-    if "/" in ref and ("." in first or ":" in first or first == "localhost"):
-        name = ref  # already names its registry
-    else:
-        name = f"docker.io/{ref}" if "/" in ref else f"docker.io/library/{ref}"
-    done = subprocess.run(["ctr", "--address", address, "-n", "k8s.io", "images", "ls", "-q", f"name=={name}"],
-                          capture_output=True, text=True, timeout=30, check=False)
-    return done.returncode == 0 and name in done.stdout.split()
-
-
-def events(settings: Settings, stop: threading.Event) -> Iterator[dict]:
-    """Image and container events from the engine, until `stop` is set. Lists refresh on these
-    instead of polling (lazydocker's idle-CPU fix)."""
-    c = client(settings)
-    stream = c.events(decode=True, filters={"type": ["image", "container"]})
-
-    def close() -> None:
-        import docker
-
-        stop.wait()
-        try:
-            stream.close()
-        except docker.errors.DockerException:  # an engine over SSH: the SDK cannot cancel; closing the
-            channel = getattr(stream._response.raw._fp.fp, "channel", None)  # paramiko channel ends the read
-            if channel is not None:
-                channel.close()
-
-    closer = threading.Thread(target=close, daemon=True)
-    closer.start()
-    try:
-        for ev in stream:
-            if stop.is_set():
-                return
-            yield ev
-    finally:
-        stop.set()
