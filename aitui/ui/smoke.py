@@ -33,9 +33,8 @@ class SmokeCheck(Widget):
 
     @dataclass
     class Done(Message):
-        result: SmokeResult | None
+        result: SmokeResult
         names: dict[str, str]  # endpoint -> replica name
-        why: str = ""
 
     @dataclass
     class Quarantined(Message):
@@ -59,17 +58,25 @@ class SmokeCheck(Widget):
         self.check(self._target_of(), workload, say)
 
     def check(self, target: Target, workload: str, progress: Callable[[str], None]) -> None:
-        """The test, in the caller's (worker) thread; the result comes back as a message."""
+        """The test, in the caller's (worker) thread: its verdict is said before the caller goes on (a deploy
+        is said done after it), its per-replica verdicts go to the store as a message."""
         from aitui.services import smoke
 
         try:
             names = {ep: pod for pod, ep in target.replica_endpoints(workload).items()}
             result = smoke.run(target, workload, progress=progress)
         except smoke.SmokeError as exc:
-            self.post_message(self.Done(None, {}, str(exc)))
+            self._tell(msg.Say(f"smoke: {exc}", "warning"))
             return
         self.post_message(self.Done(result, names))
+        for said in verdict(result, names):
+            self._tell(said)
         self.keep_out(target, workload, result, names, progress)
+
+    def _tell(self, said: msg.Say) -> None:
+        # straight to the app, from this thread: a line posted here bubbles up through the widgets around
+        # it, and the deploy's "done" (posted next, closer to the app) would pass it on the way
+        self.app.post_message(said)
 
     def keep_out(self, target: Target, workload: str, result: SmokeResult, names: dict[str, str],
                  progress: Callable[[str], None]) -> None:
@@ -96,19 +103,19 @@ class SmokeCheck(Widget):
     @on(Done)
     def _done(self, m: SmokeCheck.Done) -> None:
         m.stop()
-        if m.result is None:
-            self.post_message(msg.Say(f"smoke: {m.why}", "warning"))
-            return
         self.last = m.result
         for r in m.result.replicas:
             name = m.names.get(r.endpoint, r.replica)
             self.store.smoke[name] = f"{'ok' if r.ok else 'FLAG'} {r.correct}/{len(r.answers)}"
-        lines = m.result.text().splitlines()
-        for line in lines[1:]:
-            self.post_message(msg.Say(f"smoke: {line}"))
-        if m.result.passed:
-            self.post_message(msg.Say(lines[0], notify=True))
-        else:
-            flagged = ", ".join(m.names.get(r.endpoint, r.replica) for r in m.result.flagged)
-            self.post_message(msg.Say(f"{lines[0]}; FLAGGED: {flagged} (m shows each replica)", "error"))
         self.post_message(msg.RefreshWanted(images=False))
+
+
+def verdict(result: SmokeResult, names: dict[str, str]) -> list[msg.Say]:
+    """What Activity says of a smoke test: each replica's line, then the verdict (notified; an error if any
+    replica was flagged, named as the lists name it)."""
+    lines = result.text().splitlines()
+    out = [msg.Say(f"smoke: {line}") for line in lines[1:]]
+    if result.passed:
+        return [*out, msg.Say(lines[0], notify=True)]
+    flagged = ", ".join(names.get(r.endpoint, r.replica) for r in result.flagged)
+    return [*out, msg.Say(f"{lines[0]}; FLAGGED: {flagged} (m shows each replica)", "error")]
