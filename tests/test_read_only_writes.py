@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ROOT, wait_until
@@ -370,18 +371,22 @@ class NamespaceWatch:
         prefix = "/api/v1" if not group else f"/apis/{group if '/' in group else group + '/v1'}"
         return f"{prefix}/namespaces/{self.namespace}/{plural}"
 
+    def _get(self, path: str, query: list[tuple[str, str]]) -> Any:
+        """A GET as the admin, its body unread (the client's param_serialize, then call_api: as client.py asks)."""
+        method, url, headers, body, _ = self.api.param_serialize(
+            "GET", path, query_params=query, header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"])
+        response = self.api.call_api(method, url, headers, body)
+        assert response.status == 200, (path, response.status, response.read())
+        return response.response  # urllib3's: iterating it gives the body's lines as they come
+
     def _watch(self, group: str, plural: str) -> None:
         path = self._path(group, plural)
-        listed = self.api.call_api(path, "GET", response_type="object", auth_settings=["BearerToken"],
-                                   _return_http_data_only=True)
-        version = listed["metadata"]["resourceVersion"]
+        version = json.loads(self._get(path, []).read())["metadata"]["resourceVersion"]
         self._ready.wait()
         while not self._stop.is_set():
-            response = self.api.call_api(path, "GET", query_params=[("watch", "true"), ("resourceVersion", version),
-                                                                     ("timeoutSeconds", "5"),
-                                                                     ("allowWatchBookmarks", "false")],
-                                         auth_settings=["BearerToken"], _preload_content=False,
-                                         _return_http_data_only=True)
+            response = self._get(path, [("watch", "true"), ("resourceVersion", version), ("timeoutSeconds", "5"),
+                                        ("allowWatchBookmarks", "false")])
             for line in response:
                 event = json.loads(line)
                 obj = event["object"]
