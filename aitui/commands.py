@@ -419,9 +419,10 @@ def smoke_on(target: Target, workload: str, min_accuracy: float, quarantine: boo
     try:
         names = {ep: pod for pod, ep in target.replica_endpoints(workload).items()}
         result = sm.run(target, workload, min_accuracy, progress=say)
-        kept = sm.keep_out(target, workload, result, names, say) if quarantine else []
-    except sm.SmokeError as exc:
+    except (sm.SmokeError, TargetError) as exc:  # (a TargetError: a port-forward the cluster forbids)
         raise CommandError(USAGE, str(exc)) from None
+    try:
+        kept = sm.keep_out(target, workload, result, names, say) if quarantine else []
     except TargetError as exc:
         raise CommandError(FAILED, f"quarantine: {exc}") from None
     data = {**result.as_dict(), "quarantined": [new for _, new in kept]}

@@ -61,11 +61,12 @@ class SmokeCheck(Widget):
         """The test, in the caller's (worker) thread: its verdict is said before the caller goes on (a deploy
         is said done after it), its per-replica verdicts go to the store as a message."""
         from aitui.services import smoke
+        from aitui.services.targets import TargetError
 
         try:
             names = {ep: pod for pod, ep in target.replica_endpoints(workload).items()}
             result = smoke.run(target, workload, progress=progress)
-        except smoke.SmokeError as exc:
+        except (smoke.SmokeError, TargetError) as exc:  # (a TargetError: a port-forward the cluster forbids)
             self._tell(msg.Say(f"smoke: {exc}", "warning"))
             return
         self.post_message(self.Done(result, names))
