@@ -1,6 +1,7 @@
-"""The headless commands: build, deploy, scale, predict, loadtest, capacity, smoke and run, for CI, for
-scripts and for teachers. Each is a function of the settings and its options that returns an Outcome
-(exit code, data for --json, text for a person); progress goes to stderr, the outcome to stdout.
+"""The headless commands: build, deploy, scale, predict, loadtest, capacity and smoke, for CI, for
+scripts (script.py runs them line by line) and for teachers. Each is a function of the settings and its
+options that returns an Outcome (exit code, data for --json, text for a person); progress goes to
+stderr, the outcome to stdout.
 
 Exit codes: 0 done or passed; 1 a step ran and failed (the SLO, a flagged replica, a failed build or
 rollout); 2 it could not start: usage, configuration, an unreachable engine, an unknown image, nothing
@@ -44,17 +45,6 @@ def say(line: str) -> None:
     """Progress, to stderr: stdout stays the outcome (and pure JSON with --json). What looks secret is
     masked in all the CLI prints (services/redact.py)."""
     print(masked(line), file=sys.stderr, flush=True)
-
-
-def main(command: str, options: dict[str, Any], settings: Settings, as_json: bool, flags: dict[str, Any]) -> int:
-    if command == "run":
-        from aitui import script
-
-        outcome = guarded("run", lambda: script.run(options["script"], flags, as_json))
-    else:
-        outcome = execute(command, options, settings)
-    show(command, outcome, as_json)
-    return outcome.code
 
 
 def execute(command: str, options: dict[str, Any], settings: Settings) -> Outcome:
@@ -446,9 +436,10 @@ def smoke_on(target: Target, workload: str, min_accuracy: float, quarantine: boo
     try:
         names = {ep: pod for pod, ep in target.replica_endpoints(workload).items()}
         result = sm.run(target, workload, min_accuracy, progress=say)
-        kept = sm.keep_out(target, workload, result, names, say) if quarantine else []
-    except sm.SmokeError as exc:
+    except (sm.SmokeError, TargetError) as exc:  # (a TargetError: a port-forward the cluster forbids)
         raise CommandError(USAGE, str(exc)) from None
+    try:
+        kept = sm.keep_out(target, workload, result, names, say) if quarantine else []
     except TargetError as exc:
         raise CommandError(FAILED, f"quarantine: {exc}") from None
     data = {**result.as_dict(), "quarantined": [new for _, new in kept]}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -143,7 +143,9 @@ def _coerce(name: str, value: Any) -> Any:
 
 
 def load(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,
-         file: Path | None = None) -> Settings:
+         file: Path | None = None, namespace_of: Callable[[str | None, str], str] | None = None) -> Settings:
+    """The settings; `namespace_of(kubeconfig, context)` names a context's own namespace (the caller passes
+    services.kubeconfig's: config stays below the services), used where no namespace was chosen."""
     env = os.environ if env is None else env
     path = file or Path(env.get("AITUI_CONFIG") or config_dir() / "config.toml")
     settings = Settings()
@@ -172,8 +174,6 @@ def load(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None =
     overridden = {n for var, n in ENV.items() if env.get(var)} | {k for k, v in (flags or {}).items() if v is not None}
     if "theme" not in overridden:
         settings.theme = saved_theme(env) or settings.theme  # the one picked in the app last time
-    if not is_local(settings.context) and "namespace" not in chosen:
-        from aitui.services.kubeconfig import namespace_of
-
+    if not is_local(settings.context) and "namespace" not in chosen and namespace_of is not None:
         settings.namespace = namespace_of(settings.kubeconfig, settings.context)  # as kubectl does
     return settings

@@ -19,6 +19,7 @@ from typing import Any
 
 from aitui import config
 from aitui.commands import OK, USAGE, CommandError, Outcome, execute, say
+from aitui.parser import GLOBAL, ScriptParser, UsageError, parser
 from aitui.services.redact import text as masked
 
 SCRIPTABLE = ("doctor", "build", "deploy", "scale", "predict", "loadtest", "capacity", "smoke")
@@ -35,7 +36,7 @@ class Step:
 
 def parse(text: str, flags: dict[str, Any], name: str = "script") -> list[Step]:
     """Every line as a checked step; CommandError(2) names the first bad line."""
-    from aitui.cli import GLOBAL, ScriptParser, UsageError, parser
+    from aitui.services.kubeconfig import namespace_of
 
     steps = []
     for number, line in enumerate(text.splitlines(), 1):
@@ -58,7 +59,7 @@ def parse(text: str, flags: dict[str, Any], name: str = "script") -> list[Step]:
         merged = {k: v for k, v in flags.items() if v is not None} | {k: v for k, v in args.items() if v is not None}
         file = merged.pop("config", None)
         try:
-            settings = config.load(flags=merged, file=Path(file) if file else None)
+            settings = config.load(flags=merged, file=Path(file) if file else None, namespace_of=namespace_of)
         except config.ConfigError as exc:
             raise CommandError(USAGE, f"{name}:{number}: {exc}") from None
         steps.append(Step(number, line.strip(), command, options, settings))

@@ -26,16 +26,17 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 from aitui import config  # noqa: E402
-from aitui.app import WORKLOAD, AituiApp  # noqa: E402
+from aitui.app import AituiApp  # noqa: E402
 from aitui.services import images  # noqa: E402
+from aitui.services.labels import NAME as WORKLOAD  # noqa: E402
 from aitui.ui.browser import ResourceBrowser, ResourceTable  # noqa: E402
 from aitui.ui.build import BuildPanel  # noqa: E402
-from aitui.ui.changes import WorkloadChanges  # noqa: E402
 from aitui.ui.chart_grid import ChartGrid  # noqa: E402
 from aitui.ui.dialogs import PredictionScreen  # noqa: E402
 from aitui.ui.doctor import DoctorScreen  # noqa: E402
 from aitui.ui.header import StatusBar  # noqa: E402
 from aitui.ui.logs import PodLog  # noqa: E402
+from aitui.ui.workloads import Workloads  # noqa: E402
 
 SIZES = ((120, 36), (80, 24))
 
@@ -51,7 +52,7 @@ async def until(pilot, check, timeout: float, what: str) -> None:
 
 def ready(app: AituiApp, n: int) -> bool:
     w = app.workloads.get(WORKLOAD)
-    return w is not None and w.ready == n and w.desired == n and WORKLOAD not in app.query_one(WorkloadChanges).scaling
+    return w is not None and w.ready == n and w.desired == n and WORKLOAD not in app.store.wishes
 
 
 async def shoot(size: tuple[int, int]) -> None:
@@ -161,7 +162,7 @@ async def shoot(size: tuple[int, int]) -> None:
         await pilot.pause(0.5)
         save("help")
         await pilot.press("escape")
-        app.query_one(WorkloadChanges).run(lambda t, p: t.delete(WORKLOAD, p))
+        app.query_one(Workloads).run(lambda t, p: t.delete(WORKLOAD, p))
         await until(pilot, lambda: WORKLOAD not in app.workloads, 60, "the delete")
 
         app.settings.prometheus_url = "http://127.0.0.1:9091"  # the cluster's: it finds the pods (kubernetes_sd)
@@ -181,7 +182,7 @@ async def shoot(size: tuple[int, int]) -> None:
         await pilot.pause(1)
         save("cluster")
         await pilot.press("escape", "t")
-        app.query_one(WorkloadChanges).run(lambda t, p: t.delete(WORKLOAD, p))
+        app.query_one(Workloads).run(lambda t, p: t.delete(WORKLOAD, p))
         await until(pilot, lambda: WORKLOAD not in app.workloads, 60, "the delete on the cluster")
 
 

@@ -24,8 +24,9 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 from make import until  # noqa: E402 (this folder's walkthrough: its wait for a scene)
 
 from aitui import config  # noqa: E402
-from aitui.app import WORKLOAD, AituiApp  # noqa: E402
+from aitui.app import AituiApp  # noqa: E402
 from aitui.services import images  # noqa: E402
+from aitui.services.labels import NAME as WORKLOAD  # noqa: E402
 from aitui.services.targets.local import QUARANTINED, WORKLOAD_LABEL, LocalTarget  # noqa: E402
 from aitui.ui.browser import ResourceBrowser  # noqa: E402
 from aitui.ui.canary import CanaryScreen  # noqa: E402

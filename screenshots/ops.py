@@ -23,9 +23,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from aitui import config  # noqa: E402
-from aitui.app import WORKLOAD, AituiApp  # noqa: E402
+from aitui.app import AituiApp  # noqa: E402
 from aitui.config import Settings  # noqa: E402
 from aitui.services import images  # noqa: E402
+from aitui.services.labels import NAME as WORKLOAD  # noqa: E402
 from aitui.services.targets.kubernetes import KubeTarget  # noqa: E402
 from aitui.ui.dialogs import ConfirmScreen  # noqa: E402
 from aitui.ui.yaml_view import ObjectScreen  # noqa: E402

@@ -27,9 +27,10 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 from aitui import config  # noqa: E402
-from aitui.app import WORKLOAD, AituiApp  # noqa: E402
+from aitui.app import AituiApp  # noqa: E402
 from aitui.config import Settings  # noqa: E402
 from aitui.services import images  # noqa: E402
+from aitui.services.labels import NAME as WORKLOAD  # noqa: E402
 from aitui.ui.dialogs import ConfirmScreen  # noqa: E402
 
 SIZES = ((120, 36), (80, 24))

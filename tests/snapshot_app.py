@@ -9,19 +9,21 @@ import time
 from textual.widgets import Footer, Input
 from textual.widgets._footer import FooterKey
 
-from aitui import messages as msg
-from aitui.app import WORKLOAD, AituiApp
+from aitui.app import AituiApp
 from aitui.config import Settings
+from aitui.demo import Demo
 from aitui.models import Health, Image, Pod, Series, Service, Workload
 from aitui.services.doctor import Check
+from aitui.services.labels import NAME as WORKLOAD
 from aitui.services.predict import samples
 from aitui.services.targets.local import LocalTarget
 from aitui.ui.chart_grid import ChartGrid
 from aitui.ui.charts import Chart
+from aitui.ui.contexts import Contexts
 from aitui.ui.doctor import DoctorScreen
 from aitui.ui.header import StatusBar
-from aitui.ui.images import ImagesTable
 from aitui.ui.traffic import Predictor
+from aitui.ui.workloads import Workloads
 
 
 def images(now: float) -> list[Image]:
@@ -114,36 +116,37 @@ CHECKS = [
 
 class CannedDoctor(DoctorScreen):
     def run_checks(self) -> None:  # type: ignore[override]
-        self.post_message(msg.DoctorChecked(CHECKS))
+        self.post_message(self.Checked(CHECKS))
 
 
 class SnapshotApp(AituiApp):
     def __init__(self) -> None:
-        super().__init__(Settings(kubeconfig="/nonexistent"))
+        super().__init__(Settings(kubeconfig="/nonexistent"), demo=Demo)  # (as `aitui` starts it: :demo works)
         self.now = time.time()  # ages and chart times relative to the app's start: "10m" whenever it runs
         self.target = CannedTarget(self.now)  # type: ignore[assignment]
         self.chart_source = lambda _settings, query, _window, _width, _selector, now: series(query, now)
+        self.images_source = lambda _settings: images(self.now)
+
+    def on_mount(self) -> None:
+        """p answers with a canned prediction (there is no replica to ask). (Textual runs AituiApp's own
+        on_mount after this one.)"""
+        labels = (("circle", 0.962), ("ring", 0.021), ("square", 0.009), ("triangle", 0.005), ("cross", 0.002))
+        predictor = self.query_one(Predictor)
+        predictor.run = lambda: predictor.post_message(Predictor.Predicted(  # type: ignore[method-assign]
+            "circle", samples()["circle"], labels, "127.0.0.1:32768 answered in 4 ms · esc closes"))
 
     def _start_engines(self) -> None:
         """The engines' first answers, posted as their workers would post them; the workloads, pods and
         charts come through the real workers, from CannedTarget and chart_source."""
         for h in (Health("docker", True, "20.10.24"), Health("prometheus", True, "127.0.0.1:9090 ok (v2.42.0)"),
                   Health("kubernetes", True, "2 contexts")):
-            self.query_one(StatusBar).post_message(msg.HealthChecked(h))
-        self.post_message(msg.ContextsListed(["local", "kind-demo", "prod-eu"]))
-        self.refresh_lists()
+            self.query_one(StatusBar).post_message(StatusBar.HealthChecked(h))
+        self.query_one(Contexts).post_message(Contexts.Listed(contexts=["local", "kind-demo", "prod-eu"]))
+        self.query_one(Workloads).refresh_lists()
         self.query_one(ChartGrid).poll()
-
-    def load_images(self) -> None:
-        self.query_one(ImagesTable).post_message(msg.ImagesListed(images(self.now)))
 
     def action_doctor(self) -> None:
         self.push_screen(CannedDoctor(self.settings))
-
-    def action_predict(self) -> None:
-        labels = (("circle", 0.962), ("ring", 0.021), ("square", 0.009), ("triangle", 0.005), ("cross", 0.002))
-        self.query_one(Predictor).post_message(msg.Predicted("circle", samples()["circle"], labels,
-                                                             "127.0.0.1:32768 answered in 4 ms · esc closes"))
 
 
 async def settled(pilot) -> None:

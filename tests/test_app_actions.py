@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from aitui.app import WORKLOAD, AituiApp
+from aitui.app import AituiApp
 from aitui.config import Settings
+from aitui.services.labels import NAME as WORKLOAD
 from aitui.ui.browser import ResourceTable
 from aitui.ui.build import BuildPanel
 from aitui.ui.dialogs import ConfirmScreen, NumberScreen, PredictionScreen

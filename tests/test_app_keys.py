@@ -16,9 +16,10 @@ from test_app_actions import app_settings, building, cell, until  # noqa: F401 -
 from test_app_kube import command, kube_settings, notices, switch  # noqa: F401 - kube_settings is a fixture
 from textual.command import CommandPalette
 
-from aitui.app import WORKLOAD, AituiApp
+from aitui.app import AituiApp
 from aitui.config import Settings
 from aitui.services import manifests
+from aitui.services.labels import NAME as WORKLOAD
 from aitui.services.targets.kubernetes import PATHS, KubeTarget
 from aitui.services.targets.local import LocalTarget
 from aitui.ui.browser import ResourceTable

@@ -11,6 +11,7 @@ from test_app_actions import until
 from aitui.app import AituiApp
 from aitui.config import Settings
 from aitui.ui.browser import ResourceTable
+from aitui.ui.contexts import Contexts
 from aitui.ui.dialogs import ConfirmScreen, NumberScreen
 from aitui.ui.header import StatusBar
 from aitui.ui.images import ImagesTable
@@ -41,7 +42,7 @@ def notices(app: AituiApp) -> str:
 
 
 async def switch(app: AituiApp, pilot, context: str) -> None:
-    await until(pilot, lambda: context in app.contexts, 10, "the kubeconfig's contexts")
+    await until(pilot, lambda: context in app.query_one(Contexts).contexts, 10, "the kubeconfig's contexts")
     await command(pilot, f"ctx {context}")
     await until(pilot, lambda: app.settings.context == context, 10, f"the switch to {context}")
 
@@ -72,7 +73,7 @@ async def test_context_switch_drill_down_logs_and_scale(standin, kube_settings) 
 
         standin.cluster.log("default", first, "GET /v2/health/ready 200")
         await until(pilot, lambda: any("GET /v2/health" in line for line in log.lines), 10, "a new log line")
-        app.action_filter()  # focus moves in the same call: keys typed in a burst after / are not lost
+        app.screen.action_filter()  # focus moves in the same call: keys typed in a burst after / are not lost
         assert app.focused is app.query_one("#filter")
         await pilot.press("l", "o", "a", "d")  # search the log: only matching lines stay
         await until(pilot, lambda: list(log.lines) and all("load" in line for line in log.lines), 5, "the search")

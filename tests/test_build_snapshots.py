@@ -8,7 +8,6 @@ import pytest
 from build_story import ESTIMATE, KIND, TAG, events
 from snapshot_app import SnapshotApp, settled
 
-from aitui import messages as msg
 from aitui.models import BuildEvent
 from aitui.ui.build import BuildPanel
 from aitui.ui.tabs import show_tab
@@ -29,7 +28,10 @@ class BuildStoryApp(SnapshotApp):
         super().__init__()
         self.done = done
 
-    def action_build(self) -> None:
+    def on_mount(self) -> None:  # (b is the workloads feature's: its panel tells the story instead of building)
+        self.query_one(BuildPanel).toggle = self.story  # type: ignore[method-assign]
+
+    def story(self) -> None:
         done = self.done
         panel = self.query_one(BuildPanel)
         show_tab(panel)
@@ -42,7 +44,7 @@ class BuildStoryApp(SnapshotApp):
                       BuildEvent("done", image_id="5e1f0c2a9b7d", tag=TAG, seconds=201)]
         panel.apply(story)
         if done:
-            panel.post_message(msg.BuildEnded())
+            panel.post_message(BuildPanel.Ended())
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

@@ -182,16 +182,12 @@ async def test_the_charts_show_traffic_within_15_s(settings, recognizer_image, t
     (a scrape every 2 s, not the tests' 1 s), the charts' own poll, from the key to all four charts drawn."""
     from conftest import Prometheus, missing
 
-    import aitui.app
-    import aitui.ui.traffic
     from aitui.services.targets.local import LocalTarget
     from aitui.ui.dialogs import NumberScreen
 
     if shutil.which("prometheus") is None:
         missing("the prometheus binary")
     workload = f"charts15-{os.urandom(3).hex()}"
-    for module in (aitui.app, aitui.ui.traffic, chart_grid):  # t sends to, and the charts show, this workload
-        monkeypatch.setattr(module, "WORKLOAD", workload)
     prom = Prometheus(tmp_path / "prom", scrape_interval="2s")
     (tmp_path / "state" / "aitui").mkdir(parents=True)
     (tmp_path / "state" / "aitui" / "targets").symlink_to(prom.targets)  # where d's replicas are listed
@@ -202,6 +198,7 @@ async def test_the_charts_show_traffic_within_15_s(settings, recognizer_image, t
         target.deploy(recognizer_image, 1, workload)  # step 2, before t: deployed, ready, scraped
         wait_until(lambda: prom.query(f'up{{job="recognizer",workload="{workload}"}} == 1'), 30, "the first scrape")
         app = AituiApp(s)
+        app.store.default = workload  # t sends to, and the charts show, this workload
         async with app.run_test(size=(120, 36)) as pilot:
             await until(pilot, lambda: workload in app.workloads, 20, "the workload listed")
             charts = {c.query_name: c for c in app.query(Chart)}

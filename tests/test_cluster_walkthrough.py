@@ -17,9 +17,10 @@ from conftest import ROOT, wait_until
 from test_app_actions import building, cell, traffic, until
 from test_walkthrough import link_or_copy
 
-from aitui.app import WORKLOAD, AituiApp
+from aitui.app import AituiApp
 from aitui.config import Settings
 from aitui.services.images import recognizer_tag
+from aitui.services.labels import NAME as WORKLOAD
 from aitui.ui.browser import ResourceTable
 from aitui.ui.charts import Chart
 from aitui.ui.dialogs import ConfirmScreen, NumberScreen, PredictionScreen

@@ -46,6 +46,8 @@ def test_a_kubeconfig_context_brings_its_own_namespace(tmp_path) -> None:
     """`aitui --context team` lands in the namespace the context names, as kubectl does; -n still wins."""
     import yaml
 
+    from aitui.services.kubeconfig import namespace_of
+
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(yaml.safe_dump({
         "apiVersion": "v1", "kind": "Config", "current-context": "team",
@@ -53,11 +55,13 @@ def test_a_kubeconfig_context_brings_its_own_namespace(tmp_path) -> None:
         "users": [{"name": "u", "user": {}}],
         "contexts": [{"name": "team", "context": {"cluster": "c", "user": "u", "namespace": "team-a"}}]}))
     none = tmp_path / "none.toml"
-    team = config.load(flags={"context": "team", "kubeconfig": str(kubeconfig)}, env={}, file=none)
+    team = config.load(flags={"context": "team", "kubeconfig": str(kubeconfig)}, env={}, file=none,
+                       namespace_of=namespace_of)
     assert team.namespace == "team-a"
     assert config.load(flags={"context": "team", "kubeconfig": str(kubeconfig), "namespace": "b"}, env={},
-                file=none).namespace == "b"
-    assert config.load(flags={"kubeconfig": str(kubeconfig)}, env={}, file=none).namespace == "default"  # local
+                file=none, namespace_of=namespace_of).namespace == "b"
+    assert config.load(flags={"kubeconfig": str(kubeconfig)}, env={}, file=none,
+                       namespace_of=namespace_of).namespace == "default"  # local
 
 
 def test_a_library_thread_that_dies_writes_to_the_log_not_over_the_screen(tmp_path) -> None:

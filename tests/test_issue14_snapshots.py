@@ -10,7 +10,6 @@ import math
 import pytest
 from snapshot_app import CannedTarget, SnapshotApp, drawn, series, settled
 
-from aitui import messages as msg
 from aitui.models import ReplicaStats, Series
 from aitui.ui.chart_grid import ChartGrid
 from aitui.ui.charts import Chart
@@ -100,7 +99,7 @@ def test_replicas_charts(snap_compare, size: tuple[int, int], down: bool) -> Non
                 grid.stats.add([ReplicaStats(n, 0.15 + 0.05 * k + 0.05 * math.sin(i / 3 + k), (88 + 10 * k + i % 4)
                                              * 2**20) for k, n in enumerate(REPLICAS)], last - 300 + 15 * i)
             grid.stats.add(StatsTarget(0).stats(), last)
-            grid.post_message(msg.StatsSampled([], last))
+            grid.post_message(ChartGrid.StatsSampled([], last))
             await pilot.pause()
 
     assert snap_compare(ChartsApp(down), terminal_size=size, run_before=run_before)

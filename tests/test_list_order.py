@@ -12,11 +12,13 @@ import pytest
 from conftest import wait_until
 from test_app_actions import cell, until
 
-from aitui.app import WORKLOAD, AituiApp
+from aitui.app import AituiApp
 from aitui.config import Settings
 from aitui.models import Image, Workload
+from aitui.services.labels import NAME as WORKLOAD
 from aitui.services.targets.local import LocalTarget
 from aitui.ui.images import ImagesTable
+from aitui.ui.workloads import Workloads
 
 pytestmark = pytest.mark.docker
 
@@ -56,7 +58,7 @@ async def test_a_late_workload_list_is_not_shown_over_a_newer_one(settings_here)
     app.target = target
     async with app.run_test(size=(120, 36)) as pilot:
         await until(pilot, lambda: target.calls >= 1, 20, "the first list asked for")
-        app.load_workloads()  # a newer list: the first one's worker is cancelled, but it still runs
+        app.query_one(Workloads).load()  # a newer list: the first one's worker is cancelled, but it still runs
         await until(pilot, lambda: app.workloads and cell(app, "ready") == "1/1", 20, "the newer list shown")
         target.release.set()
         wait_until(target.first_done.is_set, 10, "the late list returned")
@@ -86,7 +88,7 @@ async def test_a_late_image_list_is_not_shown_over_a_newer_one(settings_here, mo
     async with app.run_test(size=(120, 36)) as pilot:
         table = app.query_one(ImagesTable)
         await until(pilot, lambda: calls, 20, "the first image list asked for")
-        app.load_images()
+        table.load(app.settings)
         await until(pilot, lambda: [i.id for i in table.images] == [new.id, old.id], 20, "the newer list shown")
         release.set()
         wait_until(first_done.is_set, 10, "the late list returned")

@@ -11,9 +11,9 @@ from dataclasses import replace
 import pytest
 from snapshot_app import CannedTarget, SnapshotApp, drawn, settled, workloads
 
-from aitui.app import WORKLOAD
 from aitui.models import Autoscaler, Event, Revision, Workload
 from aitui.services.describe import describe
+from aitui.services.labels import NAME as WORKLOAD
 from aitui.services.targets import Unsupported
 from aitui.ui.dialogs import ConfirmScreen
 from aitui.ui.yaml_view import ObjectScreen

@@ -12,8 +12,9 @@ from cluster import ADMIN, LIMITED, Cluster, on_node
 from test_app_actions import traffic, until
 from test_ops_local import command, no_shell_image, notices, run_in_tty, said, select_row  # noqa: F401 (a fixture)
 
-from aitui.app import WORKLOAD, AituiApp
+from aitui.app import AituiApp
 from aitui.config import Settings
+from aitui.services.labels import NAME as WORKLOAD
 from aitui.services.targets import Forbidden, NoShell, NotFound
 from aitui.services.targets.kubernetes import RESTARTED_AT, KubeTarget
 from aitui.ui.browser import ResourceTable

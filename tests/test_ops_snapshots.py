@@ -4,12 +4,13 @@ and a capacity run's steps, chart, knee and suggestion (the steps of a real run 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from snapshot_app import SnapshotApp, drawn, pods, settled
 
-from aitui import messages as msg
-from aitui.app import WORKLOAD
 from aitui.services.capacity import CapacityResult, Step, find_knee, suggest
+from aitui.services.labels import NAME as WORKLOAD
 from aitui.services.loadtest import Deployed, LoadTestResult, checks
 from aitui.services.measure import Figures, Machine
 from aitui.services.model_view import Figures as ReplicaFigures
@@ -17,6 +18,7 @@ from aitui.services.model_view import ReplicaModel
 from aitui.services.slo import Thresholds
 from aitui.ui.capacity import CapacityScreen
 from aitui.ui.loadtest import LoadTestScreen
+from aitui.ui.resources import REGISTRY
 from aitui.ui.resources import models as models_view
 
 SIZES = [(80, 24), (120, 36)]
@@ -49,15 +51,18 @@ def replicas(now: float) -> list[ReplicaModel]:
 class OpsApp(SnapshotApp):
     """The models view's rows come canned (no replica to ask); smoke said the third replica is wrong."""
 
-    def load_workloads(self, frame=None) -> None:  # type: ignore[override]
-        if frame is not None and frame[0] == "models":
-            models_view.SMOKE.clear()
-            models_view.SMOKE.update({p.name: "ok 8/8" for p in pods(self.now)[:2]})
-            models_view.SMOKE[pods(self.now)[2].name] = "FLAG 0/8"
-            models_view.LAST_SOURCE[0] = "from Prometheus (30s rates)"
-            self.post_message(msg.WorkloadsListed(list(self.workloads.values()), replicas(self.now), "", frame))
-            return
-        super().load_workloads(frame)
+    def __init__(self) -> None:
+        super().__init__()
+        self.store.smoke.update({p.name: "ok 8/8" for p in pods(self.now)[:2]})
+        self.store.smoke[pods(self.now)[2].name] = "FLAG 0/8"
+
+
+@pytest.fixture(autouse=True)
+def canned_models(monkeypatch) -> None:
+    """The models view lists its replicas' figures from the canned ones (the target's `now`: the app's)."""
+    canned = replace(models_view.VIEW, fetch=lambda target, _parent: models_view.Replicas(
+        replicas(target.now), "from Prometheus (30s rates)"))
+    monkeypatch.setitem(REGISTRY, "models", canned)
 
 
 def loadtest_result(passed: bool) -> LoadTestResult:

@@ -26,18 +26,17 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ROOT, wait_until
 from test_app_actions import until
 from test_ops_local import command, select_row
 
-from aitui import app as app_module
 from aitui.app import AituiApp
 from aitui.config import Settings
 from aitui.services.images import READS_LABEL
 from aitui.services.targets.local import WORKLOAD_LABEL, LocalTarget
-from aitui.ui import chart_grid, traffic
 from aitui.ui.browser import ResourceTable
 from aitui.ui.dialogs import PredictionScreen
 from aitui.ui.yaml_view import ObjectScreen
@@ -166,14 +165,12 @@ class EngineEvents:
 
 @pytest.fixture
 def deployed_locally(settings, recognizer_image, docker_client, tmp_path, monkeypatch) -> Iterator[str]:
-    """A workload of this test's own, one ready replica (deployed before anything read-only starts), and
-    the app's default workload name pointed at it (p predicts to it, the charts select it)."""
+    """A workload of this test's own, one ready replica (deployed before anything read-only starts); the
+    app's default workload is pointed at it (p predicts to it, the charts select it)."""
     name = f"t-ro-{uuid.uuid4().hex[:6]}"
     target = LocalTarget(settings, targets_dir=tmp_path / "setup")
     target.deploy(recognizer_image, 1, name)
     target.close()
-    for module in (app_module, traffic, chart_grid):
-        monkeypatch.setattr(module, "WORKLOAD", name)
     yield name
     for c in docker_client.containers.list(all=True, filters={"label": f"{WORKLOAD_LABEL}={name}"}):
         c.remove(force=True)
@@ -244,6 +241,7 @@ async def test_the_read_only_app_sends_the_engine_no_write(watched, deployed_loc
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # no model.json read before: a read is due
     app = AituiApp(Settings(docker_host=recorder.url, kubeconfig=str(tmp_path / "none"),
                             prometheus_url="http://127.0.0.1:9", readonly_contexts=["local"], timeout=5))
+    app.store.default = deployed_locally
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         images = app.query_one("#images")
         await until(pilot, lambda: images.row_count > 0, 20, "the images")
@@ -373,18 +371,22 @@ class NamespaceWatch:
         prefix = "/api/v1" if not group else f"/apis/{group if '/' in group else group + '/v1'}"
         return f"{prefix}/namespaces/{self.namespace}/{plural}"
 
+    def _get(self, path: str, query: list[tuple[str, str]]) -> Any:
+        """A GET as the admin, its body unread (the client's param_serialize, then call_api: as client.py asks)."""
+        method, url, headers, body, _ = self.api.param_serialize(
+            "GET", path, query_params=query, header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"])
+        response = self.api.call_api(method, url, headers, body)
+        assert response.status == 200, (path, response.status, response.read())
+        return response.response  # urllib3's: iterating it gives the body's lines as they come
+
     def _watch(self, group: str, plural: str) -> None:
         path = self._path(group, plural)
-        listed = self.api.call_api(path, "GET", response_type="object", auth_settings=["BearerToken"],
-                                   _return_http_data_only=True)
-        version = listed["metadata"]["resourceVersion"]
+        version = json.loads(self._get(path, []).read())["metadata"]["resourceVersion"]
         self._ready.wait()
         while not self._stop.is_set():
-            response = self.api.call_api(path, "GET", query_params=[("watch", "true"), ("resourceVersion", version),
-                                                                     ("timeoutSeconds", "5"),
-                                                                     ("allowWatchBookmarks", "false")],
-                                         auth_settings=["BearerToken"], _preload_content=False,
-                                         _return_http_data_only=True)
+            response = self._get(path, [("watch", "true"), ("resourceVersion", version), ("timeoutSeconds", "5"),
+                                        ("allowWatchBookmarks", "false")])
             for line in response:
                 event = json.loads(line)
                 obj = event["object"]
@@ -430,7 +432,7 @@ async def test_a_read_only_cluster_context_changes_no_object(cluster, deployed_o
                                                              monkeypatch) -> None:
     from cluster import ADMIN
 
-    from aitui.app import WORKLOAD
+    from aitui.services.labels import NAME as WORKLOAD
 
     namespace = deployed_on_cluster
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))

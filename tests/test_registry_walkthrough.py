@@ -16,10 +16,11 @@ from conftest import ROOT
 from test_app_actions import building, cell, traffic, until
 from test_walkthrough import link_or_copy
 
-from aitui.app import WORKLOAD, AituiApp
+from aitui.app import AituiApp
 from aitui.config import Settings
 from aitui.services import registry as reg
 from aitui.services.images import recognizer_tag
+from aitui.services.labels import NAME as WORKLOAD
 from aitui.ui.dialogs import ConfirmScreen, NumberScreen
 
 pytestmark = pytest.mark.docker

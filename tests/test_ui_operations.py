@@ -20,10 +20,10 @@ from conftest import derived_image
 from test_app_actions import until
 from test_cli_commands import MISLABEL, SELF_CHECK_OFF
 
-import aitui.app
-from aitui.app import WORKLOAD, AituiApp
+from aitui.app import AituiApp
 from aitui.config import Settings
 from aitui.services.canary import canary_of
+from aitui.services.labels import NAME as WORKLOAD
 from aitui.services.model_view import model_info, parse
 from aitui.services.predict import samples
 from aitui.services.targets.kubernetes import KubeTarget
@@ -207,8 +207,8 @@ async def test_smoke_after_deploy_and_a_flagged_replica(settings_: Settings, ima
                                                         docker_client) -> None:
     name, bad = mixed
     fresh = f"ui15-{secrets.token_hex(3)}"
-    monkeypatch.setattr(aitui.app, "WORKLOAD", fresh)  # d deploys this test's own workload, not recognizer
     app = AituiApp(settings_)
+    app.store.default = fresh  # d deploys this test's own workload, not recognizer
     try:
         async with app.run_test(size=(160, 40), notifications=True) as pilot:
             await until(pilot, lambda: app.images and name in app.workloads, 20, "images and workloads")
@@ -489,13 +489,11 @@ async def test_demo_replays_the_walkthrough_step_by_step(settings_: Settings, im
                                                          docker_client) -> None:
     import re
 
-    import aitui.ui.traffic
-    from aitui.ui.demo import STEPS, Demo
+    from aitui.demo import STEPS, Demo
 
     name = f"ui15-{secrets.token_hex(3)}"
-    monkeypatch.setattr(aitui.app, "WORKLOAD", name)  # the walkthrough's keys act on this test's own workload
-    monkeypatch.setattr(aitui.ui.traffic, "WORKLOAD", name)
-    app = AituiApp(settings_)
+    app = AituiApp(settings_, demo=Demo)  # (as `aitui` starts it)
+    app.store.default = name  # the walkthrough's keys act on this test's own workload
     try:
         async with app.run_test(size=(120, 36), notifications=True) as pilot:
             await until(pilot, lambda: app.images, 20, "the images")

@@ -13,11 +13,11 @@ from test_app_kube import command, notices
 
 from aitui.app import AituiApp
 from aitui.config import Settings
+from aitui.services import labels
 from aitui.services.targets import Forbidden
 from aitui.services.targets.kubernetes import KubeTarget
 from aitui.services.targets.local import WORKLOAD_LABEL
 from aitui.ui.browser import ResourceTable
-from aitui.ui.resources import event_list
 
 pytestmark = pytest.mark.docker
 
@@ -26,7 +26,7 @@ async def test_nodes_and_events_views_on_the_local_engine(docker_client, setting
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     # the events view's workload is this test's own, whose one replica ran and exited 3: its events are known
     workload = f"ev-{os.urandom(3).hex()}"
-    monkeypatch.setattr(event_list, "WORKLOAD", workload)
+    monkeypatch.setattr(labels, "NAME", workload)
     replica = docker_client.containers.run(settings.base_image, ["sh", "-c", "exit 3"], detach=True,
                                            name=f"{workload}-0", labels={WORKLOAD_LABEL: workload})
     replica.wait(timeout=30)

@@ -15,9 +15,10 @@ import pytest
 from conftest import ROOT, wait_until
 from test_app_actions import building, cell, running, traffic, until
 
-from aitui.app import WORKLOAD, AituiApp
+from aitui.app import AituiApp
 from aitui.config import Settings
 from aitui.services.images import recognizer_tag
+from aitui.services.labels import NAME as WORKLOAD
 from aitui.ui.charts import Chart
 from aitui.ui.dialogs import ConfirmScreen, NumberScreen, PredictionScreen
 from aitui.ui.images import ImagesTable

@@ -1,13 +1,16 @@
-"""The resource browser: a stack of resource views (k9s's page stack). The bottom is the workloads;
-`enter` pushes what the selected row's view opens, `:pods`, `:svc`… open a view, esc pops. One table per
-kind, made from the registry; only the top one is shown."""
+"""The resource browser: a stack of resource views (k9s's page stack). The bottom is the workloads, whose
+rows are the store's (ui/store.py); `enter` pushes what the selected row's view opens, `:pods`, `:svc`…
+open a view, esc pops. One table per kind, made from the registry; only the top one is shown, and its rows
+are listed by the browser's own worker (again every few seconds for a view of rates)."""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Container
 from textual.message import Message
@@ -15,8 +18,13 @@ from textual.message import Message
 from aitui.ui.resources import REGISTRY, ResourceView
 from aitui.ui.table import Cells, Table
 
+if TYPE_CHECKING:
+    from aitui.services.targets import Target
+    from aitui.ui.store import WorkloadStore
+
 Frame = tuple[str, "str | None"]  # (kind, the parent row's key: the workload entered from, or None)
 HOME: Frame = ("workloads", None)
+REFETCH = 5.0  # seconds between fetches of a view of rates (the models view) while it is on top
 
 
 def age_changes(created: float | None, now: float) -> float:
@@ -66,13 +74,26 @@ class ResourceBrowser(Container):
     """
 
     class Opened(Message):
-        """A view was pushed or popped: its rows are wanted now."""
+        """A view was pushed or popped (its rows are being listed): the keys that apply may differ."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    @dataclass
+    class Listed(Message):
+        frame: Frame  # the view the rows are of
+        rows: list[Any] | None  # None: the target did not answer, `why` says why
+        why: str = ""
+        seq: int = 0  # which listing this is: one asked for before a list already shown is dropped
+
+    def __init__(self, store: WorkloadStore, target_of: Callable[[], Target], **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.store, self._target_of = store, target_of
         self.stack: list[Frame] = [HOME]
         self.filter_text = ""
         self._where = ""
+        self._listings = self._listing_shown = 0  # rows asked for, and the newest shown (as the store's)
+
+    def on_mount(self) -> None:
+        self.store.listen(self._workloads_changed)
+        self.set_interval(REFETCH, self._refetch)
 
     def compose(self) -> ComposeResult:
         for view in REGISTRY.values():
@@ -127,6 +148,7 @@ class ResourceBrowser(Container):
             top.border_subtitle = "listing…"
         self.retitle()
         self.focus_top()
+        self.load()
         self.post_message(self.Opened())
 
     def focus_top(self) -> None:
@@ -141,13 +163,58 @@ class ResourceBrowser(Container):
             title = REGISTRY[kind].title.format(parent=parent or "all workloads")
             self.table(kind).border_title = f"{title} ({self._where}){back}"
 
+    # -- the rows -----------------------------------------------------------------------------
+    def load(self) -> None:
+        """The rows of the view on top, when it is not the workloads (the store has those)."""
+        if self.top != HOME:
+            self._listings += 1
+            self._fetch(self.top, self._listings)
+
+    @work(thread=True, group="rows", exclusive=True, exit_on_error=False)
+    def _fetch(self, frame: Frame, seq: int) -> None:
+        from aitui.services.targets import TargetError
+
+        try:
+            self.post_message(self.Listed(frame, REGISTRY[frame[0]].fetch(self._target_of(), frame[1]), seq=seq))
+        except TargetError as exc:
+            self.post_message(self.Listed(frame, None, str(exc), seq))
+
+    @on(Listed)
+    def _listed(self, m: ResourceBrowser.Listed) -> None:
+        m.stop()
+        if m.seq:
+            if m.seq < self._listing_shown:
+                return
+            self._listing_shown = m.seq
+        if m.rows is not None:
+            self.show(m.frame, m.rows)
+        elif m.frame == self.top:
+            self.trouble(m.why)
+
+    def _refetch(self) -> None:
+        if REGISTRY[self.top[0]].refetch and self.screen is self.app.screen:  # (not behind a screen over it)
+            self.load()
+
+    def _workloads_changed(self) -> None:
+        if self.store.unreachable:
+            self.trouble(self.store.unreachable)
+        else:
+            self.show(HOME, self.store.shown(), self.store.trouble)
+
+    def filter(self, text: str) -> None:
+        """The `/` text: the workloads shown again, the view on top listed again, through it."""
+        self.filter_text = text
+        self._workloads_changed()
+        self.load()
+
     # -- what is shown ----------------------------------------------------------------------
     def show(self, frame: Frame, objs: list[Any], trouble: str = "") -> None:
         """The objects of `frame`'s view, if it is still on the stack (a late answer for a popped view
         is dropped); filtered by the `/` text on their keys."""
-        if frame not in self.stack:
+        if frame not in self.stack or not self.is_attached:
             return
         view, table = REGISTRY[frame[0]], self.table(frame[0])
+        objs = view.annotate(objs, self.store)
         needle = self.filter_text.lower()
         shown = [o for o in objs if needle in view.key(o).lower()] if needle else objs
         table.show(shown, time.time())
@@ -162,6 +229,18 @@ class ResourceBrowser(Container):
         kind, parent = self.top
         key = self.table().selected
         return REGISTRY[kind].workload(key, parent) if key is not None else parent
+
+    def workload(self) -> str:
+        """The selected row's workload; the store's own (the one `d` deploys) when no row names one."""
+        return self.selected_workload() or self.store.default
+
+    def selected_row(self) -> tuple[str, str] | None:
+        """(kind, key) of the selected row; None, said, when the view shows none."""
+        key = self.table().selected
+        if key is None:
+            self.notify(f"no {self.view.kind} row selected", severity="warning")
+            return None
+        return self.view.kind, key
 
     @on(Table.RowSelected)
     def _entered(self, event: Table.RowSelected) -> None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widget import Widget
@@ -26,6 +26,7 @@ from aitui.config import Settings
 from aitui.models import BUILD_STAGES, BuildEvent
 from aitui.ui import format as fmt
 from aitui.ui.charts import nice_ticks, tick_label
+from aitui.ui.keys import bindings
 from aitui.ui.tabs import label_tab, show_tab
 
 if TYPE_CHECKING:
@@ -261,13 +262,6 @@ class BuildLog(Log):
             self.scroll_end(animate=False)
 
 
-@dataclass
-class BuildEvents(Message):
-    """What the build said since the last batch, in order (raw lines and figures alike)."""
-
-    events: list[BuildEvent]
-
-
 class BuildPanel(Vertical, can_focus=True):
     DEFAULT_CSS = """
     BuildPanel { height: 1fr; }
@@ -284,9 +278,20 @@ class BuildPanel(Vertical, can_focus=True):
     BuildPanel.-raw #build-log, BuildPanel.-nochart #build-log { height: 1fr; }
     """
     ALLOW_MAXIMIZE = True
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("v", "toggle_raw", "Raw log", tooltip="the build's raw log, or back to its story"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("build")
+
+    @dataclass
+    class Started(Message):
+        build: Any  # services.images.Build: cancel() from any thread
+
+    class Ended(Message):
+        pass
+
+    @dataclass
+    class Events(Message):
+        """What the build said since the last batch, in order (raw lines and figures alike)."""
+
+        events: list[BuildEvent]
 
     def __init__(self, settings: Settings, target_of: Callable[[], Target], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -369,7 +374,7 @@ class BuildPanel(Vertical, can_focus=True):
         from aitui.services.images import Build
 
         build = Build(self.settings)
-        self.post_message(msg.BuildStarted(build))
+        self.post_message(self.Started(build))
         self.post_message(msg.Say(f"build: {build.tag} from {build.context} (base {self.settings.base_image})"))
         pending: list[BuildEvent] = []
         sent = time.monotonic()
@@ -377,7 +382,7 @@ class BuildPanel(Vertical, can_focus=True):
             for ev in build.events():
                 pending.append(ev)
                 if ev.kind != "log" or len(pending) >= 20 or time.monotonic() - sent > LOG_EVERY:
-                    self.post_message(BuildEvents(pending))
+                    self.post_message(self.Events(pending))
                     pending, sent = [], time.monotonic()
                 if ev.kind == "done":
                     self.post_message(msg.Say(f"build: {ev.tag} ({ev.image_id}) in {ev.seconds:.0f}s", notify=True))
@@ -386,8 +391,8 @@ class BuildPanel(Vertical, can_focus=True):
                     self.post_message(msg.Say(f"build: {ev.text}", "error" if ev.kind == "error" else "warning"))
         finally:
             if pending:
-                self.post_message(BuildEvents(pending))
-            self.post_message(msg.BuildEnded())
+                self.post_message(self.Events(pending))
+            self.post_message(self.Ended())
 
     def _publish(self, tag: str) -> None:
         """A cluster runs what aitui builds only once its nodes have it (loaded, or pushed)."""
@@ -402,8 +407,8 @@ class BuildPanel(Vertical, can_focus=True):
             self.post_message(msg.Say(str(exc), "error"))
 
     # -- on the UI thread ---------------------------------------------------------------------------
-    @on(msg.BuildStarted)
-    def _started_msg(self, m: msg.BuildStarted) -> None:
+    @on(Started)
+    def _started_msg(self, m: BuildPanel.Started) -> None:
         m.stop()
         self._build = m.build
         if self._cancel:  # b again before the build had begun
@@ -425,8 +430,8 @@ class BuildPanel(Vertical, can_focus=True):
             if self.screen.maximize(self, container=False):
                 self.focus()  # its keys (v) work at once
 
-    @on(BuildEvents)
-    def _events(self, m: BuildEvents) -> None:
+    @on(Events)
+    def _events(self, m: BuildPanel.Events) -> None:
         m.stop()
         if not self.is_attached:
             return
@@ -478,8 +483,8 @@ class BuildPanel(Vertical, can_focus=True):
             parts.append(f"≈{fmt.duration(left)} left")
         return "Build: " + " · ".join(parts)
 
-    @on(msg.BuildEnded)
-    def _ended(self, m: msg.BuildEnded) -> None:
+    @on(Ended)
+    def _ended(self, m: BuildPanel.Ended) -> None:
         m.stop()
         self._build, self._cancel = None, False
         self.post_message(msg.RefreshWanted())  # the new image, in Images

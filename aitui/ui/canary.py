@@ -10,13 +10,13 @@ import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.table import Table as RichTable
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
@@ -26,6 +26,7 @@ from textual_plotext import PlotextPlot
 from aitui import messages as msg
 from aitui.services.canary import canary_of
 from aitui.ui.dialogs import ConfirmScreen
+from aitui.ui.keys import bindings
 
 if TYPE_CHECKING:
     from aitui.services.targets import Target
@@ -99,8 +100,7 @@ class CanaryScreen(ModalScreen[None]):
     CanaryScreen #sides { height: auto; }
     CanaryScreen #hint { height: auto; color: $text-muted; }  /* its keys wrap on a narrow terminal */
     """
-    BINDINGS = [  # noqa: RUF012
-        Binding("p", "promote", "Promote"), Binding("a", "abort", "Abort"), Binding("escape", "close", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("canary")
 
     @dataclass
     class Compared(Message):

@@ -1,6 +1,7 @@
 """The capacity finder on screen (`C`): concurrency ramps step by step; each step's throughput and p99
 land in a table and on a chart of p99 against req/s as they are measured; then the knee, and the replicas
-(and the HPA's CPU target) for a wanted rate with headroom, with the formulas (services/capacity.py)."""
+(and the HPA's CPU target) for a wanted rate with headroom, with the formulas (services/capacity.py). It
+is a RunScreen (ui/run.py): esc stops the ramp, the steps so far are kept."""
 
 from __future__ import annotations
 
@@ -9,23 +10,21 @@ from typing import TYPE_CHECKING, Any
 
 from rich.table import Table as RichTable
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, Label, ProgressBar, Static
 from textual_plotext import PlotextPlot
 
-from aitui import messages as msg
-from aitui.config import Settings
-from aitui.ui.loadtest import FORM_CSS, Failed, _number, _Run
+from aitui.ui.run import AGAIN, FORM_CSS, RunScreen, number
 
 if TYPE_CHECKING:
     from aitui.services.capacity import CapacityResult, Step
-    from aitui.ui.loadtest import TargetOf
+    from aitui.services.slo import Thresholds
+    from aitui.ui.run import Job
 
 
-# -- capacity --------------------------------------------------------------------------------------
 class ThroughputChart(PlotextPlot):
     """p99 against throughput, one point per measured step (labelled by its concurrency), the knee marked."""
 
@@ -71,7 +70,7 @@ class ThroughputChart(PlotextPlot):
         self.refresh()
 
 
-class CapacityScreen(_Run):
+class CapacityScreen(RunScreen):
     """`C`: ramp concurrency step by step, each step's throughput and p99 as it lands (a table and a
     chart), the knee, and the replicas (and HPA CPU target) for a wanted rate with headroom."""
 
@@ -83,88 +82,69 @@ class CapacityScreen(_Run):
     CapacityScreen #source { max-height: 1; }
     CapacityScreen #verdict { max-height: 7; overflow-y: auto; }
     """
+    TITLE = "Capacity"
+    RUNNING = "esc stops the ramp (the steps so far are kept)"
 
     @dataclass
     class Stepped(Message):
         step: Step
 
-    @dataclass
-    class Done(Message):
-        result: CapacityResult
-
-    def __init__(self, settings: Settings, target_of: TargetOf, workload: str) -> None:
-        super().__init__(settings, target_of, workload)
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
         self.steps: list[Step] = []
         self.slo_ms: float | None = None
 
-    def compose(self) -> ComposeResult:
-        t = self.thresholds()
+    def form(self, t: Thresholds | None) -> ComposeResult:
         self.slo_ms = t.p99_ms if t else None
-        with Vertical() as v:
-            v.border_title = f"Capacity: {self.workload} on {self.settings.context}"
-            with Horizontal(classes="form"):
-                yield Label("steps")
-                yield Input("1,2,4,8,16", id="steps-in", compact=True)
-                yield Label("s/step")
-                yield Input("5", type="number", id="seconds", compact=True)
-                yield Label("for req/s")
-                yield Input("1000", type="number", id="wanted", compact=True)
-                yield Label("headroom %")
-                yield Input("30", type="number", id="headroom", compact=True)
-            yield Static(f"SLO: p99 ≤ {t.p99_ms:g} ms, error ratio ≤ {t.error_ratio:g} ({t.source}); "
-                         "knee: throughput grows < 10% or the SLO breaks" if t else self.error, id="source")
-            yield ProgressBar(show_eta=False, id="bar")
-            yield Static("", id="status")
-            with Horizontal(id="body"):
-                yield Static("", id="steps")
-                yield ThroughputChart(id="chart")
-            yield Static("", id="verdict")
-            yield Static("enter runs · esc cancels a run, or closes", id="hint")
+        with Horizontal(classes="form"):
+            yield Label("steps")
+            yield Input("1,2,4,8,16", id="steps-in", compact=True)
+            yield Label("s/step")
+            yield Input("5", type="number", id="seconds", compact=True)
+            yield Label("for req/s")
+            yield Input("1000", type="number", id="wanted", compact=True)
+            yield Label("headroom %")
+            yield Input("30", type="number", id="headroom", compact=True)
 
-    def start(self) -> None:
-        try:
-            steps = tuple(int(s) for s in self.query_one("#steps-in", Input).value.replace(" ", "").split(",") if s)
-            seconds = _number(self.query_one("#seconds", Input).value) or 5.0
-            wanted = _number(self.query_one("#wanted", Input).value)
-            headroom = (_number(self.query_one("#headroom", Input).value) or 0.0) / 100
-        except ValueError as exc:
-            self.query_one("#status", Static).update(f"not a number: {exc}")
-            return
-        t = self.thresholds()
-        if t is None:
-            self.query_one("#status", Static).update(self.error)
-            return
-        self.running, self.steps = True, []
-        self._stop.clear()
-        self.query_one("#verdict", Static).update("")
-        self.query_one(ThroughputChart).show([])
-        self.query_one("#hint", Static).update("esc stops the ramp (the steps so far are kept)")
-        self._run(steps, seconds, wanted, headroom, t)
+    def source(self, t: Thresholds) -> str:
+        return (f"SLO: p99 ≤ {t.p99_ms:g} ms, error ratio ≤ {t.error_ratio:g} ({t.source}); "
+                "knee: throughput grows < 10% or the SLO breaks")
 
-    @work(thread=True, group="capacity", exclusive=True, exit_on_error=False)
-    def _run(self, steps: tuple[int, ...], seconds: float, wanted: float | None, headroom: float,
-             thresholds: Any) -> None:
+    def body(self) -> ComposeResult:
+        with Horizontal(id="body"):
+            yield Static("", id="steps")
+            yield ThroughputChart(id="chart")
+
+    def job(self) -> Job | None:
         from aitui.services import capacity
 
-        try:
-            result = capacity.run(self._target_of(), self.workload, thresholds, steps, seconds, wanted_rate=wanted,
-                                  headroom=headroom, cpu_request=capacity.cpu_request(self.settings),
-                                  progress=self._post_tick, stop=self._stop.is_set,
-                                  on_step=self._post_step)
-        except Exception as exc:
-            from aitui.services.errors import reason
+        steps = tuple(int(s) for s in self.query_one("#steps-in", Input).value.replace(" ", "").split(",") if s)
+        seconds = number(self.query_one("#seconds", Input).value) or 5.0
+        wanted = number(self.query_one("#wanted", Input).value)
+        headroom = (number(self.query_one("#headroom", Input).value) or 0.0) / 100
+        t = self.thresholds()
+        if t is None:
+            self.status(self.error)
+            return None
 
-            self.post_message(Failed(str(exc) if isinstance(exc, capacity.LoadTestError) else reason(exc)))
-            return
-        knee = result.knee
-        line = f"capacity: knee {knee.reason}" + (f"; suggest {result.suggestion.replicas} replicas for "
-                                                  f"{result.suggestion.wanted_rate:g} req/s"
-                                                  if result.suggestion else "")
-        self.post_message(msg.Say(line, notify=True))
-        self.post_message(self.Done(result))
+        def stepped(step: Step) -> None:  # (from the worker thread)
+            self.post_message(self.Stepped(step))
 
-    def _post_step(self, step: Step) -> None:  # from the worker thread
-        self.post_message(self.Stepped(step))
+        def run(progress: Any, stop: Any) -> CapacityResult:
+            return capacity.run(self._target_of(), self.workload, t, steps, seconds, wanted_rate=wanted,
+                                headroom=headroom, cpu_request=capacity.cpu_request(self.settings),
+                                progress=progress, stop=stop, on_step=stepped)
+
+        return run
+
+    def began(self) -> None:
+        self.steps = []
+        self.query_one(ThroughputChart).show([])
+
+    def concluded(self, result: CapacityResult) -> tuple[str, str]:
+        s = result.suggestion
+        return f"capacity: knee {result.knee.reason}" + (
+            f"; suggest {s.replicas} replicas for {s.wanted_rate:g} req/s" if s else ""), "information"
 
     @on(Stepped)
     def _stepped(self, m: CapacityScreen.Stepped) -> None:
@@ -187,10 +167,6 @@ class CapacityScreen(_Run):
         self.query_one("#steps", Static).update(table)
         self.query_one(ThroughputChart).show(self.steps, knee, self.slo_ms)
 
-    @on(Done)
-    def _done(self, m: CapacityScreen.Done) -> None:
-        self.show_result(m.result)
-
     def show_result(self, r: CapacityResult) -> None:
         self.running, self.result = False, r
         self.steps = list(r.steps)
@@ -211,7 +187,6 @@ class CapacityScreen(_Run):
             out.append("\nnote: ", style="bold yellow")
             out.append(r.client_bound)
         self.query_one("#verdict", Static).update(out)
-        self.query_one("#status", Static).update(
-            f"{len(r.steps)} step(s) of {r.step_seconds:g} s against {r.deployed.replicas} ready replica(s) of "
-            f"{r.deployed.image} · {r.machine.line()}")
-        self.query_one("#hint", Static).update("enter runs again · esc closes")
+        self.status(f"{len(r.steps)} step(s) of {r.step_seconds:g} s against {r.deployed.replicas} ready replica(s) "
+                    f"of {r.deployed.image} · {r.machine.line()}")
+        self.query_one("#hint", Static).update(AGAIN)

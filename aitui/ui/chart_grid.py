@@ -3,17 +3,20 @@
 size, requests in flight, per replica). A narrow terminal shows two charts at a time, so `c` steps through
 pairs. When Prometheus does not answer, CPU and memory still come from the target (the engine's stats, or
 metrics-server), sampled here and labelled as the fallback. The grid owns its timer, worker and samples; the
-App only tells it the terminal's size and when the context changed."""
+App only tells it the terminal's size and when the context changed; whose replicas it shows is the store's
+(the workload `d` deploys)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.timer import Timer
 from textual.worker import get_current_worker
 
@@ -22,10 +25,11 @@ from aitui.config import Settings
 from aitui.models import Series
 from aitui.services.metrics import FALLBACK, StatsHistory
 from aitui.services.redact import text as masked
-from aitui.ui.charts import Chart
+from aitui.ui.charts import SCALE, Chart
 
 if TYPE_CHECKING:
     from aitui.services.targets import Target
+    from aitui.ui.store import WorkloadStore
 
     # metrics.fetch's shape: (settings, query name, window, points, selector, now) -> series
     Fetch = Callable[[Settings, str, float, int, str, float], list[Series]]
@@ -39,9 +43,13 @@ PAGES = (  # `c` flips through them; each is four charts (two pairs at narrow wi
     (("cpu", "CPU cores"), ("memory", "Memory MiB"), ("batch", "Batch size"), ("in_flight", "In flight")),
 )
 CHARTS = PAGES[0]
-SCALE = {"memory": 1 / 2**20}  # bytes on the wire, MiB on the axis (the title says it)
 NARROW, SHORT = 100, 30  # columns and rows below which the layout tightens
-WORKLOAD = "recognizer"
+
+
+def scaled(query: str, series: list[Series]) -> list[Series]:
+    """In the axis's unit (charts.SCALE)."""
+    k = SCALE.get(query)
+    return series if k is None else [Series(s.name, tuple((t, v * k) for t, v in s.points), s.error) for s in series]
 
 
 class ChartGrid(Horizontal):
@@ -54,15 +62,40 @@ class ChartGrid(Horizontal):
     ChartGrid.short { height: 3fr; }
     """
 
-    def __init__(self, settings: Settings, target_of: Callable[[], Target], fetch: Fetch | None = None,
-                 probe: Probe | None = None, **kwargs: object) -> None:
+    @dataclass
+    class Fetched(Message):
+        slot: str  # the chart's id
+        series: list[Series]
+        window: float
+        now: float | None = None  # the end of the query's window (None: when it is drawn)
+        query: str = ""  # the query asked: dropped when the chart shows another page by now
+
+    @dataclass
+    class PrometheusState(Message):
+        """Whether Prometheus answered this round: why not, or "" when it did."""
+
+        why: str
+
+    @dataclass
+    class StatsSampled(Message):
+        """One sample of each replica's CPU and memory from the target (the charts' fallback)."""
+
+        stats: list[Any]  # models.ReplicaStats
+        now: float
+        why: str = ""  # why there are none (no metrics-server, the engine did not answer)
+
+    class Done(Message):
+        """A round of chart queries ended (not superseded): the next is scheduled."""
+
+    def __init__(self, settings: Settings, store: WorkloadStore, target_of: Callable[[], Target],
+                 fetch: Fetch | None = None, probe: Probe | None = None, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.settings = settings
+        self.settings, self.store = settings, store
         self._target_of = target_of
         self._fetch = fetch  # where series come from (Prometheus unless a test gives canned ones)
         self._probe = probe  # whether Prometheus answers (asked of it unless a test gives an answer)
         self.window = WINDOWS["5m"]
-        self.workload = WORKLOAD  # whose replicas the charts show
+        self.workload = self._default = store.default  # whose replicas the charts show
         self.page = 0
         self.fallback = ""  # why Prometheus does not answer ("" while it does): CPU and memory from the target
         self.stats = StatsHistory()
@@ -77,6 +110,13 @@ class ChartGrid(Horizontal):
 
     def on_mount(self) -> None:
         self._retitle()
+        self.store.listen(self._workloads_changed)
+
+    def _workloads_changed(self) -> None:
+        """The store names another workload (a test's, a model's): its charts, at once."""
+        if self.store.default != self._default:
+            self._default = self.workload = self.store.default
+            self.poll()
 
     def fit(self, width: int, height: int) -> None:
         """Below NARROW columns four charts are unreadable: two (c steps); below SHORT rows, the charts
@@ -128,12 +168,13 @@ class ChartGrid(Horizontal):
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        shown = [(chart, max(10, chart.size.width - 8)) for chart in self.query(Chart)
+        shown = [(str(chart.id), chart.query_name, max(10, chart.size.width - 8)) for chart in self.query(Chart)
                  if chart.display and chart.size.width]
         self._fetch_all(shown, self.window)
 
     @work(thread=True, group="charts", exclusive=True, exit_on_error=False)
-    def _fetch_all(self, charts: list[tuple[Chart, int]], window: float) -> None:
+    def _fetch_all(self, charts: list[tuple[str, str, int]], window: float) -> None:
+        """Each shown chart's series, by its slot (id), query and width in points."""
         from aitui.services import metrics
         from aitui.services.targets import TargetError
 
@@ -145,35 +186,31 @@ class ChartGrid(Horizontal):
             target = self._target_of()
             selector = target.metrics_selector(self.workload)  # the labels its replicas' series carry
             down = down or target.unscraped()  # its replicas out of Prometheus's sight: the fallback too
-            self.post_message(msg.PrometheusState(down))
+            self.post_message(self.PrometheusState(down))
         except TargetError as exc:
-            self.post_message(msg.PrometheusState(down))
-            for chart, _width in charts:
-                self.post_message(msg.ChartFetched(chart, [Series(chart.query_name, (), f"no data: {exc}")], window))
+            self.post_message(self.PrometheusState(down))
+            for slot, query, _width in charts:
+                self.post_message(self.Fetched(slot, [Series(query, (), f"no data: {exc}")], window))
             selector = ""
-        if selector and down and any(chart.query_name in FALLBACK for chart, _ in charts):
+        if selector and down and any(query in FALLBACK for _, query, _ in charts):
             try:  # CPU and memory without Prometheus: one sample per poll, kept by the grid
-                self.post_message(msg.StatsSampled(target.stats(self.workload), time.time()))
+                self.post_message(self.StatsSampled(target.stats(self.workload), time.time()))
             except TargetError as exc:
-                self.post_message(msg.StatsSampled([], time.time(), str(exc)))
-        for chart, width in charts if selector else []:
+                self.post_message(self.StatsSampled([], time.time(), str(exc)))
+        for slot, query, width in charts if selector else []:
             now = time.time()  # the x axis counts back from the query's own end
             if down:
-                if chart.query_name not in FALLBACK:
+                if query not in FALLBACK:
                     why = f"no data: Prometheus: {down}"  # (its address is in Activity and :doctor)
-                    self.post_message(msg.ChartFetched(chart, [Series(chart.query_name, (), why)], window, now,
-                                                   chart.query_name))
+                    self.post_message(self.Fetched(slot, [Series(query, (), why)], window, now, query))
                 continue  # CPU and memory: drawn from the samples as they land
-            series = fetch(self.settings, chart.query_name, window, width, selector, now)
-            if chart.query_name in SCALE:
-                k = SCALE[chart.query_name]
-                series = [Series(s.name, tuple((t, v * k) for t, v in s.points), s.error) for s in series]
-            self.post_message(msg.ChartFetched(chart, series, window, now, chart.query_name))
+            series = scaled(query, fetch(self.settings, query, window, width, selector, now))
+            self.post_message(self.Fetched(slot, series, window, now, query))
         if not get_current_worker().is_cancelled:  # a newer poll took over and schedules the next
-            self.post_message(msg.ChartsDone())
+            self.post_message(self.Done())
 
-    @on(msg.PrometheusState)
-    def _prometheus(self, m: msg.PrometheusState) -> None:
+    @on(PrometheusState)
+    def _prometheus(self, m: ChartGrid.PrometheusState) -> None:
         m.stop()
         if m.why != self.fallback:
             if not m.why:
@@ -185,8 +222,8 @@ class ChartGrid(Horizontal):
             self.fallback = m.why
             self._retitle()
 
-    @on(msg.StatsSampled)
-    def _sampled(self, m: msg.StatsSampled) -> None:
+    @on(StatsSampled)
+    def _sampled(self, m: ChartGrid.StatsSampled) -> None:
         m.stop()
         self.stats.add(m.stats, m.now)
         source = next((s.source for s in m.stats if s.source), "")
@@ -202,14 +239,17 @@ class ChartGrid(Horizontal):
                 why = m.why or "no running replica to sample"
                 chart.show(series or [Series(chart.query_name, (), f"no data: {why}")], self.window, m.now)
 
-    @on(msg.ChartFetched)
-    def _fetched(self, m: msg.ChartFetched) -> None:
+    @on(Fetched)
+    def _fetched(self, m: ChartGrid.Fetched) -> None:
         m.stop()
-        if self.is_attached and m.query in ("", m.chart.query_name):  # not a page flipped away meanwhile
-            m.chart.show(m.series, m.window, m.now)
+        if not self.is_attached:
+            return
+        chart = self.query_one(f"#{m.slot}", Chart)
+        if m.query in ("", chart.query_name):  # not a page flipped away meanwhile
+            chart.show(m.series, m.window, m.now)
 
-    @on(msg.ChartsDone)
-    def _done(self, m: msg.ChartsDone) -> None:
+    @on(Done)
+    def _done(self, m: ChartGrid.Done) -> None:
         m.stop()
         if self.is_attached:
             self._timer = self.set_timer(EVERY, self.poll)

@@ -13,7 +13,9 @@ from textual_plotext import PlotextPlot
 from aitui.models import Series
 
 MARKERS = ("•", "+", "×", "o", "▪", "◆")  # one per series, in order; more series than this are unreadable
-SCALE = {"latency": 1000.0}  # the query answers in seconds; the chart speaks milliseconds (its title says so)
+# the unit on the wire -> the axis's (each chart's title says it): seconds -> ms, bytes -> MiB; the grid scales
+# what it is given (a query's series, the target's samples) before a chart holds it
+SCALE = {"latency": 1000.0, "memory": 1 / 2**20}
 TIME_STEPS = (15, 30, 60, 120, 300, 600, 900, 1800)  # seconds between the x axis's ticks: round times
 FIXED = {"errors": (0.0, 1.0)}  # a ratio: its whole range, always (a flat 0 would otherwise centre on -1..1)
 
@@ -88,12 +90,11 @@ class Chart(PlotextPlot):
         now = time.time() if now is None else now
         drawn = [s for s in series if s.points][:len(MARKERS)]
         errors = [s.error for s in series if s.error]
-        scale = SCALE.get(self.query_name, 1.0)
         legend = []
         for s, marker in zip(drawn, MARKERS, strict=False):
             label = s.name[-6:] if s.name.count("-") else s.name  # a replica's name ends in its unique part
             alone = len(drawn) == 1  # nothing to tell it from: the finest line (braille: 4 dots per row)
-            plt.plot([t - now for t, _ in s.points], [v * scale for _, v in s.points],
+            plt.plot([t - now for t, _ in s.points], [v for _, v in s.points],
                      marker="braille" if alone else marker)
             legend.append(label if alone else f"{marker} {label}")
         # a young series fills the chart instead of a sliver at its right edge; the axis says how far back
@@ -103,7 +104,7 @@ class Chart(PlotextPlot):
         step = next((s for s in TIME_STEPS if span / s <= max(1, self.size.width // 10)), TIME_STEPS[-1])
         xticks = [-float(step * i) for i in range(int(span // step), -1, -1)]
         plt.xticks(xticks, [ago(t) for t in xticks])
-        lo, hi = FIXED.get(self.query_name, (0.0, max((v * scale for s in drawn for _, v in s.points), default=1.0)))
+        lo, hi = FIXED.get(self.query_name, (0.0, max((v for s in drawn for _, v in s.points), default=1.0)))
         ticks = nice_ticks(lo, hi, max(2, min(6, (self.size.height - 3) // 2 + 1)))
         plt.ylim(ticks[0], ticks[-1])
         plt.yticks(ticks, [tick_label(t, ticks) for t in ticks])

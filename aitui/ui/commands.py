@@ -1,10 +1,14 @@
-"""The `:` command line (k9s style) and the command palette's entries, made from the key table (ui/keys.py)."""
+"""The `:` command line (k9s style) and the command palette's entries, made from the key table (ui/keys.py):
+a table of commands, each naming the action it runs and whose it is (the App's, the workloads feature's)."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from textual.actions import parse as parse_action
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from aitui.ui.keys import KEYS
@@ -17,11 +21,14 @@ class Command:
     name: str
     args: str  # "" when it takes none
     help: str
+    action: str = ""  # what it runs, with the command's argument after the action's own (Textual's syntax)
+    where: str = ""  # whose action: "" the App's, "workloads" the feature's (ui/keys.py's `where`)
 
 
 # from the key table, and one per resource view of the registry (k9s's `:pods`, `:svc`…)
-COMMANDS = tuple(Command(k.command, k.args, k.command_help) for k in KEYS if k.command) + \
-    tuple(Command(v.kind, "", f"list {v.help}") for v in REGISTRY.values())
+COMMANDS = tuple(Command(k.command, k.args, k.command_help, k.action, k.where) for k in KEYS if k.command) + \
+    tuple(Command(v.kind, "", f"list {v.help}", f"open_view('{v.kind}')") for v in REGISTRY.values())
+BY_NAME = {c.name: c for c in COMMANDS}
 ALIASES = {"context": "ctx", "namespace": "ns", "q": "quit", "q!": "quit", "?": "help", **VIEW_ALIASES}
 
 
@@ -46,16 +53,39 @@ def parse(line: str) -> tuple[str, str]:
     return name, arg
 
 
+def run(line: str, owner: Callable[[str], Any], notify: Callable[..., None]) -> None:
+    """A `:` line: its command's action, on its owner (`owner("")` the App, else the feature its `where`
+    names); an action the owner's check_action refuses says why instead (its guard's `refused`)."""
+    try:
+        name, arg = parse(line)
+    except CommandError as exc:
+        notify(str(exc), severity="warning")
+        return
+    command = BY_NAME[name]
+    node = owner(command.where)
+    _, action, params = parse_action(command.action)
+    params += (arg,) if command.args else ()
+    if node.check_action(action, params):
+        method = getattr(node, f"action_{action}")
+        if inspect.iscoroutinefunction(method):  # (Textual's own, App.action_quit)
+            node.call_later(method, *params)
+        else:
+            method(*params)
+    else:
+        node.action_refused(action)
+
+
 class AituiCommands(Provider):
     """ctrl+p: every command, plus one entry per context and namespace aitui knows of."""
 
     def _entries(self) -> list[tuple[str, str, str]]:
-        app = self.app
+        from aitui.ui.contexts import Contexts
+
+        known = self.app.query(Contexts)
+        contexts, namespaces = (known[0].contexts, known[0].namespaces) if known else ([], [])
         entries = [(f":{c.name}", f":{c.name}", c.help) for c in COMMANDS if not c.args]
-        entries += [(f"context: {ctx}", f":ctx {ctx}", "switch to this context")
-                    for ctx in getattr(app, "contexts", [])]
-        entries += [(f"namespace: {ns}", f":ns {ns}", "switch to this namespace")
-                    for ns in getattr(app, "namespaces", [])]
+        entries += [(f"context: {ctx}", f":ctx {ctx}", "switch to this context") for ctx in contexts]
+        entries += [(f"namespace: {ns}", f":ns {ns}", "switch to this namespace") for ns in namespaces]
         entries += [(f"scale to {n}", f":scale {n}", "scale the selected workload") for n in (1, 2, 3, 5)]
         entries += [(f"charts: last {w}", f":window {w}", "the charts' time window") for w in ("5m", "15m", "1h")]
         return entries

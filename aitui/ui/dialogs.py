@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
+
+from aitui.ui.keys import bindings
 
 DIALOG_CSS = """
 .dialog { width: 64; max-width: 100%; height: auto; border: thick $primary;
@@ -25,7 +28,7 @@ class ConfirmScreen(ModalScreen[bool]):
     """Says exactly what will change; enter/y confirms, esc/n cancels."""
 
     DEFAULT_CSS = DIALOG_CSS
-    BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]  # noqa: RUF012
+    BINDINGS: ClassVar[list[BindingType]] = bindings("confirm")
 
     def __init__(self, title: str, lines: list[str]) -> None:
         super().__init__()
@@ -54,7 +57,7 @@ class NumberScreen(ModalScreen[int | None]):
     """A number, prefilled (k9s's scale dialog): enter accepts, esc cancels."""
 
     DEFAULT_CSS = DIALOG_CSS
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]  # noqa: RUF012
+    BINDINGS: ClassVar[list[BindingType]] = bindings("number")
 
     def __init__(self, title: str, prompt: str, value: int, low: int = 0, high: int = 64) -> None:
         super().__init__()
@@ -105,7 +108,7 @@ class PredictionScreen(ModalScreen[None]):
     PredictionScreen #picture { width: 22; }
     PredictionScreen #bars { width: 1fr; padding-left: 1; }
     """
-    BINDINGS = [Binding("escape,enter,q,p", "dismiss", "Close")]  # noqa: RUF012
+    BINDINGS: ClassVar[list[BindingType]] = bindings("prediction")
 
     def __init__(self, sample: str, png: bytes, labels: tuple[tuple[str, float], ...], detail: str) -> None:
         super().__init__()

@@ -3,18 +3,20 @@ its fix; r runs them again, esc closes."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from aitui import messages as msg
+from aitui.ui.keys import bindings
 
 if TYPE_CHECKING:
     from aitui.config import Settings
@@ -42,7 +44,11 @@ class DoctorScreen(ModalScreen[None]):
     DoctorScreen > VerticalScroll { width: 110; max-width: 100%; height: auto; max-height: 100%;
                                     border: thick $primary; background: $surface; padding: 0 1; }
     """
-    BINDINGS = [Binding("escape,q", "dismiss", "Close"), Binding("r", "recheck", "Check again")]  # noqa: RUF012
+    BINDINGS: ClassVar[list[BindingType]] = bindings("doctor")
+
+    @dataclass
+    class Checked(Message):
+        checks: list[Check]
 
     def __init__(self, settings: Settings) -> None:
         super().__init__()
@@ -66,10 +72,10 @@ class DoctorScreen(ModalScreen[None]):
     def run_checks(self) -> None:
         from aitui.services import doctor
 
-        self.post_message(msg.DoctorChecked(doctor.run(self.settings)))
+        self.post_message(self.Checked(doctor.run(self.settings)))
 
-    @on(msg.DoctorChecked)
-    def _checked(self, m: msg.DoctorChecked) -> None:
+    @on(Checked)
+    def _checked(self, m: DoctorScreen.Checked) -> None:
         self.checks = m.checks
         self.query_one("#doctor", Static).update(render(m.checks))
         fails = sum(c.status == "fail" for c in m.checks)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from textual import on, work
+from textual.message import Message
 from textual.widgets import Log
 
 from aitui import messages as msg
@@ -18,6 +20,11 @@ if TYPE_CHECKING:
 
 
 class EventsLog(Log):
+    @dataclass
+    class Listed(Message):
+        workload: str
+        lines: list[str]
+
     def __init__(self, target_of: Callable[[], Target], **kwargs: object) -> None:
         super().__init__(max_lines=2000, **kwargs)  # type: ignore[arg-type]
         self._target_of = target_of
@@ -40,10 +47,10 @@ class EventsLog(Log):
             return
         lines = [f"{time.strftime('%H:%M:%S', time.localtime(e.time))}  {e.type:<7}  {e.reason:<18}  "
                  f"{e.object}  {e.message}" for e in found]
-        self.post_message(msg.EventsListed(workload, lines))
+        self.post_message(self.Listed(workload, lines))
 
-    @on(msg.EventsListed)
-    def _listed(self, m: msg.EventsListed) -> None:
+    @on(Listed)
+    def _listed(self, m: EventsLog.Listed) -> None:
         m.stop()
         if not self.is_attached:
             return

@@ -3,8 +3,11 @@ the engines itself, every few seconds (the next round starts only after the last
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual import on, work
+from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
@@ -20,6 +23,13 @@ class StatusBar(Static):
     DEFAULT_CSS = """
     StatusBar { height: auto; background: $panel; color: $text; padding: 0 1; }
     """
+
+    @dataclass
+    class HealthChecked(Message):
+        health: Health
+
+    class RoundDone(Message):
+        """Every engine probed: the next round is scheduled (never two at once)."""
 
     context: reactive[str] = reactive(LOCAL)
     namespace: reactive[str] = reactive("default")
@@ -39,17 +49,17 @@ class StatusBar(Static):
         from aitui.services import health
 
         for probe in (health.docker, health.prometheus, health.kubernetes):
-            self.post_message(msg.HealthChecked(probe(self._settings)))
-        self.post_message(msg.HealthRoundDone())
+            self.post_message(self.HealthChecked(probe(self._settings)))
+        self.post_message(self.RoundDone())
 
-    @on(msg.HealthRoundDone)
-    def _round_done(self, m: msg.HealthRoundDone) -> None:
+    @on(RoundDone)
+    def _round_done(self, m: StatusBar.RoundDone) -> None:
         m.stop()
         if self.is_attached:
             self.set_timer(EVERY, self._probe)
 
-    @on(msg.HealthChecked)
-    def _checked(self, m: msg.HealthChecked) -> None:
+    @on(HealthChecked)
+    def _checked(self, m: StatusBar.HealthChecked) -> None:
         m.stop()
         before = self.health.get(m.health.name)
         self.set_health(m.health)

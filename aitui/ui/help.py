@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.table import Table
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from aitui.ui.commands import COMMANDS
-from aitui.ui.keys import help_rows
+from aitui.ui.keys import bindings, help_rows
 
 
 class HelpScreen(ModalScreen[None]):
@@ -19,7 +21,7 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen > VerticalScroll { width: 78; max-width: 100%; height: auto; max-height: 100%;
                                   border: thick $primary; background: $surface; padding: 0 1; }
     """
-    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close")]  # noqa: RUF012
+    BINDINGS: ClassVar[list[BindingType]] = bindings("help")
 
     def __init__(self, keymap: dict[str, str] | None = None) -> None:
         super().__init__()

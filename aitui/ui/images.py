@@ -5,18 +5,16 @@ image once, never in read-only), size and age. Dangling `<none>` images fold int
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from textual import events, on, work
-from textual._two_way_dict import TwoWayDict
 from textual.message import Message
-from textual.widgets.data_table import RowKey
 
-from aitui import messages as msg
 from aitui.config import Settings
 from aitui.models import Image
 from aitui.ui import format as fmt
-from aitui.ui.tables import KeyedTable, sync_rows
+from aitui.ui.table import Table
 
 # (key, label): columns after the first start with a space (the table pads no cells, so 80 columns fit)
 COLUMNS = (("name", "IMAGE"), ("runtime", " RT"), ("accuracy", " ACC%"), ("size", " SIZE"), ("age", " AGE"))
@@ -25,18 +23,25 @@ DANGLING = "<none>"  # the folded row's key
 OTHERS_MIN = 9  # the name column's narrowest: "★ 3f2c1a9"
 
 
-@dataclass
-class ModelsRead(Message):
-    """What the images' model.json files say, by image id (read by the panel's worker)."""
-
-    models: dict[str, dict]
-
-
-class ImagesTable(KeyedTable):
+class ImagesTable(Table):
     DEFAULT_CSS = "ImagesTable { scrollbar-size-vertical: 1; }"  # every column fits in 30 cells (80x24)
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    @dataclass
+    class Listed(Message):
+        images: list[Image] | None  # None: the engine did not answer, `why` says why
+        why: str = ""
+        seq: int = 0  # which listing this is (see load); 0: take it
+
+    @dataclass
+    class ModelsRead(Message):
+        """What the images' model.json files say, by image id (read by the panel's worker)."""
+
+        models: dict[str, dict]
+
+    def __init__(self, source: Callable[[Settings], list[Image]] | None = None, **kwargs: object) -> None:
+        """`source`: where the images come from (the engine's list unless a test gives canned ones)."""
+        super().__init__(COLUMNS, padding=0, cells_apart=True, **kwargs)  # (its look: DataTable's before)
+        self._source = source
         self._images: list[Image] = []
         self._filter = ""
         self._models: dict[str, dict] = {}  # image id -> its model.json, as read since the app started
@@ -45,21 +50,9 @@ class ImagesTable(KeyedTable):
         self._listings = 0  # lists asked for, and the newest one shown: an older list that comes back later
         self._listing_shown = 0  # (a cancelled worker still posts) is not shown over a newer one
 
-    def on_mount(self) -> None:
-        self.cursor_type = "row"
-        self.zebra_stripes = False
-        self.cell_padding = 0
-        for key, label in COLUMNS:
-            self.add_column(label, key=key)
-
     def on_resize(self, event: events.Resize) -> None:
         """The name column takes what the others leave: a longer name shows where there is room."""
-        column = next((c for k, c in self.columns.items() if k.value == "name"), None)
-        if column is not None:
-            column.auto_width = False
-            column.width = max(OTHERS_MIN, event.size.width - 24)
-            self._require_update_dimensions = True
-            self.refresh()
+        self.set_width("name", max(OTHERS_MIN, event.size.width - 24))
 
     @property
     def images(self) -> list[Image]:
@@ -77,14 +70,14 @@ class ImagesTable(KeyedTable):
         from aitui.services import images
 
         try:
-            found = images.list_images(settings)
+            found = (self._source or images.list_images)(settings)
         except images.DockerError as exc:
-            self.post_message(msg.ImagesListed(None, str(exc), seq))
+            self.post_message(self.Listed(None, str(exc), seq))
             return
-        self.post_message(msg.ImagesListed(found, seq=seq))
+        self.post_message(self.Listed(found, seq=seq))
 
-    @on(msg.ImagesListed)
-    def _listed(self, m: msg.ImagesListed) -> None:
+    @on(Listed)
+    def _listed(self, m: ImagesTable.Listed) -> None:
         m.stop()
         if not self.is_attached or (m.seq and m.seq < self._listing_shown):
             return
@@ -105,23 +98,15 @@ class ImagesTable(KeyedTable):
         if dangling:
             rows[DANGLING] = {"name": f"<none> ×{len(dangling)}", "runtime": "", "accuracy": "", "size": "",
                               "age": " " + fmt.age(max(i.created for i in dangling), now)}
-        sync_rows(self, rows)
-        self._order(list(rows))
+        self.set_rows({key: tuple(row.values()) for key, row in rows.items()})  # in the list's order: newest first
         self._read_models([i.id for i in shown if i.recognizer and i.tags and i.accuracy is None
                            and i.id not in self._models and i.id not in self._asked])
 
-    def _order(self, keys: list[str]) -> None:
-        """Rows in the list's order (the newest recognizer first): the diff adds a new image at the bottom,
-        where a build's result would be out of sight. The cursor stays on its image."""
-        shown = (self._row_locations.get_key(n) for n in range(len(self._row_locations)))
-        if [getattr(k, "value", None) for k in shown] == keys:
-            return
-        selected = self.coordinate_to_cell_key(self.cursor_coordinate).row_key if self.row_count else None
-        self._row_locations = TwoWayDict({RowKey(k): n for n, k in enumerate(keys)})  # as DataTable.sort does
-        self._update_count += 1
-        self.refresh()
-        if selected is not None and selected in self._row_locations:
-            self.move_cursor(row=self.get_row_index(selected), scroll=False)
+    @property
+    def selected(self) -> Image | None:
+        """The image under the cursor (None on the folded row)."""
+        key = self.cursor_key
+        return next((i for i in self._images if i.id == key), None) if key is not None else None
 
     def _row(self, i: Image, now: float) -> dict[str, str]:
         if i.recognizer:
@@ -148,10 +133,10 @@ class ImagesTable(KeyedTable):
         found = read_models(settings, ids)
         # read-only reads no image it has not read before (that takes a container): "–", not known
         unread: dict[str, dict] = {i: {} for i in ids} if writes_refused(settings) else {}
-        self.post_message(ModelsRead({**unread, **{i: found[i] for i in ids if i in found}}))
+        self.post_message(self.ModelsRead({**unread, **{i: found[i] for i in ids if i in found}}))
 
     @on(ModelsRead)
-    def _models_read(self, m: ModelsRead) -> None:
+    def _models_read(self, m: ImagesTable.ModelsRead) -> None:
         m.stop()
         self._models.update(m.models)  # (an image the engine could not read stays asked: "…" until a restart)
         if self.is_attached:

@@ -19,6 +19,7 @@ from rich.highlighter import Highlighter
 from rich.text import Text
 from textual import events, on, work
 from textual.binding import BindingType
+from textual.message import Message
 from textual.widgets import Log
 
 from aitui import messages as msg
@@ -117,7 +118,17 @@ class PodLog(Log):
     PodLog { border: round $primary-darken-2; border-subtitle-color: $text-muted; }
     PodLog:focus { border: round $accent; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = bindings("log")  # type: ignore[assignment]  # from ui/keys.py
+    BINDINGS: ClassVar[list[BindingType]] = bindings("log")  # from ui/keys.py
+
+    @dataclass
+    class Lines(Message):
+        lines: list[Line]
+        ended: threading.Event  # the follow's: lines of a follow that was replaced are dropped
+
+    @dataclass
+    class Ended(Message):
+        ended: threading.Event  # the follow's (a replaced follow's end is dropped)
+        text: str  # why, with its totals
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(highlight=True, max_lines=None, **kwargs)  # type: ignore[arg-type]
@@ -295,23 +306,23 @@ class PodLog(Log):
                 batch, lines[:] = lines[:], []
                 news, told = ended[told:], len(ended)
             if batch:
-                self.post_message(msg.LogLines(batch, stop))
+                self.post_message(self.Lines(batch, stop))
             for text in news:
                 self.post_message(msg.Say(f"logs: {text}", "information" if previous else "warning"))
             if told == len(pods):  # every followed log ended: say so on the tab too
-                self.post_message(msg.LogEnded(stop, "ended" if len(pods) == 1 else f"all {len(pods)} ended"))
+                self.post_message(self.Ended(stop, "ended" if len(pods) == 1 else f"all {len(pods)} ended"))
                 return
 
-    @on(msg.LogEnded)
-    def _ended_msg(self, m: msg.LogEnded) -> None:
+    @on(Ended)
+    def _ended_msg(self, m: PodLog.Ended) -> None:
         m.stop()
         if m.ended.is_set() or not self.is_attached:
             return  # a follow that was replaced or stopped
         self._ended = f"log {m.text}: " + ("p follows the live one" if self.previous else "l follows again")
         self._subtitle()
 
-    @on(msg.LogLines)
-    def _append(self, m: msg.LogLines) -> None:
+    @on(Lines)
+    def _append(self, m: PodLog.Lines) -> None:
         """Keep every record (the oldest beyond the bound are dropped and counted); show those that match."""
         m.stop()  # the panel's own message
         if m.ended.is_set() or not self.is_attached:

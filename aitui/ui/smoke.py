@@ -1,8 +1,9 @@
 """The smoke test on screen: after every `d` (before the deploy is said done) and on `:smoke`, the shipped
 samples go to each ready replica on its own (services/smoke.py); a replica that answers wrong is flagged
-in Activity and in the models view's SMOKE column, and taken out of traffic (quarantined: kept running to
-be looked at, a replacement started) — unless every replica answers wrong: then the image is wrong, not a
-replica, and replacing them would change nothing (`u` rolls back)."""
+in Activity and in the models view's SMOKE column (the store keeps each replica's verdict), and taken out
+of traffic (quarantined: kept running to be looked at, a replacement started) — unless every replica
+answers wrong: then the image is wrong, not a replica, and replacing them would change nothing (`u` rolls
+back)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ from textual.message import Message
 from textual.widget import Widget
 
 from aitui import messages as msg
-from aitui.ui.resources import models as models_view
 
 if TYPE_CHECKING:
     from aitui.services.smoke import SmokeResult
     from aitui.services.targets import Target
+    from aitui.ui.store import WorkloadStore
 
     TargetOf = Callable[[], Target]
 
@@ -32,41 +33,51 @@ class SmokeCheck(Widget):
 
     @dataclass
     class Done(Message):
-        result: SmokeResult | None
+        result: SmokeResult
         names: dict[str, str]  # endpoint -> replica name
-        why: str = ""
 
     @dataclass
     class Quarantined(Message):
         old: str
         new: str
 
-    def __init__(self, target_of: TargetOf, readonly: Callable[[], bool] = lambda: False, **kwargs: Any) -> None:
+    def __init__(self, store: WorkloadStore, target_of: TargetOf, readonly: Callable[[], bool] = lambda: False,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._target_of = target_of
+        self.store, self._target_of = store, target_of
         self._readonly = readonly
         self.last: SmokeResult | None = None
 
     @work(thread=True, group="smoke", exclusive=True, exit_on_error=False)
     def run(self, workload: str) -> None:
         self.post_message(msg.ShowTab("activity"))
+
         def say(line: str) -> None:
             self.post_message(msg.Say(line))
 
         self.check(self._target_of(), workload, say)
 
     def check(self, target: Target, workload: str, progress: Callable[[str], None]) -> None:
-        """The test, in the caller's (worker) thread; the result comes back as a message."""
+        """The test, in the caller's (worker) thread: its verdict is said before the caller goes on (a deploy
+        is said done after it), its per-replica verdicts go to the store as a message."""
         from aitui.services import smoke
+        from aitui.services.targets import TargetError
 
         try:
             names = {ep: pod for pod, ep in target.replica_endpoints(workload).items()}
             result = smoke.run(target, workload, progress=progress)
-        except smoke.SmokeError as exc:
-            self.post_message(self.Done(None, {}, str(exc)))
+        except (smoke.SmokeError, TargetError) as exc:  # (a TargetError: a port-forward the cluster forbids)
+            self._tell(msg.Say(f"smoke: {exc}", "warning"))
             return
         self.post_message(self.Done(result, names))
+        for said in verdict(result, names):
+            self._tell(said)
         self.keep_out(target, workload, result, names, progress)
+
+    def _tell(self, said: msg.Say) -> None:
+        # straight to the app, from this thread: a line posted here bubbles up through the widgets around
+        # it, and the deploy's "done" (posted next, closer to the app) would pass it on the way
+        self.app.post_message(said)
 
     def keep_out(self, target: Target, workload: str, result: SmokeResult, names: dict[str, str],
                  progress: Callable[[str], None]) -> None:
@@ -88,26 +99,24 @@ class SmokeCheck(Widget):
     @on(Quarantined)
     def _quarantined(self, m: SmokeCheck.Quarantined) -> None:
         m.stop()
-        models_view.SMOKE[m.new] = models_view.SMOKE.get(m.old, "FLAG")
+        self.store.smoke[m.new] = self.store.smoke.get(m.old, "FLAG")
 
     @on(Done)
     def _done(self, m: SmokeCheck.Done) -> None:
         m.stop()
-        if m.result is None:
-            self.post_message(msg.Say(f"smoke: {m.why}", "warning"))
-            return
         self.last = m.result
         for r in m.result.replicas:
             name = m.names.get(r.endpoint, r.replica)
-            models_view.SMOKE[name] = f"{'ok' if r.ok else 'FLAG'} {r.correct}/{len(r.answers)}"
-        lines = m.result.text().splitlines()
-        for line in lines[1:]:
-            self.post_message(msg.Say(f"smoke: {line}"))
-        if m.result.passed:
-            self.post_message(msg.Say(lines[0], notify=True))
-        else:
-            flagged = ", ".join(m.names.get(r.endpoint, r.replica) for r in m.result.flagged)
-            self.post_message(msg.Say(f"{lines[0]}; FLAGGED: {flagged} (m shows each replica)", "error"))
+            self.store.smoke[name] = f"{'ok' if r.ok else 'FLAG'} {r.correct}/{len(r.answers)}"
         self.post_message(msg.RefreshWanted(images=False))
 
 
+def verdict(result: SmokeResult, names: dict[str, str]) -> list[msg.Say]:
+    """What Activity says of a smoke test: each replica's line, then the verdict (notified; an error if any
+    replica was flagged, named as the lists name it)."""
+    lines = result.text().splitlines()
+    out = [msg.Say(f"smoke: {line}") for line in lines[1:]]
+    if result.passed:
+        return [*out, msg.Say(lines[0], notify=True)]
+    flagged = ", ".join(names.get(r.endpoint, r.replica) for r in result.flagged)
+    return [*out, msg.Say(f"{lines[0]}; FLAGGED: {flagged} (m shows each replica)", "error")]

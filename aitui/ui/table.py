@@ -4,7 +4,8 @@ visible rows through Rich on every change (0.4 s to fill 5,000 rows, ~200 ms for
 measured); this keeps each row as plain strings, keyed, and draws a line as a few segments.
 
 It speaks the part of DataTable's API aitui uses (rows, row_count, get_cell, get_row_index, cursor_row,
-move_cursor, clear, RowSelected) and looks like it (the same component classes' colours)."""
+move_cursor, clear, RowSelected) and looks like it (the same component classes' colours). Every list of
+aitui is one: the resource views (ui/browser.py) and the images (ui/images.py)."""
 
 from __future__ import annotations
 
@@ -15,18 +16,32 @@ from typing import ClassVar
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.events import Click
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from aitui.ui.keys import bindings
+
 Cells = tuple[str, ...]
 
 
 def _width(text: str) -> int:
     return len(text) if text.isascii() else cell_len(text)
+
+
+def _crop(text: str, width: int) -> str:
+    """The text cut to `width` cells (a column narrower than its cell, as DataTable crops it)."""
+    if _width(text) <= width:
+        return text
+    out = ""
+    for ch in text:
+        if _width(out + ch) > width:
+            break
+        out += ch
+    return out
 
 
 def _widths(columns: tuple[tuple[str, str], ...], rows: dict[str, Cells]) -> list[int]:
@@ -71,17 +86,7 @@ class Table(ScrollView, can_focus=True):
     }
     """
     COMPONENT_CLASSES: ClassVar[set[str]] = {"table--header", "table--cursor"}
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "select", "Select", show=False),
-        Binding("up", "cursor_up", "Up", show=False),
-        Binding("down", "cursor_down", "Down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("home", "first", "First", show=False),
-        Binding("end", "last", "Last", show=False),
-        Binding("left", "scroll_left", "Left", show=False),
-        Binding("right", "scroll_right", "Right", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("table")
 
     @dataclass
     class RowSelected(Message):
@@ -94,13 +99,19 @@ class Table(ScrollView, can_focus=True):
         def control(self) -> Table:
             return self.table
 
-    def __init__(self, columns: Iterable[tuple[str, str]], **kwargs: object) -> None:
+    def __init__(self, columns: Iterable[tuple[str, str]], padding: int = 1, cells_apart: bool = False,
+                 **kwargs: object) -> None:
+        """`padding`: blank cells each side of a column. `cells_apart`: a line drawn as DataTable draws
+        it, a segment a cell and the header's colour on to the right edge (a few rows: the images)."""
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.columns = tuple(columns)  # (key, header)
         self._col = {key: i for i, (key, _) in enumerate(self.columns)}
         self.rows: dict[str, Cells] = {}  # key -> cells, in display order
         self._keys: list[str] = []  # display order
         self._index: dict[str, int] = {}
+        self._pad = " " * padding
+        self._apart = cells_apart
+        self._fixed: dict[int, int] = {}  # column -> its width, where set (else its widest cell)
         self._widths = [_width(label) for _, label in self.columns]
         self.cursor_row = 0
 
@@ -122,6 +133,16 @@ class Table(ScrollView, can_focus=True):
     def clear(self) -> None:
         self.set_rows({})
 
+    def set_width(self, column: str, width: int) -> None:
+        """A column's width from now on, whatever its cells (a longer one is cut)."""
+        self._fixed[self._col[column]] = width
+        self.set_rows(self.rows)
+
+    @property
+    def line_width(self) -> int:
+        """A row's width in cells: the columns and their padding."""
+        return sum(w + 2 * len(self._pad) for w in self._widths)
+
     def move_cursor(self, row: int, scroll: bool = True) -> None:
         if not self._keys:
             self.cursor_row = 0
@@ -140,15 +161,14 @@ class Table(ScrollView, can_focus=True):
         self._keys = list(rows)
         self._index = {key: i for i, key in enumerate(self._keys)}
         self._widths = _widths(self.columns, rows)
+        for i, width in self._fixed.items():
+            self._widths[i] = width
         if kept is not None and kept in self._index:
             self.cursor_row = self._index[kept]
         else:
             self.cursor_row = max(0, min(self.cursor_row, len(self._keys) - 1))
-        self.virtual_size = Size(self._line_width(), len(self._keys) + 1)
+        self.virtual_size = Size(self.line_width, len(self._keys) + 1)
         self.refresh()
-
-    def _line_width(self) -> int:
-        return sum(w + 2 for w in self._widths)
 
     # -- drawing -----------------------------------------------------------------------------
     def render_line(self, y: int) -> Strip:
@@ -163,13 +183,20 @@ class Table(ScrollView, can_focus=True):
                 return Strip.blank(width, self.rich_style)
             text = self._line(self.rows[self._keys[index]])
             style = self.get_component_rich_style("table--cursor") if index == self.cursor_row else Style()
-        x = self.scroll_offset.x
-        visible = text[x:x + width]  # cells are ASCII where it matters; others are measured below
-        strip = Strip([Segment(visible, self.rich_style + style)])
-        return strip.adjust_cell_length(width, self.rich_style + style if y else self.rich_style)
+        x, line = self.scroll_offset.x, self.rich_style + style
+        if self._apart:  # (each cell's own meta, as DataTable's: nothing merges its segments)
+            strip = Strip([Segment(cell, line + Style.from_meta({"row": y, "column": i}))
+                           for i, cell in enumerate(text)])
+            return strip.crop(x, x + width).adjust_cell_length(width, line)
+        visible = "".join(text)[x:x + width]  # cells are ASCII where it matters; others are measured below
+        return Strip([Segment(visible, line)]).adjust_cell_length(width, line if y else self.rich_style)
 
-    def _line(self, cells: Cells) -> str:
-        return "".join(f" {c}{' ' * (w - _width(c))} " for c, w in zip(cells, self._widths, strict=False))
+    def _line(self, cells: Cells) -> list[str]:
+        """Each cell padded to its column's width (and cut to a width set for it)."""
+        pad, fixed = self._pad, self._fixed
+        if fixed:
+            cells = tuple(_crop(c, fixed[i]) if i in fixed else c for i, c in enumerate(cells))
+        return [f"{pad}{c}{' ' * (w - _width(c))}{pad}" for c, w in zip(cells, self._widths, strict=False)]
 
     def _page(self) -> int:
         return max(1, self.scrollable_content_region.height - 1)

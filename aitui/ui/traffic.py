@@ -1,26 +1,27 @@
-"""Traffic (`t`) and predict (`p`): requests to the recognizer's replicas, from the current target's
-endpoints. Each is a small non-visual widget that owns its worker and state; what they say goes to
-Activity, what predict answers opens a screen."""
+"""Traffic (`t`) and predict (`p`): requests to the replicas of the store's workload (the one `d` deploys),
+from the current target's endpoints. Each is a small non-visual widget that owns its worker and state;
+what they say goes to Activity, what predict answers opens a screen."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
+from textual.message import Message
 from textual.widget import Widget
 
 from aitui import messages as msg
 from aitui.config import Settings
-from aitui.ui.activity import ActivityLog
 from aitui.ui.dialogs import PredictionScreen
 
 if TYPE_CHECKING:
     from aitui.services.targets import Target
     from aitui.services.traffic import Traffic
+    from aitui.ui.store import WorkloadStore
 
-WORKLOAD = "recognizer"
 SECONDS = 600.0  # traffic stops after this long, this many requests, or this long with no ready replica
 CAP = 100_000
 IDLE = 30.0
@@ -29,9 +30,18 @@ IDLE = 30.0
 class TrafficControl(Widget):
     DEFAULT_CSS = "TrafficControl { display: none; }"
 
-    def __init__(self, settings: Settings, target_of: Callable[[], Target], **kwargs: object) -> None:
+    @dataclass
+    class Started(Message):
+        traffic: Any  # services.traffic.Traffic
+
+    @dataclass
+    class Ended(Message):
+        traffic: Any  # services.traffic.Traffic, ended on its own (its limit, its cap, no ready replica)
+
+    def __init__(self, settings: Settings, store: WorkloadStore, target_of: Callable[[], Target],
+                 **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.settings = settings
+        self.settings, self.store = settings, store
         self._target_of = target_of
         self.traffic: Traffic | None = None
         self._quit = threading.Event()
@@ -56,36 +66,30 @@ class TrafficControl(Widget):
         from aitui.services.predict import samples
         from aitui.services.traffic import Traffic
 
-        target = self._target_of()
+        target, workload = self._target_of(), self.store.default
         retries = self.settings.traffic_retries
-        traffic = Traffic(lambda: target.endpoints(WORKLOAD), list(samples().values()), concurrency,
+        traffic = Traffic(lambda: target.endpoints(workload), list(samples().values()), concurrency,
                           duration=SECONDS, max_requests=CAP, idle_limit=IDLE, retries=retries).start()
-        self.post_message(msg.TrafficStarted(traffic))
+        self.post_message(self.Started(traffic))
         self.post_message(msg.Say(f"traffic: {concurrency} concurrent requests {traffic.limits()} (t stops); "
                                   + (f"a refused connection is resent up to {retries}x" if retries else "no retries")))
-        self.post_message(msg.Say(f"traffic: {target.reach(WORKLOAD)}"))
+        self.post_message(msg.Say(f"traffic: {target.reach(workload)}"))
         while traffic.running:
             s = traffic.stats
-            self.post_message(msg.TrafficProgress(f"{s.rate():.0f} req/s · {s.failed} failed · {s.retried} retried"))
+            self.post_message(msg.Progress(f"{s.rate():.0f} req/s · {s.failed} failed · {s.retried} retried"))
             if self._quit.wait(1.0):
                 return
-        self.post_message(msg.TrafficProgress(""))
+        self.post_message(msg.Progress(""))
         if traffic.reason != "stopped":  # it ended on its own: say when and why, with its totals
-            self.post_message(msg.TrafficEnded(traffic))
+            self.post_message(self.Ended(traffic))
 
-    @on(msg.TrafficStarted)
-    def _started(self, m: msg.TrafficStarted) -> None:
+    @on(Started)
+    def _started(self, m: TrafficControl.Started) -> None:
         m.stop()
         self.traffic = m.traffic
 
-    @on(msg.TrafficProgress)
-    def _progress(self, m: msg.TrafficProgress) -> None:
-        m.stop()
-        if self.is_attached:
-            self.app.query_one(ActivityLog).progress(m.text)
-
-    @on(msg.TrafficEnded)
-    def _ended(self, m: msg.TrafficEnded) -> None:
+    @on(Ended)
+    def _ended(self, m: TrafficControl.Ended) -> None:
         m.stop()
         if self.traffic is m.traffic:
             self.traffic = None
@@ -96,24 +100,31 @@ class TrafficControl(Widget):
 class Predictor(Widget):
     DEFAULT_CSS = "Predictor { display: none; }"
 
-    def __init__(self, target_of: Callable[[], Target], **kwargs: object) -> None:
+    @dataclass
+    class Predicted(Message):
+        sample: str
+        png: bytes
+        labels: tuple[tuple[str, float], ...]
+        detail: str
+
+    def __init__(self, store: WorkloadStore, target_of: Callable[[], Target], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._target_of = target_of
-        self.last: msg.Predicted | None = None  # the last answer (P copies it)
+        self.store, self._target_of = store, target_of
+        self.last: Predictor.Predicted | None = None  # the last answer (P copies it)
 
     @work(thread=True, group="predict", exclusive=True, exit_on_error=False)
     def run(self) -> None:
         from aitui.services.predict import pick_sample, predict
         from aitui.services.targets import TargetError
 
-        target = self._target_of()
+        target, workload = self._target_of(), self.store.default
         try:
-            endpoints = target.endpoints(WORKLOAD)
+            endpoints = target.endpoints(workload)
         except TargetError as exc:  # a port-forward the cluster forbids: in its words, whole
             self.post_message(msg.Say(f"predict: {exc}", "error"))
             return
         if not endpoints:
-            self.post_message(msg.Say(f"predict: no ready replica ({target.reach(WORKLOAD)})", "warning"))
+            self.post_message(msg.Say(f"predict: no ready replica ({target.reach(workload)})", "warning"))
             return
         sample, png = pick_sample()
         result = predict(endpoints[0], png)
@@ -125,10 +136,10 @@ class Predictor(Widget):
         self.post_message(msg.Say(f"predict: a '{sample}' -> {top} ({score:.1%}) in "
                                   f"{result.seconds * 1000:.0f} ms from {where}"))
         detail = f"{where} answered in {result.seconds * 1000:.0f} ms · esc closes"
-        self.post_message(msg.Predicted(sample, png, result.labels, detail))
+        self.post_message(self.Predicted(sample, png, result.labels, detail))
 
-    @on(msg.Predicted)
-    def _predicted(self, m: msg.Predicted) -> None:
+    @on(Predicted)
+    def _predicted(self, m: Predictor.Predicted) -> None:
         m.stop()
         self.last = m
         if self.is_attached:

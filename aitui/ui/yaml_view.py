@@ -14,13 +14,13 @@ from rich.syntax import Syntax
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import ScrollableContainer
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from aitui.ui.keys import KEYS
+from aitui.ui.keys import bindings, blockers
 
 if TYPE_CHECKING:
     from aitui.services.targets import Target
@@ -46,15 +46,8 @@ class ObjectScreen(Screen[None]):
     ObjectScreen #find { dock: bottom; display: none; }
     """
     # the App's keys would act behind this screen (d deploys…): here they do nothing
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Back"), Binding("slash", "find", "Search", key_display="/"),
-        Binding("n", "next_match(1)", "Next", show=False), Binding("N", "next_match(-1)", "Previous", show=False),
-        Binding("y", "mode('yaml')", "YAML"), Binding("i", "mode('describe')", "Describe"),
-        Binding("q", "close", "Back", show=False),
-        Binding("j", "scroll(1)", show=False), Binding("k", "scroll(-1)", show=False),
-        *[Binding(k.key, "nothing", show=False) for k in KEYS if k.key and k.action and not getattr(k, "where", "")
-          and k.key not in OWN_KEYS],  # (: too: its line lives on the main screen)
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings("yaml"), *blockers(OWN_KEYS)]  # (: too: its line is the
+    # main screen's)
 
     def __init__(self, target_of: Callable[[], Target], kind: str, name: str, mode: str = "yaml") -> None:
         super().__init__()

@@ -42,10 +42,8 @@ from conftest import free_port  # noqa: E402
 from aitui.app import AituiApp  # noqa: E402
 from aitui.config import Settings  # noqa: E402
 from aitui.models import Image, Series  # noqa: E402
-from aitui.ui.browser import ResourceTable  # noqa: E402
 from aitui.ui.charts import Chart  # noqa: E402
 from aitui.ui.images import ImagesTable  # noqa: E402
-from aitui.ui.tables import KeyedTable, sync_rows  # noqa: E402
 
 
 def rss_mb(pid: int | str = "self") -> float:
@@ -157,30 +155,8 @@ async def until(pilot, check, timeout: float, since: float | None = None) -> flo
     return time.perf_counter() - t0
 
 
-class DataTableView(KeyedTable):
-    """The previous path, for comparison in the same run: Textual's DataTable with keyed diffs (sync_rows)."""
-
-    def __init__(self, view) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(id=view.kind)
-        self.view = view
-
-    def on_mount(self) -> None:
-        self.cursor_type = "row"
-        for key, label in self.view.columns:
-            self.add_column(label, key=key)
-
-    def show(self, objs, now: float) -> None:  # type: ignore[no-untyped-def]
-        sync_rows(self, {self.view.key(o): self.view.row(o, now) for o in objs})
-
-    @property
-    def selected(self) -> str | None:
-        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value if self.row_count else None
-
-    cursor_key = selected
-
-
 def keyname(k: object) -> str:
-    return str(getattr(k, "value", k))  # a DataTable RowKey, or the virtual table's str
+    return str(k)  # the virtual table's row key
 
 
 async def frame_time(pilot, change, idle: float) -> float:  # type: ignore[no-untyped-def]
@@ -193,10 +169,9 @@ async def frame_time(pilot, change, idle: float) -> float:  # type: ignore[no-un
 
 async def scale(kubeconfig: Path, pods: int, images: int, context: str = "standin", namespace: str = "default",
                 table_kind: str = "virtual") -> None:
-    from aitui.ui import browser
-
-    browser.ResourceTable = DataTableView if table_kind == "datatable" else ResourceTable  # type: ignore[misc]
     from kubernetes import client, config
+
+    from aitui.ui import browser
 
     core = client.CoreV1Api(config.new_client_from_config(str(kubeconfig), context=context))
     settings = Settings(kubeconfig=str(kubeconfig), context=context, namespace=namespace,
@@ -269,8 +244,6 @@ async def scale(kubeconfig: Path, pods: int, images: int, context: str = "standi
               f"times: applied in median {statistics.median(alone) * 1000:.1f} ms "
               f"({min(alone) * 1000:.1f}–{max(alone) * 1000:.1f}); applied and drawn: median "
               f"{statistics.median(drawn_too) * 1000:.1f} ms (max {max(drawn_too) * 1000:.1f})")
-        if table_kind == "datatable":
-            return  # the rest does not depend on the pods table
         await pilot.press("escape")
         await pilot.pause()
         t0 = time.perf_counter()
@@ -291,13 +264,13 @@ async def scale(kubeconfig: Path, pods: int, images: int, context: str = "standi
         images_table.show(fake)
         first = time.perf_counter() - t0
         images_table.move_cursor(row=500)
-        kept_image = images_table.coordinate_to_cell_key(images_table.cursor_coordinate).row_key.value
+        kept_image = images_table.cursor_key
         changed = fake[:20] + fake[70:] + [Image(f"{i:012x}", (f"example/new-{i}:1",), 1, now, False)
                                            for i in range(images, images + 50)]
         t0 = time.perf_counter()
         images_table.show(changed)
         change = time.perf_counter() - t0
-        after = images_table.coordinate_to_cell_key(images_table.cursor_coordinate).row_key.value
+        after = images_table.cursor_key
         print(f"images table: first fill of {images} rows {first * 1000:.0f} ms; 100 rows changed (50 gone, 50 new) "
               f"{change * 1000:.1f} ms; cursor kept: {after == kept_image}")
 
@@ -331,8 +304,8 @@ def main() -> None:
     if not args.scale_only:
         first_frame_and_idle(args.runs, args.idle)
     counts = [int(n) for n in args.pods.split(",")]
-    for i, pods in enumerate(counts):
-        kinds = ("datatable", "virtual") if i == 0 else ("virtual",)  # the old table side by side at the first
+    for pods in counts:
+        kinds = ("virtual",)  # (DataTable's path went with ui/tables.py: every list is the virtual table now)
         with tempfile.TemporaryDirectory(prefix="aitui-bench-") as d:
             proc, kubeconfig = start_standin(Path(d))
             try:

@@ -10,7 +10,7 @@ from typing import Any
 
 from aitui.models import Event, Node, Pod, ReplicaStats, Revision, Service, Shell, Workload
 from aitui.services import labels
-from aitui.services.targets import Progress, quiet
+from aitui.services.targets.base import Progress, quiet
 
 
 class ByKind:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aitui.services.errors import reason
-from aitui.services.targets import Forbidden, TargetError
+from aitui.services.targets.base import Forbidden, TargetError
 
 
 class Refused(Exception):

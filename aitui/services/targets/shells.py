@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 
-from aitui.services.targets import Forbidden, NoShell, NotFound, TargetError
+from aitui.services.targets.base import Forbidden, NoShell, NotFound, TargetError
 
 # runs in the replica: names the best shell there; a missing `sh` fails the exec itself
 PROBE = ("sh", "-c", "command -v bash || true")

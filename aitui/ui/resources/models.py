@@ -3,6 +3,7 @@ so a mixed rollout or a slow replica shows at a glance; `enter` follows that rep
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -11,11 +12,15 @@ from aitui.ui.resources.view import ResourceView, Row
 
 if TYPE_CHECKING:
     from aitui.services.targets import Target
+    from aitui.ui.store import WorkloadStore
 
-# replica -> what the last smoke test said of it ("ok 8/8", "FLAG 6/8"): set on the UI thread by the smoke
-# panel (ui/smoke.py), read when rows are fetched
-SMOKE: dict[str, str] = {}
-LAST_SOURCE: list[str] = [""]  # where the last fetch's figures came from (the subtitle)
+
+class Replicas(list[ReplicaModel]):
+    """A fetch's replicas, and where their figures came from (Prometheus, or each replica's /metrics)."""
+
+    def __init__(self, replicas: Iterable[ReplicaModel], source: str) -> None:
+        super().__init__(replicas)
+        self.source = source
 
 
 def _num(v: float | None, fmt: str) -> str:
@@ -44,16 +49,24 @@ def fetch(target: Target, parent: str | None) -> list[ReplicaModel]:
     from aitui.services.model_view import collect
 
     view = collect(target, parent, target.prometheus_url)
-    LAST_SOURCE[0] = view.source
-    return [replace(r, smoke_note=SMOKE.get(r.name, "")) for r in view.replicas]
+    return Replicas(view.replicas, view.source)
+
+
+def annotate(replicas: list[ReplicaModel], store: WorkloadStore) -> list[ReplicaModel]:
+    """Each replica with what its last smoke test said (the store keeps it: ui/smoke.py writes it)."""
+    return Replicas((replace(r, smoke_note=store.smoke.get(r.name, "")) for r in replicas), _source(replicas))
+
+
+def _source(replicas: list[ReplicaModel]) -> str:
+    return replicas.source if isinstance(replicas, Replicas) else ""
 
 
 def summary(replicas: list[ReplicaModel]) -> str:
     versions = {r.model.get("version") for r in replicas if r.model}
     mixed = f" · MIXED: {len(versions)} versions" if len(versions) > 1 else ""
-    flagged = sum(SMOKE.get(r.name, "").startswith("FLAG") for r in replicas)
+    flagged = sum(r.smoke_note.startswith("FLAG") for r in replicas)
     flags = f" · {flagged} FLAGGED" if flagged else ""
-    return f"{sum(r.pod.ready for r in replicas)}/{len(replicas)} ready{mixed}{flags} · {LAST_SOURCE[0]}"
+    return f"{sum(r.pod.ready for r in replicas)}/{len(replicas)} ready{mixed}{flags} · {_source(replicas)}"
 
 
 VIEW = ResourceView(
@@ -63,6 +76,6 @@ VIEW = ResourceView(
     columns=(("name", "REPLICA"), ("version", "VER"), ("rate", "REQ/S"), ("p99", "P99 MS"), ("errors", "ERR%"),
              ("smoke", "SMOKE"), ("batch", "BATCH"), ("queue", "QUEUE"), ("runtime", "RUNTIME"), ("accuracy", "ACC"),
              ("model", "MODEL"), ("ready", "READY"), ("source", "FROM")),
-    fetch=fetch, key=lambda r: r.name, row=row, enter_verb="logs",
+    fetch=fetch, key=lambda r: r.name, row=row, enter_verb="logs", annotate=annotate, refetch=True,
     verbs=frozenset({"scale_by", "scale_to", "restart", "logs", "events"}),
     empty="no replicas: + adds one", summary=summary)

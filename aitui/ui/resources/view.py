@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from aitui.services.targets import Target
+    from aitui.ui.store import WorkloadStore
 
 Row = dict[str, str]  # column key -> text
 
@@ -29,3 +30,6 @@ class ResourceView:
     workload: Callable[[str, str | None], str | None] = lambda key, parent: parent  # the workload a row belongs to
     empty: str = "none"  # the subtitle of an empty list: what to do next
     summary: Callable[[list[Any]], str] = lambda objs: str(len(objs))  # the subtitle otherwise
+    # what the UI knows of the objects and the target does not (a smoke test's verdict), added on the UI thread
+    annotate: Callable[[list[Any], WorkloadStore], list[Any]] = lambda objs, _store: objs
+    refetch: bool = False  # its figures are rates: listed again every few seconds while it is on top

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from aitui.models import Autoscaler
-from aitui.services.targets import NotFound, Progress, TargetError, quiet
+from aitui.services.targets.base import NotFound, Progress, TargetError, quiet
 from aitui.services.targets.kubernetes.client import FIELD_MANAGER, Client, api_error, stamp
 
 RESOURCE = "horizontalpodautoscalers"  # (its cache's errors stay out of the target's `errors`: an extra)

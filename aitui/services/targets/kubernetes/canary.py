@@ -4,7 +4,7 @@ same Service, weighted by replica counts."""
 from __future__ import annotations
 
 from aitui.services import labels, manifests
-from aitui.services.targets import Progress, TargetError, quiet
+from aitui.services.targets.base import Progress, TargetError, quiet
 from aitui.services.targets.kubernetes.client import Client, api_error
 from aitui.services.targets.kubernetes.forwards import Forwards
 from aitui.services.targets.kubernetes.workloads import ROLLOUT_TIMEOUT, Workloads

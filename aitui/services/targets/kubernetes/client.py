@@ -14,7 +14,7 @@ from typing import Any
 
 from aitui.config import Settings
 from aitui.services.errors import reason
-from aitui.services.targets import Forbidden, NotFound, TargetError
+from aitui.services.targets.base import Forbidden, NotFound, TargetError
 from aitui.services.targets.watchcache import WatchCache
 
 FIELD_MANAGER = "aitui"

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from aitui.models import Event, Node, Service
-from aitui.services.targets import TargetError
+from aitui.services.targets.base import TargetError
 from aitui.services.targets.kubernetes.client import Client, api_error, stamp
 from aitui.services.targets.kubernetes.pods import Pods
 

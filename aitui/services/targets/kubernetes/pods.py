@@ -9,7 +9,7 @@ from typing import Any
 
 from aitui.models import Pod, ReplicaStats, Shell
 from aitui.services import labels
-from aitui.services.targets import NotFound, Progress, lines_of, quiet, refusal_of
+from aitui.services.targets.base import NotFound, Progress, lines_of, quiet, refusal_of
 from aitui.services.targets.kubernetes.client import Client, api_error, stamp
 
 PULL_FAILURES = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName")  # a pod's waiting reasons: no image

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aitui.services import kubeconfig
-from aitui.services.targets import Progress, TargetError, quiet
+from aitui.services.targets.base import Progress, TargetError, quiet
 from aitui.services.targets.kubernetes.client import Client, api_error
 
 

@@ -7,7 +7,7 @@ import copy
 from typing import Any
 
 from aitui.models import Revision
-from aitui.services.targets import Progress, TargetError, quiet
+from aitui.services.targets.base import Progress, TargetError, quiet
 from aitui.services.targets.kubernetes.client import Client, stamp
 from aitui.services.targets.kubernetes.workloads import Workloads
 

@@ -9,7 +9,7 @@ from typing import Any
 from aitui.config import Settings
 from aitui.models import Autoscaler
 from aitui.services import labels
-from aitui.services.targets import Progress, quiet
+from aitui.services.targets.base import Progress, quiet
 from aitui.services.targets.kinds import ByKind
 from aitui.services.targets.kubernetes.autoscalers import Autoscalers
 from aitui.services.targets.kubernetes.canary import Canary

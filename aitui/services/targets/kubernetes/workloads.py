@@ -13,7 +13,7 @@ from typing import Any
 
 from aitui.models import Workload
 from aitui.services import labels, manifests
-from aitui.services.targets import Progress, TargetError, quiet
+from aitui.services.targets.base import Progress, TargetError, quiet
 from aitui.services.targets.kubernetes.autoscalers import Autoscalers
 from aitui.services.targets.kubernetes.client import FIELD_MANAGER, Client, api_error, stamp
 from aitui.services.targets.kubernetes.objects import Objects

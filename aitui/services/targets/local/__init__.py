@@ -15,7 +15,7 @@ restarts.
 
 from __future__ import annotations
 
-from aitui.services.targets import TargetError
+from aitui.services.targets.base import TargetError
 from aitui.services.targets.local.engine import QUARANTINED, STOP_TIMEOUT, WORKLOAD_LABEL
 from aitui.services.targets.local.pods import stats_of
 from aitui.services.targets.local.revisions import KEEP_REVISIONS, REVISIONS_LABEL, next_history

@@ -4,7 +4,7 @@ another image, whose replicas the traffic generator counts among the workload's 
 from __future__ import annotations
 
 from aitui.services import labels
-from aitui.services.targets import Progress, TargetError, quiet
+from aitui.services.targets.base import Progress, TargetError, quiet
 from aitui.services.targets.local.engine import image_of
 from aitui.services.targets.local.workloads import Workloads
 

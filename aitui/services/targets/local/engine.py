@@ -14,7 +14,7 @@ from typing import Any
 from aitui.config import Settings, state_dir
 from aitui.services import labels
 from aitui.services.errors import reason
-from aitui.services.targets import NotFound, TargetError
+from aitui.services.targets.base import NotFound, TargetError
 from aitui.services.targets.tunnel import Tunnels, remote_engine
 
 WORKLOAD_LABEL = "io.aitui.workload"

@@ -9,7 +9,7 @@ from typing import Any
 from aitui.models import Event, Node, Service
 from aitui.services import labels
 from aitui.services.errors import reason
-from aitui.services.targets import NotFound, TargetError, Unsupported
+from aitui.services.targets.base import NotFound, TargetError, Unsupported
 from aitui.services.targets.local.engine import WORKLOAD_LABEL, Engine, created
 from aitui.services.targets.local.pods import Replicas
 from aitui.services.targets.local.revisions import history_of

@@ -9,7 +9,7 @@ from typing import Any
 
 from aitui.models import Pod, ReplicaStats, Shell
 from aitui.services.errors import reason
-from aitui.services.targets import NotFound, TargetError, lines_of, refusal_of
+from aitui.services.targets.base import NotFound, TargetError, lines_of, refusal_of
 from aitui.services.targets.local.engine import (
     WORKLOAD_LABEL,
     Engine,

@@ -11,7 +11,7 @@ from typing import Any
 
 from aitui.models import Revision
 from aitui.services.errors import reason
-from aitui.services.targets import Progress, TargetError, quiet
+from aitui.services.targets.base import Progress, TargetError, quiet
 from aitui.services.targets.local.engine import WORKLOAD_LABEL, Engine, created, image_of
 
 # the workload's revisions as of this container's start, JSON [[revision, image, since], ...] oldest first:

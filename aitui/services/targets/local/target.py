@@ -11,7 +11,7 @@ from typing import Any
 from aitui.config import LOCAL, Settings
 from aitui.models import Autoscaler
 from aitui.services import labels
-from aitui.services.targets import Progress, Unsupported, quiet
+from aitui.services.targets.base import Progress, Unsupported, quiet
 from aitui.services.targets.kinds import ByKind
 from aitui.services.targets.local.canary import Canary
 from aitui.services.targets.local.engine import Engine

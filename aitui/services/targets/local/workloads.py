@@ -15,7 +15,7 @@ from typing import Any
 from aitui.models import Pod, Workload
 from aitui.services import labels
 from aitui.services.errors import reason
-from aitui.services.targets import Progress, TargetError, quiet
+from aitui.services.targets.base import Progress, TargetError, quiet
 from aitui.services.targets.local.engine import (
     QUARANTINED,
     STOP_TIMEOUT,

@@ -2,7 +2,8 @@
 shows a caption (what is about to happen and why), then, on space, presses the step's keys itself — the
 same keys a user would press, so what the class sees is the app doing it — and waits until the app shows
 the step done (a condition on what the app shows, with a deadline), then says what to look at. esc (or
-:demo again) leaves the demo; whatever it started keeps running, as if the keys had been typed."""
+:demo again) leaves the demo; whatever it started keeps running, as if the keys had been typed. It drives the
+App from above, as a user would: the program hands it to the App (cli.py), which knows it only as a guide."""
 
 from __future__ import annotations
 
@@ -21,14 +22,8 @@ if TYPE_CHECKING:
     from aitui.app import AituiApp
 
 
-def _workload() -> str:
-    import aitui.app
-
-    return aitui.app.WORKLOAD  # read when asked: the app's (a test deploys its own)
-
-
 def _ready(app: AituiApp, n: int) -> bool:
-    w = app.workloads.get(_workload())
+    w = app.workloads.get(app.store.default)
     return w is not None and w.ready == n and w.desired == n
 
 
@@ -95,7 +90,7 @@ STEPS: tuple[Step, ...] = (
          _predicted, "the image and its labels: esc closes"),
     Step("rollout", "A new build rolls out one replica at a time, each new one ready before an old one drains; "
          "r does the same with the same image.", ("escape", 0.3, "r", 0.6, "y"),
-         lambda app, since: _said(app, f"rollout {_workload()}: 3 replicas on", since) and _ready(app, 3),
+         lambda app, since: _said(app, f"rollout {app.store.default}: 3 replicas on", since) and _ready(app, 3),
          "every replica replaced, traffic still flowing, still 0 failed", timeout=300),
     Step("scale down", "- - scales back to 1: each leaving replica drains first.", ("minus", 0.3, "minus"),
          lambda app, _: _ready(app, 1), "1/1 again", timeout=180),
@@ -184,7 +179,7 @@ class Demo:
             return
         table = browser.table()
         with contextlib.suppress(Exception):  # not deployed yet: d comes first
-            table.move_cursor(row=table.get_row_index(_workload()))
+            table.move_cursor(row=table.get_row_index(self.app.store.default))
         browser.focus_top()
 
     def _press(self, keys: list[str | float]) -> None:
