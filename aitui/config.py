@@ -19,6 +19,13 @@ def config_dir() -> Path:
     return Path(base) / "aitui"
 
 
+def serving_dir(settings: Settings) -> Path:
+    """The recognizer's build context: the settings', else the serving/ beside the package."""
+    if settings.serving_dir:
+        return Path(settings.serving_dir)
+    return Path(__file__).resolve().parents[1] / "serving"
+
+
 def state_dir(env: Mapping[str, str] | None = None) -> Path:
     """Where aitui keeps files other programs read (the local Prometheus's target list)."""
     base = (os.environ if env is None else env).get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")

@@ -189,7 +189,7 @@ def _norm(name: str) -> str:
 def wheelhouse(settings: Settings) -> Check:
     """serving/wheels: when it holds wheels a build installs from it only (pip --no-index), so every pinned
     requirement must be there; when empty, builds download from the package index."""
-    from aitui.services.images import serving_dir
+    from aitui.config import serving_dir
 
     name = "wheelhouse"
     serving = serving_dir(settings)

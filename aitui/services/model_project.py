@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from aitui.config import Settings
+from aitui.config import Settings, serving_dir
 from aitui.services import model_files
 
 SHIPPED = "recognizer"  # the model serving/ trains (recognizer/card.py: no project may take its name)
@@ -112,6 +112,4 @@ def of(settings: Settings) -> Model:
     """The model the settings name (--model, AITUI_MODEL, `model =` in the config file), or the shipped one."""
     if not settings.model:
         return shipped()
-    from aitui.services.images import serving_dir
-
     return read(settings.model, serving_dir(settings))

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aitui.config import Settings, state_dir
+from aitui.config import Settings, serving_dir, state_dir
 from aitui.models import BUILD_STAGES, BuildEvent
 from aitui.services import model_project
 from aitui.services.engine import docker_client
@@ -68,12 +68,6 @@ def record_stage_times(kind: str, times: dict[str, float]) -> None:
         every = {}
     every[kind] = {**every.get(kind, {}), **{k: round(v, 1) for k, v in times.items()}}
     write_state(_TIMES_FILE, every)
-
-
-def serving_dir(settings: Settings) -> Path:
-    if settings.serving_dir:
-        return Path(settings.serving_dir)
-    return Path(__file__).resolve().parents[3] / "serving"
 
 
 def recognizer_tag(context: Path, model: Model | None = None) -> str:
