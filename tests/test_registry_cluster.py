@@ -99,8 +99,11 @@ def test_deploy_pushes_pulls_by_digest_through_a_pull_secret_and_runs(cluster, n
 
 @pytest.mark.timeout(900)
 def test_the_node_pulls_only_through_the_pull_secret(cluster, namespace, registry, via_registry,
-                                                     recognizer_image) -> None:
-    via_registry.deploy(recognizer_image, 2, NAME)
+                                                     recognizer_image, docker_client) -> None:
+    # an image the node has never held by any name (the recognizer's is loaded into it by other tests: the
+    # kubelet never verifies an image it did not pull itself)
+    image = fresh_image(docker_client, 1, base=recognizer_image)
+    via_registry.deploy(image, 2, NAME)
     # the same image by the same digest without the secret: the node has the CA but no credentials, and the
     # kubelet checks an image pulled with a secret again for a pod without one (KubeletEnsureSecretPulledImages)
     cluster.kubectl("patch", "deployment", NAME, "-n", namespace, "--type=json", "-p", json.dumps([

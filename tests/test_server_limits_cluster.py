@@ -38,8 +38,16 @@ def read_response(sock: socket.socket) -> tuple[int, bytes]:
     return int(lines[0].split()[1]), body[:length]
 
 
-def test_the_worst_allowed_request_leaves_the_pod_ready_and_unrestarted(cluster, namespace, cluster_image) -> None:
-    from conftest import wait_until
+def test_the_worst_allowed_request_leaves_the_pod_ready_and_unrestarted(cluster, namespace, recognizer_image,
+                                                                      docker_client) -> None:
+    from cluster import on_node
+    from conftest import derived_image, wait_until
+
+    # an image of its own: the registry tests pull the recognizer's by digest with a pull secret, and from then on
+    # the kubelet (KubeletEnsureSecretPulledImages) pulls that image ID again for a pod without one (seen in CI:
+    # a pull of the loaded tag from docker.io)
+    cluster_image = on_node(cluster, derived_image(docker_client, recognizer_image, "aitui-test/limits:"
+                                                   + recognizer_image.split(":")[-1], "LABEL io.aitui.test=limits"))
 
     target = KubeTarget(Settings(kubeconfig=str(cluster.kubeconfig), timeout=10), ADMIN, namespace)
     try:

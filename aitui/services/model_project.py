@@ -113,3 +113,14 @@ def of(settings: Settings) -> Model:
     if not settings.model:
         return shipped()
     return read(settings.model, serving_dir(settings))
+
+
+def name_of(settings: Settings) -> str:
+    """The name of the model the settings name (the shipped recognizer's when none), "" when it cannot be read:
+    what the newest image to deploy is chosen by, among the images of every model on the engine."""
+    if not settings.model:
+        return shipped().name
+    try:
+        return of(settings).name
+    except ModelError:
+        return ""
