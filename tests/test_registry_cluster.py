@@ -7,7 +7,6 @@ node's own reason, shown in the workload's row and in its events."""
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 from collections.abc import Iterator
@@ -15,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from cluster import ADMIN, Cluster
-from conftest import wait_until
 from registry import fresh_image, remove_image, trust
 
 from aitui.config import Settings
@@ -95,33 +93,6 @@ def test_deploy_pushes_pulls_by_digest_through_a_pull_secret_and_runs(cluster, n
     via_registry.deploy(recognizer_image, 2, NAME, again.append)
     assert not any("secret/" in s for s in again), again
     assert any(s.endswith(f"layers already there; {ref}") for s in again), again
-
-
-@pytest.mark.timeout(900)
-def test_the_node_pulls_only_through_the_pull_secret(cluster, namespace, registry, via_registry,
-                                                     recognizer_image, docker_client) -> None:
-    # an image the node has never held by any name (the recognizer's is loaded into it by other tests: the
-    # kubelet never verifies an image it did not pull itself)
-    image = fresh_image(docker_client, 1, base=recognizer_image)
-    try:
-        via_registry.deploy(image, 2, NAME)
-        # the same image by the same digest without the secret: the node has the CA but no credentials, and the
-        # kubelet checks an image pulled with a secret again for a pod without one (KubeletEnsureSecretPulledImages)
-        cluster.kubectl("patch", "deployment", NAME, "-n", namespace, "--type=json", "-p", json.dumps([
-            {"op": "remove", "path": "/spec/template/spec/imagePullSecrets"}]))
-        wait_until(lambda: any(w.problem in PULL_FAILURES for w in via_registry.workloads()), 120,
-                   "the workload's row to show the pull failure")
-        [w] = via_registry.workloads()
-        assert w.problem in PULL_FAILURES and w.ready == 2  # the pods that serve keep serving
-        failed = wait_until(lambda: [e for e in via_registry.events(NAME) if e.type == "Warning"
-                                     and e.reason == "Failed" and "401 Unauthorized" in e.message], 60,
-                            "the node's 401 in the events")
-        assert f"pulling from host {registry.host} failed with status code" in failed[0].message  # type: ignore[index]
-        from aitui.ui.resources.workloads import row
-
-        assert row(w, 0)["ready"] == f"2/2 {w.problem}"
-    finally:
-        remove_image(docker_client, image)  # (it would be the newest recognizer image for later tests)
 
 
 @pytest.mark.timeout(900)
