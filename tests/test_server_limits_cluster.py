@@ -91,3 +91,4 @@ def test_the_worst_allowed_request_leaves_the_pod_ready_and_unrestarted(cluster,
         assert final["restartCount"] == 0 and final["ready"], final
     finally:
         target.close()
+        docker_client.images.remove(cluster_image)  # (else the newest recognizer image for the tests after it)
