@@ -298,6 +298,7 @@ class BuildPanel(Vertical, can_focus=True):
         self.settings = settings
         self._target_of = target_of
         self._build: object = None  # the running Build, _PENDING until its worker made it, or None
+        self.built = ""  # the tag this session's last build made: what d deploys next
         self._cancel = False
         self.progress: Progress | None = None
         self._started = 0.0  # time.monotonic() when the shown build began
@@ -385,6 +386,7 @@ class BuildPanel(Vertical, can_focus=True):
                     self.post_message(self.Events(pending))
                     pending, sent = [], time.monotonic()
                 if ev.kind == "done":
+                    self.built = ev.tag
                     self.post_message(msg.Say(f"build: {ev.tag} ({ev.image_id}) in {ev.seconds:.0f}s", notify=True))
                     self._publish(ev.tag)
                 elif ev.kind in ("error", "cancelled"):

@@ -192,11 +192,15 @@ class Workloads(Guarded, Vertical):
                      said=f"deploy: {image} x{replicas} to {self.settings.context}")
 
     def _image_to_deploy(self) -> str | None:
-        """The image under the cursor while Images has the focus, else the newest (litert: it starts fast)."""
+        """The image under the cursor while Images has the focus, else the one b just built, else the newest of
+        the settings' model (litert: it starts fast)."""
         table = self.query_one(ImagesTable)
         chosen = table.selected if table.has_focus else None
         if chosen and chosen.recognizer and chosen.tags:
             return chosen.tags[0]
+        built = self.query_one(BuildPanel).built
+        if built and any(built in i.tags for i in table.images):
+            return built
         model = model_project.name_of(self.settings)  # the engine holds images of other models too
         newest = [i for i in table.images if i.recognizer and i.tags and i.model == model]  # newest first
         litert = [i for i in newest if i.runtime == "litert"]
