@@ -10,6 +10,7 @@ import json
 import socket
 import threading
 import time
+import uuid
 
 import pytest
 from cluster import ADMIN
@@ -46,8 +47,10 @@ def test_the_worst_allowed_request_leaves_the_pod_ready_and_unrestarted(cluster,
     # an image of its own: the registry tests pull the recognizer's by digest with a pull secret, and from then on
     # the kubelet (KubeletEnsureSecretPulledImages) pulls that image ID again for a pod without one (seen in CI:
     # a pull of the loaded tag from docker.io)
-    cluster_image = on_node(cluster, derived_image(docker_client, recognizer_image, "aitui-test/limits:"
-                                                   + recognizer_image.split(":")[-1], "LABEL io.aitui.test=limits"))
+    # (a tag and label of its own each run: an earlier run's image by that ID or name may have been pulled so)
+    run = uuid.uuid4().hex[:8]
+    cluster_image = on_node(cluster, derived_image(docker_client, recognizer_image, f"aitui-test/limits:{run}",
+                                                   f"LABEL io.aitui.test=limits-{run}"))
 
     target = KubeTarget(Settings(kubeconfig=str(cluster.kubeconfig), timeout=10), ADMIN, namespace)
     try:

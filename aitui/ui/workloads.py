@@ -24,6 +24,7 @@ from textual.widgets import TabbedContent
 from aitui import messages as msg
 from aitui.config import Settings
 from aitui.services import model_project
+from aitui.services.labels import NAME
 from aitui.ui import format as fmt
 from aitui.ui.browser import ResourceBrowser
 from aitui.ui.build import BuildPanel
@@ -202,7 +203,7 @@ class Workloads(Guarded, Vertical):
         if built and any(built in i.tags for i in table.images):
             return built
         model = model_project.name_of(self.settings)  # the engine holds images of other models too
-        newest = [i for i in table.images if i.recognizer and i.tags and i.model == model]  # newest first
+        newest = [i for i in table.images if i.recognizer and i.tags and (i.model or NAME) == model]  # newest first
         litert = [i for i in newest if i.runtime == "litert"]
         return (litert or newest)[0].tags[0] if newest else None
 
@@ -362,7 +363,7 @@ class Workloads(Guarded, Vertical):
         current = self.store.workloads[name].image
         model = model_project.name_of(self.settings)
         others = [i.tags[0] for i in self.query_one(ImagesTable).images
-                  if i.recognizer and i.tags and i.model == model and current not in i.tags]
+                  if i.recognizer and i.tags and (i.model or NAME) == model and current not in i.tags]
         self.app.push_screen(CanaryScreen(self._target_of, name, (others or [current])[0],
                                           canary_of(name) in self.store.workloads, self.settings.context))
 
