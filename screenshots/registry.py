@@ -23,6 +23,8 @@ import uuid
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# this script is registry.py too: its own folder on the path would shadow tests/registry.py
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
@@ -96,6 +98,7 @@ def main() -> None:
         raise SystemExit("screenshots: needs the registry's binary: ./.ci/registry up")
     if not any(i.recognizer and i.tags for i in images.list_images(base)):
         raise SystemExit("screenshots: no recognizer image: press b in aitui first")
+    import conftest  # noqa: F401 - first: tests/registry.py imports it, and it imports registry back
     from registry import Instance, Registry, trust, write_docker_config
 
     from aitui.services import registry as service
