@@ -47,12 +47,11 @@ class Workloads:
         out = []
         for name, pods in by_workload(self.replicas.listed()).items():
             live = [p for p in pods if p.status not in GONE]
-            latest = max(pods, key=lambda p: p.created)
-            newest = latest.image
+            newest = max(pods, key=lambda p: p.created).image
             ready = sum(p.ready for p in live)
             out.append(Workload(name=name, namespace="local", desired=len(live), ready=ready,
                                 up_to_date=sum(p.image == newest for p in live), available=ready,
-                                image=newest, created=min(p.created for p in pods), model=latest.model))
+                                image=newest, created=min(p.created for p in pods)))
         return out
 
     # -- changing ----------------------------------------------------------------------------
