@@ -96,16 +96,16 @@ class Inspect(Guarded, Vertical):
         control = self.query_one(TrafficControl)
         if control.running:
             control.stop()
-        elif name := self._allowed("traffic"):
+        elif self.may("traffic", self.store.default):
             def chosen(n: int | None) -> None:
                 if n is not None:
-                    control.start(n, name)
+                    control.start(n)
 
             self.app.push_screen(NumberScreen("Traffic", "Concurrent requests", 4, 1, 64), chosen)
 
     def action_predict(self) -> None:
-        if name := self._allowed("predict"):
-            self.query_one(Predictor).run(name)
+        if self.may("predict", self.store.default):
+            self.query_one(Predictor).run()
 
     def action_loadtest(self) -> None:
         from aitui.ui.loadtest import LoadTestScreen
