@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 import time
 
-from textual.widgets import Footer, Input
+from textual.widgets import Footer, Input, Tabs
 from textual.widgets._footer import FooterKey
+from textual.widgets._tabs import Underline
 
 from aitui.app import AituiApp
 from aitui.config import Settings
@@ -172,12 +173,23 @@ def footer_current(app) -> bool:
     return shown == wanted
 
 
+def underlines_still(app) -> bool:
+    """Every tab bar's underline has reached its active tab (it slides there in 0.3 s, a busy machine later)."""
+    for tabs in app.screen.query(Tabs):
+        active, underline = tabs.active_tab, tabs.query_one(Underline)
+        if active is not None and tabs.display and (underline.highlight_start, underline.highlight_end) != \
+                active.virtual_region.shrink(active.styles.gutter).column_span:
+            return False
+    return True
+
+
 async def drawn(pilot, check=lambda: True, what: str = "the screen") -> None:
     """Wait until `check()` holds and the footer caught up with the focus, then one more refresh. An input's
     cursor stops blinking (shown, steady): a picture taken half a second later would catch it hidden."""
     for _ in range(300):
-        await pilot.pause()
-        if check() and footer_current(pilot.app):
+        # (a tab's underline moves on a timer, which a bare pause does not give time to fire)
+        await pilot.pause(None if underlines_still(pilot.app) else 0.05)
+        if check() and footer_current(pilot.app) and underlines_still(pilot.app):
             for field in pilot.app.screen.query(Input):
                 field.cursor_blink = False
             await pilot.pause()

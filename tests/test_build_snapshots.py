@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import pytest
 from build_story import ESTIMATE, KIND, TAG, events
-from snapshot_app import SnapshotApp, settled
+from snapshot_app import SnapshotApp, drawn, settled
 
 from aitui.models import BuildEvent
-from aitui.ui.build import BuildPanel
+from aitui.ui.build import CHART_ROWS, SMALL, BuildLog, BuildPanel
 from aitui.ui.tabs import show_tab
 
 SIZES = [(80, 24), (120, 36)]
 SCREENS = {
     "build": ["b"],
-    "build-tab": ["b", "escape", "wait:200"],  # (its new size restyles it once more)
+    "build-tab": [],  # b then esc, pressed in `settle`: the panel's new size restyles it once more
     "build-raw-log": ["b", "v"],
     "build-done": ["b"],  # (BuildStoryApp(done=True))
 }
@@ -52,6 +52,18 @@ class BuildStoryApp(SnapshotApp):
 def test_build_screen(snap_compare, screen: str, size: tuple[int, int]) -> None:
     async def settle(pilot) -> None:
         await settled(pilot)
+        if screen == "build-tab":
+            await pilot.press("b", "escape")
+            panel = pilot.app.query_one(BuildPanel)
+            log = panel.query_one(BuildLog)
+
+            def fitted() -> bool:  # the tab's height styles it, and the raw log's last lines are in view
+                height = panel.size.height
+                return not pilot.app.screen.maximized and height > 0 and log.scroll_y == log.max_scroll_y \
+                    and (panel.has_class("-small"), panel.has_class("-nochart")) == (height < SMALL,
+                                                                                     height < CHART_ROWS)
+
+            await drawn(pilot, fitted, "the Build tab after esc")
 
     app = BuildStoryApp(done=screen == "build-done")
     assert snap_compare(app, press=SCREENS[screen], terminal_size=size, run_before=settle)

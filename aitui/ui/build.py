@@ -317,6 +317,8 @@ class BuildPanel(Vertical, can_focus=True):
 
     def _refit(self) -> None:
         self.call_after_refresh(self._fit)
+        # the tab bar was hidden behind the full screen: its underline was placed there; relabel to place it again
+        self.call_after_refresh(self._redraw)
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit()
