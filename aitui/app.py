@@ -108,9 +108,9 @@ class AituiApp(App[None]):
                     yield PodLog(id="pod-log")
                 with TabPane("Events", id="events"):
                     yield EventsLog(self._target, id="events-log")
-            yield SmokeCheck(self.store, self._target, self.settings.is_readonly)  # after every d, and :smoke
+            yield SmokeCheck(self.settings, self.store, self._target, self.settings.is_readonly)  # after d, :smoke
             yield TrafficControl(self.settings, self.store, self._target)
-            yield Predictor(self.store, self._target)
+            yield Predictor(self.settings, self.store, self._target)
         yield FilterLine()
         yield CommandLine()
         yield Contexts(self.settings, self._target)

@@ -150,7 +150,7 @@ def test_canary_side_by_side(snap_compare, size: tuple[int, int]) -> None:
     async def run_before(pilot) -> None:
         await settled(pilot)
         app = pilot.app
-        screen = CanaryScreen(lambda: app.target, WORKLOAD, "aitui/recognizer:0.1.0-c0ffee1", False, "local")
+        screen = CanaryScreen(app.settings, lambda: app.target, WORKLOAD, "aitui/recognizer:0.1.0-c0ffee1", False)
         await app.push_screen(screen)
         await pilot.pause()
         screen.running = True

@@ -5,7 +5,9 @@ that the manifests and these constants agree."""
 from __future__ import annotations
 
 NAME = "recognizer"
-SELECTOR_LABELS = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/instance": NAME}
+APP_LABEL, INSTANCE_LABEL = "app.kubernetes.io/name", "app.kubernetes.io/instance"
+# the shipped recognizer's; a model's workload has its own instance (its name) and the same app name: the server
+SELECTOR_LABELS = {APP_LABEL: NAME, INSTANCE_LABEL: NAME}
 PART_OF = {"app.kubernetes.io/part-of": "aitui"}
 SERVING_PORT = 8501
 PORT_NAME = "http"
@@ -19,6 +21,10 @@ CANARY_SUFFIX = "-canary"
 TRACK_LABEL = "track"
 
 
+def selector_of(workload: str) -> dict[str, str]:
+    return {APP_LABEL: NAME, INSTANCE_LABEL: workload}
+
+
 def selector() -> str:
     """The label selector, as the Kubernetes API and `kubectl -l` take it."""
     return ",".join(f"{k}={v}" for k, v in SELECTOR_LABELS.items())
@@ -30,3 +36,9 @@ def canary_of(workload: str) -> str:
 
 def is_canary(workload: str) -> bool:
     return workload.endswith(CANARY_SUFFIX)
+
+
+def model_of(workload: str) -> str:
+    """The model a workload serves, by the name its requests go to: a workload is named after its model, and
+    a canary serves its workload's model."""
+    return workload.removesuffix(CANARY_SUFFIX)

@@ -116,7 +116,7 @@ class CapacityScreen(RunScreen):
             yield ThroughputChart(id="chart")
 
     def job(self) -> Job | None:
-        from aitui.services import capacity
+        from aitui.services import capacity, samples
 
         steps = tuple(int(s) for s in self.query_one("#steps-in", Input).value.replace(" ", "").split(",") if s)
         seconds = number(self.query_one("#seconds", Input).value) or 5.0
@@ -130,10 +130,16 @@ class CapacityScreen(RunScreen):
         def stepped(step: Step) -> None:  # (from the worker thread)
             self.post_message(self.Stepped(step))
 
+        try:
+            images = [data for _, data in samples.of(self.settings, self.workload)]
+        except samples.NoSamples as exc:
+            self.status(str(exc))
+            return None
+
         def run(progress: Any, stop: Any) -> CapacityResult:
             return capacity.run(self._target_of(), self.workload, t, steps, seconds, wanted_rate=wanted,
                                 headroom=headroom, cpu_request=capacity.cpu_request(self.settings),
-                                progress=progress, stop=stop, on_step=stepped)
+                                progress=progress, stop=stop, on_step=stepped, images=images)
 
         return run
 

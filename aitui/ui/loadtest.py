@@ -47,7 +47,7 @@ class LoadTestScreen(RunScreen):
         return f"thresholds from {t.source}"
 
     def job(self) -> Job | None:
-        from aitui.services import loadtest
+        from aitui.services import loadtest, samples
         from aitui.services.slo import Thresholds
 
         c = number(self.query_one("#concurrency", Input).value, int) or 4
@@ -62,9 +62,15 @@ class LoadTestScreen(RunScreen):
         source = t0.source if t0 and (t0.p99_ms, t0.error_ratio) == (p99, ratio) else "this screen"
         limits = Thresholds(p99, ratio, source)
 
+        try:
+            images = [data for _, data in samples.of(self.settings, self.workload)]
+        except samples.NoSamples as exc:
+            self.status(str(exc))
+            return None
+
         def run(progress: Any, stop: Any) -> LoadTestResult:
-            result = loadtest.run(self._target_of(), self.workload, limits, c, duration, rate, progress=progress,
-                                  stop=stop)
+            result = loadtest.run(self._target_of(), self.workload, limits, c, duration, rate, images=images,
+                                  progress=progress, stop=stop)
             return loadtest.write_report(result, loadtest.default_report())
 
         return run

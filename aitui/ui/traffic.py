@@ -62,14 +62,21 @@ class TrafficControl(Widget):
             self.traffic.stop()
 
     @work(thread=True, group="traffic", exclusive=True, exit_on_error=False)
-    def start(self, concurrency: int) -> None:
-        from aitui.services.predict import samples
+    def start(self, concurrency: int, workload: str | None = None) -> None:
+        """Load on `workload` (default the store's), with its model's samples in turn."""
+        from aitui.services import labels, samples
         from aitui.services.traffic import Traffic
 
-        target, workload = self._target_of(), self.store.default
+        target, workload = self._target_of(), workload or self.store.default
         retries = self.settings.traffic_retries
-        traffic = Traffic(lambda: target.endpoints(workload), list(samples().values()), concurrency,
-                          duration=SECONDS, max_requests=CAP, idle_limit=IDLE, retries=retries).start()
+        try:
+            images = [data for _, data in samples.of(self.settings, workload)]
+        except samples.NoSamples as exc:
+            self.post_message(msg.Say(f"traffic: {exc}", "warning"))
+            return
+        traffic = Traffic(lambda: target.endpoints(workload), images, concurrency, duration=SECONDS,
+                          max_requests=CAP, idle_limit=IDLE, retries=retries,
+                          model=labels.model_of(workload)).start()
         self.post_message(self.Started(traffic))
         self.post_message(msg.Say(f"traffic: {concurrency} concurrent requests {traffic.limits()} (t stops); "
                                   + (f"a refused connection is resent up to {retries}x" if retries else "no retries")))
@@ -107,17 +114,27 @@ class Predictor(Widget):
         labels: tuple[tuple[str, float], ...]
         detail: str
 
-    def __init__(self, store: WorkloadStore, target_of: Callable[[], Target], **kwargs: object) -> None:
+    def __init__(self, settings: Settings, store: WorkloadStore, target_of: Callable[[], Target],
+                 **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.store, self._target_of = store, target_of
+        self.settings, self.store, self._target_of = settings, store, target_of
         self.last: Predictor.Predicted | None = None  # the last answer (P copies it)
 
     @work(thread=True, group="predict", exclusive=True, exit_on_error=False)
-    def run(self) -> None:
-        from aitui.services.predict import pick_sample, predict
+    def run(self, workload: str | None = None) -> None:
+        """One of the model's samples, at random, to a ready replica of `workload` (default the store's)."""
+        import random
+
+        from aitui.services import labels, samples
+        from aitui.services.predict import predict
         from aitui.services.targets import TargetError
 
-        target, workload = self._target_of(), self.store.default
+        target, workload = self._target_of(), workload or self.store.default
+        try:
+            found = samples.of(self.settings, workload)
+        except samples.NoSamples as exc:
+            self.post_message(msg.Say(f"predict: {exc}", "warning"))
+            return
         try:
             endpoints = target.endpoints(workload)
         except TargetError as exc:  # a port-forward the cluster forbids: in its words, whole
@@ -126,8 +143,8 @@ class Predictor(Widget):
         if not endpoints:
             self.post_message(msg.Say(f"predict: no ready replica ({target.reach(workload)})", "warning"))
             return
-        sample, png = pick_sample()
-        result = predict(endpoints[0], png)
+        sample, png = random.choice(found)
+        result = predict(endpoints[0], png, model=labels.model_of(workload))
         if result.error:
             self.post_message(msg.Say(f"predict: {result.error}", "error"))
             return

@@ -31,7 +31,7 @@ class Canary:
             raise TargetError(f"canary: no deployment {workload!r} in {c.namespace} to put a canary beside")
         publisher.publish(image, progress)
         try:
-            docs = manifests.render(c.settings, publisher.image_ref(image), replicas, c.namespace)
+            docs = manifests.render(c.settings, publisher.image_ref(image), replicas, c.namespace, workload)
         except manifests.ManifestError as exc:
             raise TargetError(f"canary: {exc}") from exc
         publisher.pull_secret(docs, image, progress, "canary", self.workloads.apply)

@@ -94,18 +94,16 @@ class Workloads:
     def deploy(self, image: str, replicas: int, workload: str, progress: Progress = quiet) -> None:
         """Server-side apply of every object in manifests/base, then wait for the rollout as kubectl does."""
         c = self.client
-        if workload != labels.NAME:
-            raise TargetError(f"deploy: manifests/base defines {labels.NAME!r}, not {workload!r}")
         self.publisher.publish(image, progress)
         local, image = image, self.publisher.image_ref(image)
         try:
-            docs = manifests.render(c.settings, image, replicas, c.namespace)
+            docs = manifests.render(c.settings, image, replicas, c.namespace, workload)
             floor = min((d["spec"].get("minReplicas", 1) for d in docs if d["kind"] == "HorizontalPodAutoscaler"),
                         default=0)
             if replicas < floor:  # else the autoscaler would raise it right after the rollout
                 progress(f"deploy: {replicas} replica(s) is below the autoscaler's minimum: {floor}")
                 replicas = floor
-                docs = manifests.render(c.settings, image, replicas, c.namespace)
+                docs = manifests.render(c.settings, image, replicas, c.namespace, workload)
         except manifests.ManifestError as exc:
             raise TargetError(f"deploy: {exc}") from exc
         self.publisher.pull_secret(docs, local, progress, "deploy", self.apply)
@@ -168,8 +166,7 @@ class Workloads:
         c = self.client
         if not any(p.name == pod for p in self.pods.listed(workload)):
             raise TargetError(f"quarantine: {pod} is not a replica of {workload} in {c.namespace}")
-        instance = next(k for k in labels.SELECTOR_LABELS if k.endswith("/instance"))
-        body = {"metadata": {"labels": {instance: None, labels.QUARANTINE_LABEL: workload}}}
+        body = {"metadata": {"labels": {labels.INSTANCE_LABEL: None, labels.QUARANTINE_LABEL: workload}}}
         try:
             c.core.patch_namespaced_pod(pod, c.namespace, body, _request_timeout=c.timeout,
                                         _content_type="application/merge-patch+json")
@@ -183,7 +180,7 @@ class Workloads:
         """Delete what deploy applied, and the pods quarantined from it; objects already gone are fine."""
         c = self.client
         self.pods.delete_quarantined(workload, progress)
-        for doc in manifests.render(c.settings, "unused", 0, c.namespace):
+        for doc in manifests.render(c.settings, "unused", 0, c.namespace, workload):
             prefix, plural = PATHS[f"{doc['apiVersion']}/{doc['kind']}"]
             name = doc["metadata"]["name"]
             if c.request("DELETE", c.path(prefix, plural, name), "delete", f"{plural}/{name}",

@@ -143,7 +143,8 @@ class Workloads:
         try:
             return self.engine.docker.containers.run(
                 image, name=name, detach=True,
-                labels={WORKLOAD_LABEL: workload, REVISIONS_LABEL: history, **labels.SELECTOR_LABELS,
+                labels={WORKLOAD_LABEL: workload, REVISIONS_LABEL: history,
+                        **labels.selector_of(labels.model_of(workload)),
                         **labels.PART_OF},
                 ports={f"{labels.SERVING_PORT}/tcp": ("127.0.0.1", None)},  # loopback only
                 read_only=True, tmpfs={"/tmp": "size=64m"},
