@@ -309,27 +309,28 @@ def scale(settings: Settings, o: dict[str, Any]) -> Outcome:
 def predict(settings: Settings, o: dict[str, Any]) -> Outcome:
     import random
 
-    from aitui.services import labels, samples
+    from aitui.services import samples
     from aitui.services.predict import predict
     from aitui.services.targets import TargetError
 
     wanted, expected = o.get("file"), None
-    if wanted and Path(wanted).is_file():
-        try:
-            image = Path(wanted).read_bytes()
-        except OSError as exc:
-            raise CommandError(USAGE, f"{wanted}: {exc.strerror or exc}") from None
-    else:  # a label of the model's samples, or one of them at random
-        try:
-            by_label = samples.one_per_label(samples.of(settings, o["workload"]))
-        except samples.NoSamples as exc:
-            raise CommandError(USAGE, f"{exc}; or name an image file") from None
-        if wanted and wanted not in by_label:
-            raise CommandError(USAGE, f"{wanted}: no such file, nor a sample ({', '.join(by_label)})")
-        expected = wanted or random.choice(sorted(by_label))
-        image = by_label[expected]
     with target_of(settings) as target:
         deployed(target, o["workload"], SETTLE)
+        model = samples.served(target, o["workload"])
+        if wanted and Path(wanted).is_file():
+            try:
+                image = Path(wanted).read_bytes()
+            except OSError as exc:
+                raise CommandError(USAGE, f"{wanted}: {exc.strerror or exc}") from None
+        else:  # a label of the model's samples, or one of them at random
+            try:
+                by_label = samples.one_per_label(samples.of(settings, model))
+            except samples.NoSamples as exc:
+                raise CommandError(USAGE, f"{exc}; or name an image file") from None
+            if wanted and wanted not in by_label:
+                raise CommandError(USAGE, f"{wanted}: no such file, nor a sample ({', '.join(by_label)})")
+            expected = wanted or random.choice(sorted(by_label))
+            image = by_label[expected]
         try:
             endpoints = target.endpoints(o["workload"])
         except TargetError as exc:  # a port-forward the cluster forbids, in its words
@@ -337,7 +338,7 @@ def predict(settings: Settings, o: dict[str, Any]) -> Outcome:
         if not endpoints:
             raise CommandError(USAGE, f"{o['workload']} has no ready replica")
         endpoint = random.choice(endpoints)
-        p = predict(endpoint, image, max(10.0, settings.timeout), labels.model_of(o["workload"]))
+        p = predict(endpoint, image, max(10.0, settings.timeout), model)
         route = target.route(endpoint)
     if p.error:
         raise CommandError(FAILED, f"{route}: {p.error}")
@@ -375,14 +376,15 @@ def ticker() -> Callable[[Any], None]:
     return tick
 
 
-def sample_images(settings: Settings, workload: str) -> list[bytes]:
-    """What load sends: the samples of the workload's model, in turn."""
+def load_of(settings: Settings, target: Target, workload: str) -> tuple[str, list[bytes]]:
+    """What load sends: (the model the workload serves, its samples' images)."""
     from aitui.services import samples
 
     try:
-        return [data for _, data in samples.of(settings, workload)]
+        model, found = samples.for_workload(settings, target, workload)
     except samples.NoSamples as exc:
         raise CommandError(USAGE, str(exc)) from None
+    return model, [data for _, data in found]
 
 
 def loadtest(settings: Settings, o: dict[str, Any]) -> Outcome:
@@ -401,8 +403,9 @@ def loadtest(settings: Settings, o: dict[str, Any]) -> Outcome:
             f"{', ' + format(o['rate'], 'g') + ' req/s' if o.get('rate') else ''} for {o['duration']:g} s; "
             f"SLO p99 <= {limits.p99_ms:g} ms, errors <= {limits.error_ratio:g} ({limits.source})")
         try:
+            model, images = load_of(settings, target, o["workload"])
             result = lt.run(target, o["workload"], limits, o["concurrency"], o["duration"], o.get("rate"),
-                            o["max_requests"], sample_images(settings, o["workload"]), progress=ticker())
+                            o["max_requests"], images, progress=ticker(), model=model)
         except lt.LoadTestError as exc:
             raise CommandError(USAGE, str(exc)) from None
     try:
@@ -435,10 +438,11 @@ def capacity(settings: Settings, o: dict[str, Any]) -> Outcome:
             say(f"capacity: concurrency {s.concurrency}: {s.figures.rate:.1f} req/s, p99 {s.figures.p99_ms:.1f} ms, "
                 f"{s.figures.failed} failed")
 
+        model, images = load_of(settings, target, o["workload"])
         try:
             result = cap.run(target, o["workload"], limits, steps, o["step_seconds"], o["growth"] / 100,
                              o.get("rate"), o["headroom"] / 100, cap.cpu_request(settings), on_step=step_done,
-                             images=sample_images(settings, o["workload"]))
+                             images=images, model=model)
         except lt.LoadTestError as exc:
             raise CommandError(USAGE, str(exc)) from None
     text = result.text()
@@ -467,10 +471,10 @@ def smoke_on(settings: Settings, target: Target, workload: str, min_accuracy: fl
     from aitui.services.targets import TargetError
 
     try:
-        images = samples.of(settings, workload)
+        model, images = samples.for_workload(settings, target, workload)
         names = {ep: pod for pod, ep in target.replica_endpoints(workload).items()}
-        result = sm.run(target, workload, images,
-                        samples.min_accuracy(workload) if min_accuracy is None else min_accuracy, say)
+        result = sm.run(target, workload, model, images,
+                        samples.min_accuracy(model) if min_accuracy is None else min_accuracy, say)
     except (sm.SmokeError, TargetError, samples.NoSamples) as exc:  # (TargetError: a port-forward the cluster forbids)
         raise CommandError(USAGE, str(exc)) from None
     try:

@@ -234,12 +234,15 @@ def served_right(docker_client, settings, folder: Path, labels: tuple[str, ...],
         answers = []
         for label in (labels[0], labels[3], labels[7]):
             for file in sorted((folder / "samples" / label).iterdir()):
-                answer = predict(f"127.0.0.1:{replica.port}", file.read_bytes())
+                answer = predict(f"127.0.0.1:{replica.port}", file.read_bytes(), model=built["model"])
                 assert answer.error == "", answer
                 answers.append((label, answer.labels[0][0]))
         assert sum(want == got for want, got in answers) >= len(answers) - 1, answers  # a model ~97% right
-        meta = requests.get(f"{replica.url}/v2/models/recognizer", timeout=5).json()
-        assert meta["inputs"][0]["shape"] == shape and meta["parameters"]["labels"] == list(labels)
+        # served under its own name (the recognizer's is not found there)
+        assert requests.get(f"{replica.url}/v2/models/recognizer", timeout=5).status_code == 404
+        meta = requests.get(f"{replica.url}/v2/models/{built['model']}", timeout=5).json()
+        assert meta["name"] == built["model"] and meta["inputs"][0]["shape"] == shape
+        assert meta["parameters"]["labels"] == list(labels)
         assert re.match(r"(8|9|10) of 10 samples answered right", meta["parameters"]["self_check"])
     return model_json(docker_client, built["tag"])
 
@@ -285,7 +288,7 @@ def test_a_model_without_samples_is_unchecked_and_ready(docker_client, settings,
     with serving(docker_client, built["tag"]) as replicas:
         replica = replicas.run()
         assert "self-check: unchecked" in replica.container.logs().decode()
-        meta = requests.get(f"{replica.url}/v2/models/recognizer", timeout=5).json()
+        meta = requests.get(f"{replica.url}/v2/models/bare", timeout=5).json()
         assert meta["parameters"]["self_check"].startswith("unchecked") and meta["parameters"]["accuracy"] is None
     assert model_json(docker_client, built["tag"])["accuracy"] is None
 

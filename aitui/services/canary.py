@@ -73,7 +73,7 @@ def compare_round(target: Target, workload: str, comparison: Comparison, images:
     if not main_eps:
         raise CanaryError(f"{workload} has no ready replica")
     comparison.main.endpoints, comparison.canary.endpoints = len(main_eps), len(canary_eps)
-    model = model_of(workload)
+    model = next((w.model for w in target.workloads() if w.name == workload), model_of(workload))
     for label, png in images:
         i = next(turn)
         answers: list[str | None] = []

@@ -195,7 +195,7 @@ def run(target: Target, workload: str, thresholds: Thresholds, steps: tuple[int,
         step_seconds: float = 5.0, growth: float = 0.10, wanted_rate: float | None = None, headroom: float = 0.3,
         cpu_request: float | None = None, progress: Progress = quiet,
         stop: Callable[[], bool] = lambda: False, on_step: Callable[[Step], None] = lambda _: None,
-        images: tuple[bytes, ...] | list[bytes] = ()) -> CapacityResult:
+        images: tuple[bytes, ...] | list[bytes] = (), model: str = labels.NAME) -> CapacityResult:
     """Measure each concurrency in `steps` for `step_seconds` (each request one of `images`, the model's
     samples), stopping once the knee is found; `progress` gets a Tick about once a second, `on_step` each
     measured Step (a chart of throughput against p99 grows with it). Raises LoadTestError when it cannot start
@@ -221,7 +221,7 @@ def run(target: Target, workload: str, thresholds: Thresholds, steps: tuple[int,
             break
         try:
             f = run_load(lambda: target.endpoints(workload), list(images), c, step_seconds, phase=f"capacity c={c}",
-                         progress=progress, stop=stop, model=labels.model_of(workload))
+                         progress=progress, stop=stop, model=model)
         except MeasureError as exc:
             raise LoadTestError(f"capacity at concurrency {c}: {exc}") from exc
         done.append(Step(c, f))

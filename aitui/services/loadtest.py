@@ -117,11 +117,12 @@ def checks(figures: Figures, thresholds: Thresholds) -> tuple[Check, ...]:
 
 
 def run(target: Target, workload: str, thresholds: Thresholds, concurrency: int = 4, duration: float = 10.0,
-        rate: float | None = None, max_requests: int = 100_000, images: list[bytes] = (),  # type: ignore[assignment]
-        progress: Progress = quiet, stop: Callable[[], bool] = lambda: False) -> LoadTestResult:
-    """Load `workload` for `duration` s with `concurrency` workers (at `rate` req/s if given), each request one of
-    `images` (its model's samples: services/samples.py), then hold the figures to `thresholds`. Raises
-    LoadTestError when it cannot start."""
+        rate: float | None = None, max_requests: int = 100_000, images: tuple[bytes, ...] | list[bytes] = (),
+        progress: Progress = quiet, stop: Callable[[], bool] = lambda: False,
+        model: str = labels.NAME) -> LoadTestResult:
+    """Load `workload` (which serves `model`) for `duration` s with `concurrency` workers (at `rate` req/s if
+    given), each request one of `images` (its model's samples: services/samples.py), then hold the figures to
+    `thresholds`. Raises LoadTestError when it cannot start."""
     from datetime import UTC, datetime
 
     if not images:
@@ -130,7 +131,7 @@ def run(target: Target, workload: str, thresholds: Thresholds, concurrency: int 
     started = datetime.now(UTC).isoformat(timespec="seconds")
     try:
         measured = run_load(lambda: target.endpoints(workload), list(images), concurrency, duration, rate,
-                            max_requests, "loadtest", progress, stop, labels.model_of(workload))
+                            max_requests, "loadtest", progress, stop, model)
     except MeasureError as exc:
         raise LoadTestError(f"loadtest: {exc}") from exc
     found = checks(measured, thresholds)

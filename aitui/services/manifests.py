@@ -38,8 +38,9 @@ def renamed(node: Any, name: str) -> Any:
     return name if node == labels.NAME else node
 
 
-def render(settings: Settings, image: str, replicas: int, namespace: str,
-           workload: str = labels.NAME) -> list[dict[str, Any]]:
+def render(settings: Settings, image: str, replicas: int, namespace: str, workload: str = labels.NAME,
+           model: str = labels.NAME) -> list[dict[str, Any]]:
+    """The base's objects for `workload`, whose pods run `image`, which serves `model` (labels.MODEL_LABEL)."""
     import yaml
 
     base = base_dir(settings)
@@ -55,6 +56,8 @@ def render(settings: Settings, image: str, replicas: int, namespace: str,
             doc["metadata"]["namespace"] = namespace
         if doc["kind"] == "Deployment":
             doc["spec"]["replicas"] = replicas
+            for where in (doc["metadata"], doc["spec"]["template"]["metadata"]):
+                where.setdefault("labels", {})[labels.MODEL_LABEL] = model
             for container in doc["spec"]["template"]["spec"]["containers"]:
                 if container["name"] == workload:
                     container["image"] = image

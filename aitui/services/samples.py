@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from aitui.config import Settings
 from aitui.services import labels, model_project, predict
+from aitui.services.targets import Target
 
 Sample = tuple[str, bytes]  # (its label, the image file's bytes)
 
@@ -19,9 +20,15 @@ def shipped() -> list[Sample]:
     return list(predict.samples().items())
 
 
-def of(settings: Settings, workload: str) -> list[Sample]:
-    """The samples of the model `workload` serves (a canary serves its workload's model)."""
-    model = labels.model_of(workload)
+def served(target: Target, workload: str) -> str:
+    """The model `workload` serves (its MODEL_LABEL), by the name its requests go to; a workload not listed (yet):
+    the model it is named after."""
+    found = next((w for w in target.workloads() if w.name == workload), None)
+    return found.model if found is not None else labels.model_of(workload)
+
+
+def of(settings: Settings, model: str) -> list[Sample]:
+    """The samples of `model`: the shipped recognizer's drawn ones, or its project's (the one the settings name)."""
     if model == model_project.SHIPPED:
         return shipped()
     try:
@@ -39,6 +46,12 @@ def of(settings: Settings, workload: str) -> list[Sample]:
         raise NoSamples(f"the samples of {model}: {exc.strerror or exc}: {exc.filename}") from None
 
 
+def for_workload(settings: Settings, target: Target, workload: str) -> tuple[str, list[Sample]]:
+    """(the model `workload` serves, its samples): what every check and load sends it."""
+    model = served(target, workload)
+    return model, of(settings, model)
+
+
 def one_per_label(found: list[Sample]) -> dict[str, bytes]:
     """label -> its first sample: what predict picks from."""
     out: dict[str, bytes] = {}
@@ -47,11 +60,11 @@ def one_per_label(found: list[Sample]) -> dict[str, bytes]:
     return out
 
 
-def min_accuracy(workload: str) -> float:
+def min_accuracy(model: str) -> float:
     """What a replica must get right of its samples not to be flagged: all of the recognizer's drawn ones; of a
     project's, what the replica's own self-check asks (serving/recognizer/selfcheck.py, PASS_RATIO): a user's
     samples are real images, some of them hard."""
-    return 1.0 if labels.model_of(workload) == model_project.SHIPPED else PROJECT_MIN_ACCURACY
+    return 1.0 if model == model_project.SHIPPED else PROJECT_MIN_ACCURACY
 
 
 PROJECT_MIN_ACCURACY = 0.8

@@ -138,9 +138,10 @@ def keep_out(target: Target, workload: str, result: SmokeResult, names: dict[str
     return [(pod, target.quarantine(pod, workload, progress)) for pod in flagged]
 
 
-def run(target: Target, workload: str, images: list[tuple[str, bytes]], min_accuracy: float = 1.0,
+def run(target: Target, workload: str, model: str, images: list[tuple[str, bytes]], min_accuracy: float = 1.0,
         progress: Progress = quiet) -> SmokeResult:
-    """Send each sample (label, image: services/samples.py) to every ready replica of `workload`.
+    """Send each sample (label, image: services/samples.py) to every ready replica of `workload`, which serves
+    `model`.
     Raises SmokeError when there is no ready replica to test, or no sample to send."""
     if not images:
         raise SmokeError(f"no samples to send {workload}")
@@ -155,6 +156,6 @@ def run(target: Target, workload: str, images: list[tuple[str, bytes]], min_accu
     out = []
     for ep in endpoints:
         progress(f"smoke: {len(images)} samples to {target.route(ep)}")
-        result = check_replica(ep, target.route(ep), images, min_accuracy, model=labels.model_of(workload))
+        result = check_replica(ep, target.route(ep), images, min_accuracy, model=model)
         out.append(result)
     return SmokeResult(workload, target.name, tuple(out), min_accuracy)

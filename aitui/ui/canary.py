@@ -198,12 +198,12 @@ class CanaryScreen(ModalScreen[None]):
         from aitui.services import samples
         from aitui.services.canary import CanaryError, Comparison, compare_round
 
+        target = self._target_of()
         try:
-            images = samples.of(self.settings, self.workload)
+            _, images = samples.for_workload(self.settings, target, self.workload)
         except samples.NoSamples as exc:
             self.post_message(self.Said(f"no comparison: {exc}"))
             return
-        target = self._target_of()
         comparison, turn = Comparison(), itertools.count()
         rounds: list[tuple[float | None, float | None]] = []
         while not self._stop.is_set():
@@ -291,8 +291,9 @@ class CanaryScreen(ModalScreen[None]):
         target = self._target_of()
         try:
             if what == "promote":
-                result = smoke.run(target, canary_of(self.workload), samples.of(self.settings, self.workload),
-                                   samples.min_accuracy(self.workload), self._progress)
+                model, images = samples.for_workload(self.settings, target, canary_of(self.workload))
+                result = smoke.run(target, canary_of(self.workload), model, images, samples.min_accuracy(model),
+                                   self._progress)
                 for line in result.text().splitlines():
                     self._progress(f"smoke: {line}")
                 if not result.passed:

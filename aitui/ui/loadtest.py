@@ -62,15 +62,14 @@ class LoadTestScreen(RunScreen):
         source = t0.source if t0 and (t0.p99_ms, t0.error_ratio) == (p99, ratio) else "this screen"
         limits = Thresholds(p99, ratio, source)
 
-        try:
-            images = [data for _, data in samples.of(self.settings, self.workload)]
-        except samples.NoSamples as exc:
-            self.status(str(exc))
-            return None
-
-        def run(progress: Any, stop: Any) -> LoadTestResult:
-            result = loadtest.run(self._target_of(), self.workload, limits, c, duration, rate, images=images,
-                                  progress=progress, stop=stop)
+        def run(progress: Any, stop: Any) -> LoadTestResult:  # (in a worker: the target is asked what it serves)
+            target = self._target_of()
+            try:
+                model, found = samples.for_workload(self.settings, target, self.workload)
+            except samples.NoSamples as exc:
+                raise loadtest.LoadTestError(f"loadtest: {exc}") from None
+            result = loadtest.run(target, self.workload, limits, c, duration, rate,
+                                  images=[data for _, data in found], progress=progress, stop=stop, model=model)
             return loadtest.write_report(result, loadtest.default_report())
 
         return run

@@ -65,9 +65,9 @@ class SmokeCheck(Widget):
         from aitui.services.targets import TargetError
 
         try:
-            images = samples.of(self.settings, workload)
+            model, images = samples.for_workload(self.settings, target, workload)
             names = {ep: pod for pod, ep in target.replica_endpoints(workload).items()}
-            result = smoke.run(target, workload, images, samples.min_accuracy(workload), progress)
+            result = smoke.run(target, workload, model, images, samples.min_accuracy(model), progress)
         except (smoke.SmokeError, TargetError, samples.NoSamples) as exc:  # (TargetError: a forbidden port-forward)
             self._tell(msg.Say(f"smoke: {exc}", "warning"))
             return

@@ -64,19 +64,18 @@ class TrafficControl(Widget):
     @work(thread=True, group="traffic", exclusive=True, exit_on_error=False)
     def start(self, concurrency: int, workload: str | None = None) -> None:
         """Load on `workload` (default the store's), with its model's samples in turn."""
-        from aitui.services import labels, samples
+        from aitui.services import samples
         from aitui.services.traffic import Traffic
 
         target, workload = self._target_of(), workload or self.store.default
         retries = self.settings.traffic_retries
         try:
-            images = [data for _, data in samples.of(self.settings, workload)]
+            model, found = samples.for_workload(self.settings, target, workload)
         except samples.NoSamples as exc:
             self.post_message(msg.Say(f"traffic: {exc}", "warning"))
             return
-        traffic = Traffic(lambda: target.endpoints(workload), images, concurrency, duration=SECONDS,
-                          max_requests=CAP, idle_limit=IDLE, retries=retries,
-                          model=labels.model_of(workload)).start()
+        traffic = Traffic(lambda: target.endpoints(workload), [data for _, data in found], concurrency,
+                          duration=SECONDS, max_requests=CAP, idle_limit=IDLE, retries=retries, model=model).start()
         self.post_message(self.Started(traffic))
         self.post_message(msg.Say(f"traffic: {concurrency} concurrent requests {traffic.limits()} (t stops); "
                                   + (f"a refused connection is resent up to {retries}x" if retries else "no retries")))
@@ -125,13 +124,13 @@ class Predictor(Widget):
         """One of the model's samples, at random, to a ready replica of `workload` (default the store's)."""
         import random
 
-        from aitui.services import labels, samples
+        from aitui.services import samples
         from aitui.services.predict import predict
         from aitui.services.targets import TargetError
 
         target, workload = self._target_of(), workload or self.store.default
         try:
-            found = samples.of(self.settings, workload)
+            model, found = samples.for_workload(self.settings, target, workload)
         except samples.NoSamples as exc:
             self.post_message(msg.Say(f"predict: {exc}", "warning"))
             return
@@ -144,7 +143,7 @@ class Predictor(Widget):
             self.post_message(msg.Say(f"predict: no ready replica ({target.reach(workload)})", "warning"))
             return
         sample, png = random.choice(found)
-        result = predict(endpoints[0], png, model=labels.model_of(workload))
+        result = predict(endpoints[0], png, model=model)
         if result.error:
             self.post_message(msg.Say(f"predict: {result.error}", "error"))
             return
