@@ -79,7 +79,7 @@ def summary(replicas: list[ReplicaModel]) -> str:
 
 
 VIEW = ResourceView(
-    kind="models", title="Models of {parent}", aliases=("model", "mo"),
+    kind="models", title="Models of {parent}", aliases=("mo",),  # (:model switches the model)
     help="each replica's model (version, runtime, accuracy) and its own req/s, p99, errors, batch, queue",
     # what tells replicas apart first (a narrow terminal shows the first few): version, then load and health
     columns=(("name", "REPLICA"), ("version", "VER"), ("rate", "REQ/S"), ("p99", "P99 MS"), ("errors", "ERR%"),

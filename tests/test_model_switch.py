@@ -1,0 +1,72 @@
+"""`:model` in the app (issue 25): the model b builds, d deploys and the checks send samples of is switched by
+name (the recognizer, and the projects the settings list) or by a project's path typed on the `:` line; the
+header names it; a path that is no model project says why and changes nothing. The engines are canned
+(tests/snapshot_app.py): what is switched is the settings every panel reads."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+from snapshot_app import SnapshotApp
+from test_app_actions import until
+from test_app_kube import notices
+
+from aitui.ui.contexts import Contexts
+from aitui.ui.header import StatusBar
+
+KEYS = {"/": "slash", ".": "full_stop", "-": "minus", "_": "underscore", " ": "space"}
+
+
+def keras_project(folder: Path, labels: str = "abcdefghij") -> Path:
+    """A project as a user brings it: a .keras file (only its config: what aitui reads before a build) and
+    labels.txt."""
+    folder.mkdir(parents=True)
+    config = {"class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"class_name": "InputLayer", "config": {"batch_shape": [None, 32, 32, 1], "dtype": "float32"}},
+        {"class_name": "Flatten", "config": {}},
+        {"class_name": "Dense", "config": {"units": len(labels), "activation": "softmax"}}]}}
+    with zipfile.ZipFile(folder / f"{folder.name}.keras", "w") as z:
+        z.writestr("config.json", json.dumps(config))
+    (folder / "labels.txt").write_text("\n".join(labels) + "\n")
+    return folder
+
+
+async def command(pilot, line: str) -> None:
+    await pilot.press("colon", *[KEYS.get(ch, ch) for ch in line], "enter")
+
+
+def header(app) -> str:
+    return str(app.query_one(StatusBar).render())
+
+
+async def test_model_switched_by_name_and_by_path(tmp_path) -> None:
+    digits, flowers = keras_project(tmp_path / "digits"), keras_project(tmp_path / "flowers", "rose tulip".split())
+    (tmp_path / "empty").mkdir()
+    app = SnapshotApp()
+    app.settings.models = [str(digits)]  # (as `models = [...]` in the config file)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        contexts = app.query_one(Contexts)
+        await until(pilot, lambda: "digits" in contexts.models, 10, "the known models read")
+        assert "model:" not in header(app)  # the shipped recognizer goes without saying
+        await command(pilot, "model")
+        await until(pilot, lambda: "known: recognizer (shipped), digits (" in notices(app), 5, "the list")
+
+        await command(pilot, "model digits")
+        await until(pilot, lambda: "model: digits" in header(app), 5, "the header naming digits")
+        assert app.settings.model == str(digits)
+        await pilot.press("d")  # the canned engine holds only the recognizer's images
+        await until(pilot, lambda: "no digits image yet: press b to build one" in notices(app), 5, "d's answer")
+
+        await command(pilot, f"model {tmp_path}/empty")  # no model there: said, and nothing changes
+        await until(pilot, lambda: f"model {tmp_path}/empty: no model in" in notices(app), 10, "the refusal")
+        assert app.settings.model == str(digits) and "model: digits" in header(app)
+
+        await command(pilot, f"model {flowers}")  # a project typed by its path: read, then used
+        await until(pilot, lambda: "model: flowers" in header(app), 10, "the header naming flowers")
+        assert app.settings.model == str(flowers) and set(contexts.models) == {"recognizer", "digits", "flowers"}
+
+        await command(pilot, "model recognizer")
+        await until(pilot, lambda: "model:" not in header(app), 5, "the header without a model")
+        assert app.settings.model is None
