@@ -19,7 +19,7 @@ from aitui.ui.header import StatusBar
 KEYS = {"/": "slash", ".": "full_stop", "-": "minus", "_": "underscore", " ": "space"}
 
 
-def keras_project(folder: Path, labels: str = "abcdefghij") -> Path:
+def keras_project(folder: Path, labels: tuple[str, ...] = tuple("abcdefghij")) -> Path:
     """A project as a user brings it: a .keras file (only its config: what aitui reads before a build) and
     labels.txt."""
     folder.mkdir(parents=True)
@@ -42,7 +42,7 @@ def header(app) -> str:
 
 
 async def test_model_switched_by_name_and_by_path(tmp_path) -> None:
-    digits, flowers = keras_project(tmp_path / "digits"), keras_project(tmp_path / "flowers", "rose tulip".split())
+    digits, flowers = keras_project(tmp_path / "digits"), keras_project(tmp_path / "flowers", ("rose", "tulip"))
     (tmp_path / "empty").mkdir()
     app = SnapshotApp()
     app.settings.models = [str(digits)]  # (as `models = [...]` in the config file)
@@ -70,3 +70,31 @@ async def test_model_switched_by_name_and_by_path(tmp_path) -> None:
         await command(pilot, "model recognizer")
         await until(pilot, lambda: "model:" not in header(app), 5, "the header without a model")
         assert app.settings.model is None
+
+
+async def test_the_command_line_completes_a_files_path(tmp_path) -> None:
+    from aitui.ui.lines import CommandLine, complete_path
+
+    seven = tmp_path / "digits" / "samples" / "seven"
+    seven.mkdir(parents=True)
+    (seven / "7-a.png").write_bytes(b"")
+    (tmp_path / ".hidden").mkdir()
+    assert complete_path(f"{tmp_path}/di") == f"{tmp_path}/digits/"  # a folder gets its slash
+    assert complete_path(f"{seven}/7") == f"{seven}/7-a.png"
+    assert complete_path(f"{tmp_path}/nothing") is None and complete_path("/nonexistent/x") is None
+    assert complete_path(f"{tmp_path}/") == f"{tmp_path}/digits/"  # not the hidden one…
+    assert complete_path(f"{tmp_path}/.h") == f"{tmp_path}/.hidden/"  # …unless asked for
+
+    app = SnapshotApp()
+    async with app.run_test(size=(120, 36)) as pilot:
+        line = app.query_one(CommandLine)
+        await until(pilot, lambda: line.suggester is not None, 10, "the completions")
+        await pilot.press("colon", *[KEYS.get(ch, ch) for ch in f"predict {tmp_path}/di"])
+        await until(pilot, lambda: line._suggestion == f"predict {tmp_path}/digits/", 5, "the folder suggested")
+        await pilot.press("right")  # → takes it
+        await pilot.press(*"sa")
+        await until(pilot, lambda: line._suggestion == f"predict {tmp_path}/digits/samples/", 5, "the next one")
+        await pilot.press("right")
+        assert line.value == f"predict {tmp_path}/digits/samples/"
+        await pilot.press("ctrl+u", *"ct")  # the commands themselves still complete, in any case
+        await until(pilot, lambda: line._suggestion == "ctx", 5, ":ctx suggested")

@@ -441,6 +441,7 @@ def beside_the_recognizer(state: Path, on: list[str], env: dict[str, str], folde
 async def scaled_and_promoted(settings, v2: str, beside: str, replicas: int) -> None:
     """In the app: + then - on the digits workload under traffic, then its canary of v2, promoted."""
     from test_app_actions import until
+    from test_model_switch import KEYS
     from test_ui_operations import select, waiting
 
     from aitui.app import AituiApp
@@ -448,7 +449,7 @@ async def scaled_and_promoted(settings, v2: str, beside: str, replicas: int) -> 
     from aitui.services.canary import canary_of
     from aitui.services.traffic import Traffic
     from aitui.ui.canary import CanaryScreen
-    from aitui.ui.dialogs import ConfirmScreen
+    from aitui.ui.dialogs import ConfirmScreen, PredictionScreen
 
     images = [png for _, png in samples.of(settings, "digits")]
     app = AituiApp(settings)
@@ -470,6 +471,14 @@ async def scaled_and_promoted(settings, v2: str, beside: str, replicas: int) -> 
             await pilot.press("minus")
             await waiting(pilot, app, lambda: app.workloads["digits"].desired == replicas
                           and len(target.endpoints("digits")) == replicas, 180, "back to where it was")
+
+            # :predict FILE: a sample file of the user's, as typed (→ would complete it), at its own size
+            file = sorted((Path(settings.model) / "samples" / "seven").iterdir())[0]
+            await pilot.press("colon", *[KEYS.get(ch, ch) for ch in f"predict {file}"], "enter")
+            await waiting(pilot, app, lambda: isinstance(app.screen, PredictionScreen), 30, "the prediction")
+            assert app.screen.heading == f"Predict: {file.name}" and app.screen.labels[0][0] == "seven"
+            assert len(app.screen.labels) == 5
+            await pilot.press("escape")
 
             await pilot.press("n")
             screen = app.screen

@@ -107,6 +107,13 @@ class Inspect(Guarded, Vertical):
         if name := self._allowed("predict"):
             self.query_one(Predictor).run(name)
 
+    def action_predict_file(self, path: str) -> None:
+        """`:predict FILE`: any image file, at any size, to the selected workload."""
+        if not path:
+            self.notify("usage: :predict <image file> (→ completes its path); p sends a sample", severity="warning")
+        elif name := self._allowed("predict_file"):
+            self.query_one(Predictor).run(name, path)
+
     def action_loadtest(self) -> None:
         from aitui.ui.loadtest import LoadTestScreen
 

@@ -107,6 +107,8 @@ KEYS: tuple[Key, ...] = (
     Key("t", "traffic", "Traffic", "traffic: start (concurrency) / stop", changes=True, needs_workload=True,
         where="inspect"),
     Key("p", "predict", "Predict", "predict: send a sample image", needs_workload=True, where="inspect"),
+    Key("", "predict_file", needs_workload=True, where="inspect", command="predict", args="<image file>",
+        command_help="send an image file to the selected workload (→ completes its path)"),
     Key("w", "window", "Window", "charts window: 5m, 15m, 1h", show=False,
         command="window", args="<5m|15m|1h>", command_help="the charts' time window", where="inspect"),
     Key("c", "flip_charts", "Charts", "next charts: CPU, memory, batch size, in flight (c again: back)",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 SECONDS = 600.0  # traffic stops after this long, this many requests, or this long with no ready replica
 CAP = 100_000
 IDLE = 30.0
+MAX_FILE = 6 << 20  # an image file p sends: base64 in JSON (4/3 of it) must fit a replica's 8 MiB body
 
 
 class TrafficControl(Widget):
@@ -108,10 +110,11 @@ class Predictor(Widget):
 
     @dataclass
     class Predicted(Message):
-        sample: str
+        sample: str  # the sample's label ("" for a file: no answer is expected)
         png: bytes
         labels: tuple[tuple[str, float], ...]
         detail: str
+        title: str
 
     def __init__(self, settings: Settings, store: WorkloadStore, target_of: Callable[[], Target],
                  **kwargs: object) -> None:
@@ -120,8 +123,9 @@ class Predictor(Widget):
         self.last: Predictor.Predicted | None = None  # the last answer (P copies it)
 
     @work(thread=True, group="predict", exclusive=True, exit_on_error=False)
-    def run(self, workload: str | None = None) -> None:
-        """One of the model's samples, at random, to a ready replica of `workload` (default the store's)."""
+    def run(self, workload: str | None = None, file: str = "") -> None:
+        """One of the model's samples at random, or the image `file`, to a ready replica of `workload` (default
+        the store's)."""
         import random
 
         from aitui.services import samples
@@ -129,11 +133,21 @@ class Predictor(Widget):
         from aitui.services.targets import TargetError
 
         target, workload = self._target_of(), workload or self.store.default
-        try:
-            model, found = samples.for_workload(self.settings, target, workload)
-        except samples.NoSamples as exc:
-            self.post_message(msg.Say(f"predict: {exc}", "warning"))
-            return
+        if file:
+            path = Path(file).expanduser()
+            try:
+                if path.stat().st_size > MAX_FILE:
+                    raise OSError(f"{path.stat().st_size / 2**20:.0f} MiB: more than a replica takes")
+                model, found = samples.served(target, workload), [("", path.read_bytes())]
+            except OSError as exc:
+                self.post_message(msg.Say(f"predict: {file}: {exc.strerror or exc}", "warning"))
+                return
+        else:
+            try:
+                model, found = samples.for_workload(self.settings, target, workload)
+            except samples.NoSamples as exc:
+                self.post_message(msg.Say(f"predict: {exc}", "warning"))
+                return
         try:
             endpoints = target.endpoints(workload)
         except TargetError as exc:  # a port-forward the cluster forbids: in its words, whole
@@ -149,14 +163,15 @@ class Predictor(Widget):
             return
         top, score = result.labels[0]
         where = target.route(result.endpoint)
-        self.post_message(msg.Say(f"predict: a '{sample}' -> {top} ({score:.1%}) in "
+        sent = f"a sample '{sample}'" if not file else Path(file).name
+        self.post_message(msg.Say(f"predict: {sent} -> {top} ({score:.1%}) in "
                                   f"{result.seconds * 1000:.0f} ms from {where}"))
         detail = f"{where} answered in {result.seconds * 1000:.0f} ms · esc closes"
-        self.post_message(self.Predicted(sample, png, result.labels, detail))
+        self.post_message(self.Predicted(sample, png, result.labels, detail, f"Predict: {sent}"))
 
     @on(Predicted)
     def _predicted(self, m: Predictor.Predicted) -> None:
         m.stop()
         self.last = m
         if self.is_attached:
-            self.app.push_screen(PredictionScreen(m.sample, m.png, m.labels, m.detail))
+            self.app.push_screen(PredictionScreen(m.sample, m.png, m.labels, m.detail, m.title))
