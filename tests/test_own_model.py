@@ -441,7 +441,7 @@ def beside_the_recognizer(state: Path, on: list[str], env: dict[str, str], folde
 async def scaled_and_promoted(settings, v2: str, beside: str, replicas: int) -> None:
     """In the app: + then - on the digits workload under traffic, then its canary of v2, promoted."""
     from test_app_actions import until
-    from test_model_switch import KEYS
+    from test_several_models import KEYS
     from test_ui_operations import select, waiting
 
     from aitui.app import AituiApp

@@ -1,7 +1,10 @@
-"""`:model` in the app (issue 25): the model b builds, d deploys and the checks send samples of is switched by
-name (the recognizer, and the projects the settings list) or by a project's path typed on the `:` line; the
-header names it; a path that is no model project says why and changes nothing. The engines are canned
-(tests/snapshot_app.py): what is switched is the settings every panel reads."""
+"""Several models in the app (issue 25), over canned engines (tests/snapshot_app.py):
+
+- `:model`: the model b builds, d deploys and the checks send samples of is switched by name (the recognizer, and
+  the projects the settings list) or by a project's path typed on the `:` line; the header names it; a path that
+  is no model project says why and changes nothing;
+- the `:` line completes a file's path after `predict` and `model`;
+- Images groups the images under each model's name; the charts follow the selected workload, and say whose."""
 
 from __future__ import annotations
 
@@ -9,10 +12,12 @@ import json
 import zipfile
 from pathlib import Path
 
-from snapshot_app import SnapshotApp
+from snapshot_app import SnapshotApp, images, workloads
 from test_app_actions import until
 from test_app_kube import notices
 
+from aitui.models import Image, Workload
+from aitui.ui.chart_grid import ChartGrid
 from aitui.ui.contexts import Contexts
 from aitui.ui.header import StatusBar
 
@@ -98,3 +103,51 @@ async def test_the_command_line_completes_a_files_path(tmp_path) -> None:
         assert line.value == f"predict {tmp_path}/digits/samples/"
         await pilot.press("ctrl+u", *"ct")  # the commands themselves still complete, in any case
         await until(pilot, lambda: line._suggestion == "ctx", 5, ":ctx suggested")
+
+
+class TwoModels(SnapshotApp):
+    """The canned engine with a user's model beside the recognizer: two digits images and its workload."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        now = self.now
+        digits = [Image("d161d5000001", ("aitui/digits:0.1.0-d161d50",), 95_000_000, now - 60, True, "litert",
+                        "0.1.0-d161d50", 0.967, "digits"),
+                  Image("d161d5000002", ("aitui/digits:0.1.0-0ld0ne0",), 95_000_000, now - 9000, True, "litert",
+                        "0.1.0-0ld0ne0", 0.951, "digits")]
+        self.images_source = lambda _settings: digits + images(now)
+        self.target.workloads = lambda: [*workloads(now), Workload(  # type: ignore[method-assign]
+            "digits", "local", 2, 2, 2, 2, "aitui/digits:0.1.0-d161d50", now - 60, model="digits")]
+        self.asked: list[str] = []  # the selectors the charts asked for
+        self.target.metrics_selector = lambda w="": f'workload="{w}"'  # type: ignore[method-assign]
+        canned = self.chart_source
+
+        def recorded(settings, query, window, width, selector, now):  # type: ignore[no-untyped-def]
+            self.asked.append(selector)
+            return canned(settings, query, window, width, selector, now)  # type: ignore[misc]
+
+        self.chart_source = recorded
+
+
+async def test_images_group_by_model_and_the_charts_follow_the_selected_workload() -> None:
+    app = TwoModels()
+    async with app.run_test(size=(120, 36)) as pilot:
+        table = app.query_one("#images")
+        await until(pilot, lambda: "model:digits" in table.rows, 10, "the images listed")
+        keys = list(table.rows)
+        # the newest model first, each model's images under its name; then the others
+        assert keys[:6] == ["model:digits", "d161d5000001", "d161d5000002", "model:recognizer", "3f2c1a9b7d10",
+                            "9ab01c44e2f3"]
+        assert table.get_cell("model:digits", "name") == "digits" and table.get_cell("model:digits", "size") == " ×2"
+        assert table.get_cell("d161d5000001", "name") == "★ d161d50"
+
+        workloads_table = app.query_one("#workloads")
+        await until(pilot, lambda: "digits" in workloads_table.rows, 10, "both workloads listed")
+        grid = app.query_one(ChartGrid)
+        await until(pilot, lambda: 'workload="recognizer"' in app.asked, 10, "the recognizer's charts")
+        assert all(" · recognizer · " in str(c.border_title) for c in grid.query("Chart"))  # whose, once several
+        workloads_table.focus()
+        workloads_table.move_cursor(row=workloads_table.get_row_index("digits"))
+        await until(pilot, lambda: app.asked[-1:] == ['workload="digits"'], 10, "digits' charts")
+        assert all(" · digits · " in str(c.border_title) for c in grid.query("Chart"))
+        assert app.store.charted == "digits"
