@@ -47,12 +47,11 @@ class Workloads:
         out = []
         for name, pods in by_workload(self.replicas.listed()).items():
             live = [p for p in pods if p.status not in GONE]
-            latest = max(pods, key=lambda p: p.created)
-            newest = latest.image
+            newest = max(pods, key=lambda p: p.created).image
             ready = sum(p.ready for p in live)
             out.append(Workload(name=name, namespace="local", desired=len(live), ready=ready,
                                 up_to_date=sum(p.image == newest for p in live), available=ready,
-                                image=newest, created=min(p.created for p in pods), model=latest.model))
+                                image=newest, created=min(p.created for p in pods)))
         return out
 
     # -- changing ----------------------------------------------------------------------------
@@ -144,8 +143,7 @@ class Workloads:
         try:
             return self.engine.docker.containers.run(
                 image, name=name, detach=True,
-                labels={WORKLOAD_LABEL: workload, REVISIONS_LABEL: history,
-                        **labels.selector_of(labels.model_of(workload)),
+                labels={WORKLOAD_LABEL: workload, REVISIONS_LABEL: history, **labels.SELECTOR_LABELS,
                         **labels.PART_OF},
                 ports={f"{labels.SERVING_PORT}/tcp": ("127.0.0.1", None)},  # loopback only
                 read_only=True, tmpfs={"/tmp": "size=64m"},
