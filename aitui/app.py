@@ -1,7 +1,6 @@
-"""The Textual app, the composition root: it composes the dashboard's panels and features, and keeps the
-global keys (ui/keys.py), the view stack (ui/browser.py), the `/` and `:` lines and the context switch.
-Each feature owns its keys, workers, state and messages (ui/*); they share the workloads through the
-store (ui/store.py). Engines are reached only through aitui.services, in thread workers."""
+"""The Textual app, the composition root: it composes the dashboard's panels and features, and keeps the global keys
+(ui/keys.py), the view stack (ui/browser.py), the `/` and `:` lines and the context switch. Each feature owns its keys,
+workers, state and messages (ui/*), sharing the workloads through ui/store.py; engines: aitui.services, in workers."""
 
 from __future__ import annotations
 
@@ -20,7 +19,7 @@ from textual.worker import Worker, WorkerState
 
 from aitui import messages as msg
 from aitui.config import Settings
-from aitui.models import Image, Workload
+from aitui.models import Image
 from aitui.services.errors import reason  # (plain functions: no engine SDK import)
 from aitui.services.kubeconfig import tls_unverified
 from aitui.services.redact import text as masked
@@ -108,9 +107,9 @@ class AituiApp(App[None]):
                     yield PodLog(id="pod-log")
                 with TabPane("Events", id="events"):
                     yield EventsLog(self._target, id="events-log")
-            yield SmokeCheck(self.store, self._target, self.settings.is_readonly)  # after every d, and :smoke
+            yield SmokeCheck(self.settings, self.store, self._target, self.settings.is_readonly)  # after d, :smoke
             yield TrafficControl(self.settings, self.store, self._target)
-            yield Predictor(self.store, self._target)
+            yield Predictor(self.settings, self.store, self._target)
         yield FilterLine()
         yield CommandLine()
         yield Contexts(self.settings, self._target)
@@ -211,13 +210,8 @@ class AituiApp(App[None]):
     def _view_opened(self) -> None:
         self.refresh_bindings()  # the footer shows the keys of the view on top
 
-    @property
-    def workloads(self) -> dict[str, Workload]:
-        return self.store.workloads
-
-    @property
-    def images(self) -> list[Image]:
-        return self.query_one(ImagesTable).images
+    workloads = property(lambda self: self.store.workloads)  # (what tests and the demo read)
+    images = property(lambda self: self.query_one(ImagesTable).images)
 
     # -- the App's keys ------------------------------------------------------------------------------
     def action_demo(self) -> None:
@@ -277,6 +271,10 @@ class AituiApp(App[None]):
     @on(Contexts.Chosen)
     def _chosen(self, m: Contexts.Chosen) -> None:
         self.switch_context(m.context, m.in_namespace)
+
+    @on(Contexts.ModelChosen)
+    def _model_chosen(self, m: Contexts.ModelChosen) -> None:
+        self.query_one(StatusBar).model = m.name
 
     def switch_context(self, context: str, namespace: str) -> None:  # leave the target (its caches stop)
         if (context, namespace) == (self.settings.context, self.settings.namespace):

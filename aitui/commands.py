@@ -48,7 +48,17 @@ def say(line: str) -> None:
 
 
 def execute(command: str, options: dict[str, Any], settings: Settings) -> Outcome:
-    return guarded(command, lambda: COMMANDS[command](settings, options))
+    def run() -> Outcome:
+        if "workload" in options and not options["workload"]:  # a workload is named after its model
+            from aitui.services import model_project
+
+            try:
+                options["workload"] = model_project.of(settings).name
+            except model_project.ModelError as exc:
+                raise CommandError(USAGE, str(exc)) from None
+        return COMMANDS[command](settings, options)
+
+    return guarded(command, run)
 
 
 def guarded(command: str, fn: Callable[[], Outcome]) -> Outcome:
@@ -274,7 +284,7 @@ def deploy(settings: Settings, o: dict[str, Any]) -> Outcome:
         text = (f"deployed {image} as {o['workload']} on {target.name}: {data['ready']}/{data['replicas']} ready")
         if not o.get("smoke"):
             return Outcome(OK, data, text)
-        checked = smoke_on(target, o["workload"], 1.0, o.get("quarantine", False))
+        checked = smoke_on(settings, target, o["workload"], None, o.get("quarantine", False))
     data["smoke"] = checked.data
     return Outcome(checked.code, data, f"{text}\n{checked.text}")
 
@@ -299,18 +309,28 @@ def scale(settings: Settings, o: dict[str, Any]) -> Outcome:
 def predict(settings: Settings, o: dict[str, Any]) -> Outcome:
     import random
 
-    from aitui.services.predict import pick_sample, predict, samples
+    from aitui.services import samples
+    from aitui.services.predict import predict
     from aitui.services.targets import TargetError
 
     wanted, expected = o.get("file"), None
-    if wanted and Path(wanted).is_file():
-        image = Path(wanted).read_bytes()
-    elif wanted and wanted not in samples():
-        raise CommandError(USAGE, f"{wanted}: no such file, nor a sample ({', '.join(samples())})")
-    else:
-        expected, image = pick_sample(wanted)
     with target_of(settings) as target:
         deployed(target, o["workload"], SETTLE)
+        model = samples.served(target, o["workload"])
+        if wanted and Path(wanted).is_file():
+            try:
+                image = Path(wanted).read_bytes()
+            except OSError as exc:
+                raise CommandError(USAGE, f"{wanted}: {exc.strerror or exc}") from None
+        else:  # a label of the model's samples, or one of them at random
+            try:
+                by_label = samples.one_per_label(samples.of(settings, model))
+            except samples.NoSamples as exc:
+                raise CommandError(USAGE, f"{exc}; or name an image file") from None
+            if wanted and wanted not in by_label:
+                raise CommandError(USAGE, f"{wanted}: no such file, nor a sample ({', '.join(by_label)})")
+            expected = wanted or random.choice(sorted(by_label))
+            image = by_label[expected]
         try:
             endpoints = target.endpoints(o["workload"])
         except TargetError as exc:  # a port-forward the cluster forbids, in its words
@@ -318,7 +338,7 @@ def predict(settings: Settings, o: dict[str, Any]) -> Outcome:
         if not endpoints:
             raise CommandError(USAGE, f"{o['workload']} has no ready replica")
         endpoint = random.choice(endpoints)
-        p = predict(endpoint, image, max(10.0, settings.timeout))
+        p = predict(endpoint, image, max(10.0, settings.timeout), model)
         route = target.route(endpoint)
     if p.error:
         raise CommandError(FAILED, f"{route}: {p.error}")
@@ -356,6 +376,17 @@ def ticker() -> Callable[[Any], None]:
     return tick
 
 
+def load_of(settings: Settings, target: Target, workload: str) -> tuple[str, list[bytes]]:
+    """What load sends: (the model the workload serves, its samples' images)."""
+    from aitui.services import samples
+
+    try:
+        model, found = samples.for_workload(settings, target, workload)
+    except samples.NoSamples as exc:
+        raise CommandError(USAGE, str(exc)) from None
+    return model, [data for _, data in found]
+
+
 def loadtest(settings: Settings, o: dict[str, Any]) -> Outcome:
     from aitui.services import loadtest as lt
 
@@ -372,8 +403,9 @@ def loadtest(settings: Settings, o: dict[str, Any]) -> Outcome:
             f"{', ' + format(o['rate'], 'g') + ' req/s' if o.get('rate') else ''} for {o['duration']:g} s; "
             f"SLO p99 <= {limits.p99_ms:g} ms, errors <= {limits.error_ratio:g} ({limits.source})")
         try:
+            model, images = load_of(settings, target, o["workload"])
             result = lt.run(target, o["workload"], limits, o["concurrency"], o["duration"], o.get("rate"),
-                            o["max_requests"], progress=ticker())
+                            o["max_requests"], images, progress=ticker(), model=model)
         except lt.LoadTestError as exc:
             raise CommandError(USAGE, str(exc)) from None
     try:
@@ -406,9 +438,11 @@ def capacity(settings: Settings, o: dict[str, Any]) -> Outcome:
             say(f"capacity: concurrency {s.concurrency}: {s.figures.rate:.1f} req/s, p99 {s.figures.p99_ms:.1f} ms, "
                 f"{s.figures.failed} failed")
 
+        model, images = load_of(settings, target, o["workload"])
         try:
             result = cap.run(target, o["workload"], limits, steps, o["step_seconds"], o["growth"] / 100,
-                             o.get("rate"), o["headroom"] / 100, cap.cpu_request(settings), on_step=step_done)
+                             o.get("rate"), o["headroom"] / 100, cap.cpu_request(settings), on_step=step_done,
+                             images=images, model=model)
         except lt.LoadTestError as exc:
             raise CommandError(USAGE, str(exc)) from None
     text = result.text()
@@ -428,15 +462,20 @@ def capacity(settings: Settings, o: dict[str, Any]) -> Outcome:
     return Outcome(OK if result.ok else FAILED, data, f"{text}\nreport: {report}")
 
 
-def smoke_on(target: Target, workload: str, min_accuracy: float, quarantine: bool = False) -> Outcome:
-    """The smoke test; with `quarantine`, flagged replicas are taken out of traffic as the UI does."""
+def smoke_on(settings: Settings, target: Target, workload: str, min_accuracy: float | None,
+             quarantine: bool = False) -> Outcome:
+    """The smoke test with the model's samples; with `quarantine`, flagged replicas are taken out of traffic as
+    the UI does. `min_accuracy` None: the model's own bar (services/samples.py)."""
+    from aitui.services import samples
     from aitui.services import smoke as sm
     from aitui.services.targets import TargetError
 
     try:
+        model, images = samples.for_workload(settings, target, workload)
         names = {ep: pod for pod, ep in target.replica_endpoints(workload).items()}
-        result = sm.run(target, workload, min_accuracy, progress=say)
-    except (sm.SmokeError, TargetError) as exc:  # (a TargetError: a port-forward the cluster forbids)
+        result = sm.run(target, workload, model, images,
+                        samples.min_accuracy(model) if min_accuracy is None else min_accuracy, say)
+    except (sm.SmokeError, TargetError, samples.NoSamples) as exc:  # (TargetError: a port-forward the cluster forbids)
         raise CommandError(USAGE, str(exc)) from None
     try:
         kept = sm.keep_out(target, workload, result, names, say) if quarantine else []
@@ -448,13 +487,13 @@ def smoke_on(target: Target, workload: str, min_accuracy: float, quarantine: boo
 
 
 def smoke(settings: Settings, o: dict[str, Any]) -> Outcome:
-    if not 0 <= o["min_accuracy"] <= 1:
+    if o.get("min_accuracy") is not None and not 0 <= o["min_accuracy"] <= 1:
         raise CommandError(USAGE, "--min-accuracy must be from 0 to 1")
     with target_of(settings) as target:
         deployed(target, o["workload"], SETTLE)
         if o.get("quarantine"):
             refuse_if_readonly(settings, "quarantine")
-        return smoke_on(target, o["workload"], o["min_accuracy"], o.get("quarantine", False))
+        return smoke_on(settings, target, o["workload"], o.get("min_accuracy"), o.get("quarantine", False))
 
 
 COMMANDS: dict[str, Callable[[Settings, dict[str, Any]], Outcome]] = {

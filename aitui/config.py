@@ -67,6 +67,8 @@ class Settings:
     # the model project aitui builds and serves (a folder, or its model file: serving/recognizer/card.py);
     # None: the recognizer serving/ trains
     model: str | None = None
+    # other model projects `:model` offers in the app beside that one and the recognizer (folders or model files)
+    models: list[str] = field(default_factory=list)
 
     def is_readonly(self, context: str | None = None) -> bool:
         return self.readonly or (context or self.context) in self.readonly_contexts
@@ -170,6 +172,7 @@ def load(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None =
             setattr(settings, k, _coerce(k, v))
         if isinstance(data.get("model"), str):  # a path in the file is relative to the file
             settings.model = str(path.parent / Path(data["model"]).expanduser())
+        settings.models = [str(path.parent / Path(m).expanduser()) for m in settings.models]
     for var, name in ENV.items():
         if env.get(var):
             setattr(settings, name, _coerce(name, env[var]))

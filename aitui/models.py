@@ -69,6 +69,7 @@ class Pod:
     image: str
     node: str
     endpoint: str = ""  # host:port this replica serves on (local target: 127.0.0.1:<port>)
+    model: str = "recognizer"  # the model it serves (services/labels.py MODEL_LABEL)
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class Workload:
     created: float
     autoscaler: tuple[int, int] | None = None  # (min, max) of the HPA that owns the count, None: none does
     problem: str = ""  # why a replica cannot start, from its pods: ErrImagePull, ImagePullBackOff ("" none)
+    model: str = "recognizer"  # the model its (newest) replicas serve (services/labels.py MODEL_LABEL)
 
 
 @dataclass(frozen=True)

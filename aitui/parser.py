@@ -70,7 +70,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     common.add_argument("--model", metavar="PATH", default=argparse.SUPPRESS,
                         help="a model project: its folder or its model file (default: the shipped recognizer)")
     on = argparse.ArgumentParser(add_help=False, parents=[common])
-    on.add_argument("-w", "--workload", default="recognizer", help="the workload (default recognizer)")
+    on.add_argument("-w", "--workload", default=None,
+                    help="the workload (default: the model's name; recognizer for the shipped one)")
 
     def add(name: str, help: str, parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, description=help, parents=parents, epilog=EXIT_CODES)
@@ -109,7 +110,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     ca.add_argument("--rate", type=float, help="the rate (req/s) to size for")
     ca.add_argument("--headroom", type=float, default=30.0, metavar="PCT", help="headroom %% (default 30)")
     sm = add("smoke", "send the shipped samples to every ready replica; exit 1 if one answers wrong", [on])
-    sm.add_argument("--min-accuracy", type=float, default=1.0, help="a replica below this is flagged (default 1.0)")
+    sm.add_argument("--min-accuracy", type=float, default=None,
+                    help="a replica below this is flagged (default 1.0 for the recognizer, 0.8 for a model project)")
     sm.add_argument("--quarantine", action="store_true", help="take flagged replicas out of traffic (kept running, "
                                                               "replaced) when others answer right")
     r = add("run", "run a script: one command per line (the words above), '#' comments; stops at the "

@@ -133,8 +133,9 @@ class SnapshotApp(AituiApp):
         on_mount after this one.)"""
         labels = (("circle", 0.962), ("ring", 0.021), ("square", 0.009), ("triangle", 0.005), ("cross", 0.002))
         predictor = self.query_one(Predictor)
-        predictor.run = lambda: predictor.post_message(Predictor.Predicted(  # type: ignore[method-assign]
-            "circle", samples()["circle"], labels, "127.0.0.1:32768 answered in 4 ms · esc closes"))
+        predictor.run = lambda *_: predictor.post_message(Predictor.Predicted(  # type: ignore[method-assign]
+            "circle", samples()["circle"], labels, "127.0.0.1:32768 answered in 4 ms · esc closes",
+            "Predict: a sample 'circle'"))
 
     def _start_engines(self) -> None:
         """The engines' first answers, posted as their workers would post them; the workloads, pods and

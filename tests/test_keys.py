@@ -75,8 +75,8 @@ def test_the_guard_says_which_actions_change_and_which_need_a_workload() -> None
     assert changes == {"build", "deploy", "scale_by", "scale_to", "restart", "delete", "traffic", "rollback", "shell",
                        "loadtest", "capacity", "canary"}
     assert {a for a, k in BY_ACTION.items() if k.needs_workload} == \
-        {"scale_by", "scale_to", "restart", "delete", "traffic", "predict", "rollback", "models", "loadtest",
-         "capacity", "smoke", "canary"}
+        {"scale_by", "scale_to", "restart", "delete", "traffic", "predict", "predict_file", "rollback", "models",
+         "loadtest", "capacity", "smoke", "canary"}
 
 
 def test_every_view_verb_is_a_scoped_key_and_every_alias_opens_its_view() -> None:

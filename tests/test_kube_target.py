@@ -344,3 +344,27 @@ def test_events_of_a_workload(standin, target: KubeTarget) -> None:
     standin.cluster.deny("list", "events")
     with pytest.raises(Forbidden, match="list events in default"):
         target.events(labels.NAME)
+
+
+def test_a_models_workload_is_the_base_renamed_for_it() -> None:
+    """A model's workload: every object, the instance label and each selector named after it; the app label (what
+    the scrape jobs keep) and the image's repository unchanged; its pods say which model they serve."""
+    docs = manifests.render(Settings(), "aitui/digits:0.1.0-abc", 2, "team-a", "digits", "digits")
+    assert sorted((d["kind"], d["metadata"]["name"]) for d in docs) == sorted(
+        (d["kind"], "digits") for d in manifests.render(Settings(), IMAGE, 2, "team-a"))
+    dep = next(d for d in docs if d["kind"] == "Deployment")
+    pod = dep["spec"]["template"]
+    assert dep["spec"]["selector"]["matchLabels"] == labels.selector_of("digits") == {
+        "app.kubernetes.io/name": "recognizer", "app.kubernetes.io/instance": "digits"}
+    assert pod["metadata"]["labels"][labels.MODEL_LABEL] == dep["metadata"]["labels"][labels.MODEL_LABEL] == "digits"
+    assert pod["spec"]["serviceAccountName"] == "digits" and pod["spec"]["containers"][0]["name"] == "digits"
+    assert pod["spec"]["containers"][0]["image"] == "aitui/digits:0.1.0-abc"
+    hpa = next(d for d in docs if d["kind"] == "HorizontalPodAutoscaler")
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "digits"
+    for kind in ("Service", "PodDisruptionBudget"):
+        doc = next(d for d in docs if d["kind"] == kind)
+        selector = doc["spec"]["selector"]
+        assert selector.get("matchLabels", selector) == labels.selector_of("digits")
+    text = yaml.safe_dump_all(docs)
+    left = [line.strip() for line in text.splitlines() if line.strip().endswith(": recognizer")]
+    assert set(left) == {"app.kubernetes.io/name: recognizer"}, left  # nothing else still says recognizer

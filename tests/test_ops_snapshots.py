@@ -44,7 +44,8 @@ def replicas(now: float) -> list[ReplicaModel]:
         info = {"name": "recognizer", "version": version, "runtime": "litert",
                 "accuracy": "0.9893" if i < 2 else "0.9412"}
         out.append(ReplicaModel(p, p.endpoint, info, "litert", fig, "prometheus",
-                                smoke_note="ok 8/8" if i < 2 else "FLAG 0/8"))
+                                smoke_note="ok 8/8" if i < 2 else "FLAG 0/8",
+                                self_check="10 of 10 drawn images answered right (4 ms)"))
     return out
 
 
@@ -150,7 +151,7 @@ def test_canary_side_by_side(snap_compare, size: tuple[int, int]) -> None:
     async def run_before(pilot) -> None:
         await settled(pilot)
         app = pilot.app
-        screen = CanaryScreen(lambda: app.target, WORKLOAD, "aitui/recognizer:0.1.0-c0ffee1", False, "local")
+        screen = CanaryScreen(app.settings, lambda: app.target, WORKLOAD, "aitui/recognizer:0.1.0-c0ffee1", False)
         await app.push_screen(screen)
         await pilot.pause()
         screen.running = True

@@ -234,12 +234,15 @@ def served_right(docker_client, settings, folder: Path, labels: tuple[str, ...],
         answers = []
         for label in (labels[0], labels[3], labels[7]):
             for file in sorted((folder / "samples" / label).iterdir()):
-                answer = predict(f"127.0.0.1:{replica.port}", file.read_bytes())
+                answer = predict(f"127.0.0.1:{replica.port}", file.read_bytes(), model=built["model"])
                 assert answer.error == "", answer
                 answers.append((label, answer.labels[0][0]))
         assert sum(want == got for want, got in answers) >= len(answers) - 1, answers  # a model ~97% right
-        meta = requests.get(f"{replica.url}/v2/models/recognizer", timeout=5).json()
-        assert meta["inputs"][0]["shape"] == shape and meta["parameters"]["labels"] == list(labels)
+        # served under its own name (the recognizer's is not found there)
+        assert requests.get(f"{replica.url}/v2/models/recognizer", timeout=5).status_code == 404
+        meta = requests.get(f"{replica.url}/v2/models/{built['model']}", timeout=5).json()
+        assert meta["name"] == built["model"] and meta["inputs"][0]["shape"] == shape
+        assert meta["parameters"]["labels"] == list(labels)
         assert re.match(r"(8|9|10) of 10 samples answered right", meta["parameters"]["self_check"])
     return model_json(docker_client, built["tag"])
 
@@ -285,7 +288,7 @@ def test_a_model_without_samples_is_unchecked_and_ready(docker_client, settings,
     with serving(docker_client, built["tag"]) as replicas:
         replica = replicas.run()
         assert "self-check: unchecked" in replica.container.logs().decode()
-        meta = requests.get(f"{replica.url}/v2/models/recognizer", timeout=5).json()
+        meta = requests.get(f"{replica.url}/v2/models/bare", timeout=5).json()
         assert meta["parameters"]["self_check"].startswith("unchecked") and meta["parameters"]["accuracy"] is None
     assert model_json(docker_client, built["tag"])["accuracy"] is None
 
@@ -381,3 +384,167 @@ def test_models_that_cannot_be_served_get_one_line_and_no_build(trained, tmp_pat
     # the dynamic size is servable once the card gives it
     folder = bad(tmp_path, "sized", {"dynamic.keras": work / "dynamic.keras"}, LABELS, "input_size = [30, 20]\n")
     assert model_project.read(folder, ROOT / "serving").input == "30x20x3 float32 (raw_0_255)"
+
+
+# --- a user's model beside the recognizer: the local engine, then the cluster -------------------------------
+#
+# As a user runs it: `aitui --model DIGITS deploy --smoke`, `predict FILE`, `smoke`, `loadtest` (the workload is
+# named after the model, beside the recognizer's), then the app: + and - under traffic, and a canary of a second
+# version of the same model (the .tflite a user exported, under the same name), compared on its samples and
+# promoted. Not one request of the traffic fails or is retried.
+
+
+def second_version(root: Path, projects: dict[str, Path]) -> Path:
+    """digits again, as the .tflite a user exported themselves: the same name, labels and samples."""
+    folder = root / "digits-v2"
+    shutil.copytree(projects["lite"], folder)
+    with (folder / "model.toml").open("a") as card:
+        card.write('name = "digits"\n')
+    return folder
+
+
+def cli(state: Path, *args: str, env: dict[str, str], timeout: float = 600) -> dict:
+    """The CLI with --json as a user runs it (this test's state dir, no config file); its JSON answer."""
+    done = aitui(*args, "--json", env={"XDG_STATE_HOME": str(state), "AITUI_CONFIG": str(state / "none.toml"),
+                                       **env}, timeout=timeout)
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert done.returncode == 0, (args, done.stdout[-2000:], done.stderr[-3000:])
+    return dict(json.loads(done.stdout))
+
+
+def beside_the_recognizer(state: Path, on: list[str], env: dict[str, str], folder: Path, digits: dict,
+                          recognizer: str, beside: str, replicas: int) -> None:
+    """digits deployed beside the recognizer's workload `beside`, then checked, predicted and loaded."""
+    model = ["--model", str(folder)]
+    out = cli(state, *on, *model, "deploy", "--image", digits["tag"], "--replicas", str(replicas), "--smoke", env=env)
+    assert (out["workload"], out["ready"]) == ("digits", replicas)  # named after its model
+    assert out["smoke"]["passed"] and len(out["smoke"]["replicas"]) == replicas
+    assert all(r["model"]["name"] == "digits" and len(r["answers"]) == 10 * SAMPLES_PER_LABEL
+               and r["correct"] >= 0.8 * len(r["answers"]) for r in out["smoke"]["replicas"])
+    out = cli(state, *on, "deploy", "--image", recognizer, "--replicas", str(replicas), "--smoke", "-w", beside,
+              env=env)
+    assert out["workload"] == beside and out["smoke"]["passed"]  # its own samples, its own model's name
+    for label in ("three", "seven"):
+        file = sorted((folder / "samples" / label).iterdir())[0]
+        out = cli(state, *on, *model, "predict", str(file), env=env)
+        assert out["labels"][0]["label"] == label and len(out["labels"]) == 5, out
+    assert cli(state, *on, *model, "smoke", env=env)["passed"]
+    out = cli(state, *on, *model, "loadtest", "--duration", "3", "-c", "2", "--report", str(state / "digits.json"),
+              env=env)
+    assert out["passed"] and out["figures"]["failed"] == 0 and out["figures"]["ok"] > 10, out["figures"]
+    assert len(out["figures"]["per_endpoint"]) == replicas
+    # one workload per model, each with its own model
+    out = cli(state, *on, "smoke", "-w", beside, env=env)
+    assert {r["model"]["name"] for r in out["replicas"]} == {"recognizer"}
+
+
+async def scaled_and_promoted(settings, v2: str, beside: str, replicas: int) -> None:
+    """In the app: + then - on the digits workload under traffic, then its canary of v2, promoted."""
+    from test_app_actions import until
+    from test_several_models import KEYS
+    from test_ui_operations import select, waiting
+
+    from aitui.app import AituiApp
+    from aitui.services import samples
+    from aitui.services.canary import canary_of
+    from aitui.services.traffic import Traffic
+    from aitui.ui.canary import CanaryScreen
+    from aitui.ui.dialogs import ConfirmScreen, PredictionScreen
+
+    images = [png for _, png in samples.of(settings, "digits")]
+    app = AituiApp(settings)
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await until(pilot, lambda: {"digits", beside} <= set(app.workloads)
+                    and app.workloads["digits"].ready == replicas, 60, "both workloads listed")
+        assert app.workloads["digits"].model == "digits" and app.workloads[beside].model == "recognizer"
+        target = app.target
+        assert target is not None
+        load = Traffic(lambda: target.endpoints("digits"), images, concurrency=2, duration=600, model="digits",
+                       record=True).start()
+        try:
+            select(app, "digits")
+            app.query_one("#workloads").focus()
+            await pilot.press("plus")
+            await waiting(pilot, app, lambda: app.workloads["digits"].ready == replicas + 1
+                          and len(target.endpoints("digits")) == replicas + 1, 180, "one more replica ready")
+            assert app.workloads[beside].desired == replicas  # the other model's workload untouched
+            await pilot.press("minus")
+            await waiting(pilot, app, lambda: app.workloads["digits"].desired == replicas
+                          and len(target.endpoints("digits")) == replicas, 180, "back to where it was")
+
+            # :predict FILE: a sample file of the user's, as typed (→ would complete it), at its own size
+            file = sorted((Path(settings.model) / "samples" / "seven").iterdir())[0]
+            await pilot.press("colon", *[KEYS.get(ch, ch) for ch in f"predict {file}"], "enter")
+            await waiting(pilot, app, lambda: isinstance(app.screen, PredictionScreen), 30, "the prediction")
+            assert app.screen.heading == f"Predict: {file.name}" and app.screen.labels[0][0] == "seven"
+            assert len(app.screen.labels) == 5
+            await pilot.press("escape")
+
+            await pilot.press("n")
+            screen = app.screen
+            assert isinstance(screen, CanaryScreen)
+            screen.query_one("#image").value = v2  # type: ignore[attr-defined]
+            screen.query_one("#image").focus()
+            await pilot.press("enter")
+            await waiting(pilot, app, lambda: screen.running and screen.figures is not None
+                          and screen.figures.compared >= 2 * len(images), 300, "the canary up and compared")
+            f = screen.figures
+            assert f is not None and f.main.failed == f.canary.failed == 0
+            assert f.agreed >= 0.8 * f.compared, f  # two versions of one model agree on its samples
+            await pilot.press("p")
+            assert isinstance(app.screen, ConfirmScreen)
+            await pilot.press("y")
+            await waiting(pilot, app, lambda: screen.outcome == "promoted", 400, "the canary promoted")
+            await until(pilot, lambda: canary_of("digits") not in app.workloads
+                        and app.workloads["digits"].image == v2, 60, "digits on v2, the canary gone")
+        finally:
+            stats = load.stop()
+        assert stats.ok > 50 and (stats.failed, stats.retried) == (0, 0), \
+            (load.totals(), [r for r in stats.records if r.outcome][:6])
+
+
+def test_a_users_model_beside_the_recognizer_on_the_local_engine(docker_client, settings, projects,
+                                                                 recognizer_image, tmp_path, monkeypatch) -> None:
+    import asyncio
+
+    from aitui.config import Settings
+    from aitui.services.targets.local import LocalTarget
+
+    digits, v2 = build(settings, projects["digits"]), build(settings, second_version(tmp_path, projects))
+    assert v2["model"] == "digits" and v2["tag"].startswith("aitui/digits:") and v2["tag"] != digits["tag"]
+    state, beside = tmp_path / "state", f"beside-{os.getpid()}"  # (the suite's other tests use "recognizer")
+    env = {"DOCKER_HOST": os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")}
+    try:
+        beside_the_recognizer(state, [], env, projects["digits"], digits, recognizer_image, beside, 2)
+        monkeypatch.setenv("XDG_STATE_HOME", str(state))  # the app's targets: the ones the CLI wrote
+        asyncio.run(scaled_and_promoted(Settings(model=str(projects["digits"]), timeout=5), v2["tag"], beside, 2))
+    finally:
+        local = LocalTarget(Settings(), targets_dir=state / "aitui" / "targets")
+        for workload in ("digits", "digits-canary", beside):
+            with suppress(Exception):
+                local.delete(workload)
+
+
+def test_a_users_model_beside_the_recognizer_on_the_cluster(cluster, namespace, settings, projects,
+                                                            recognizer_image, tmp_path, monkeypatch) -> None:
+    import asyncio
+
+    from cluster import ADMIN
+
+    from aitui.config import Settings
+
+    digits, v2 = build(settings, projects["digits"]), build(settings, second_version(tmp_path, projects))
+    state = tmp_path / "state"
+    on = ["--context", ADMIN, "-n", namespace]
+    env = {"KUBECONFIG": str(cluster.kubeconfig)}
+    try:
+        beside_the_recognizer(state, on, env, projects["digits"], digits, recognizer_image, "recognizer", 2)
+        monkeypatch.setenv("XDG_STATE_HOME", str(state))
+        asyncio.run(scaled_and_promoted(Settings(model=str(projects["digits"]), context=ADMIN, namespace=namespace,
+                                                 kubeconfig=str(cluster.kubeconfig),
+                                                 prometheus_url=cluster.prometheus_url, timeout=5), v2["tag"],
+                                        "recognizer", 2))
+    finally:  # the tags deploy loaded into the node are this test's
+        for tag in (digits["tag"], v2["tag"]):
+            subprocess.run(["ctr", "--address", str(cluster.dir / "containerd" / "containerd.sock"), "-n", "k8s.io",
+                            "images", "rm", f"docker.io/{tag}"], capture_output=True, timeout=60)

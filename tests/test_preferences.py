@@ -34,7 +34,7 @@ def test_keys_table_in_the_config_file(tmp_path: Path) -> None:
     assert s.keys == {"help": "f1", "log.toggle_wrap": "W,ctrl+w", "nothing_here": "x"}
     rows = dict((text, key) for key, text in help_rows(s.keys))
     assert rows["log: wrap long lines on/off"] == "W,ctrl+w (was w)"
-    assert rows["build the recognizer image (b again cancels)"] == "b"  # not remapped: as it was
+    assert rows["build the model's image (b again cancels)"] == "b"  # not remapped: as it was
 
 
 @pytest.mark.parametrize("text", ['keys = "f5"\n', "[keys]\nbuild = 5\n", '[keys]\nbuild = ["f5", 3]\n',

@@ -7,6 +7,7 @@ node's own reason, shown in the workload's row and in its events."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from cluster import ADMIN, Cluster
+from conftest import wait_until
 from registry import fresh_image, remove_image, trust
 
 from aitui.config import Settings
@@ -93,6 +95,53 @@ def test_deploy_pushes_pulls_by_digest_through_a_pull_secret_and_runs(cluster, n
     via_registry.deploy(recognizer_image, 2, NAME, again.append)
     assert not any("secret/" in s for s in again), again
     assert any(s.endswith(f"layers already there; {ref}") for s in again), again
+
+
+def bare_deployment(name: str, ref: str) -> dict:
+    """A Deployment of `ref` with no pull secret (and what the namespace's restricted policy asks)."""
+    labels_ = {"app": name}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": 1, "selector": {"matchLabels": labels_},
+                     "template": {"metadata": {"labels": labels_}, "spec": {
+                         "securityContext": {"runAsNonRoot": True, "runAsUser": 65532,
+                                             "seccompProfile": {"type": "RuntimeDefault"}},
+                         "containers": [{"name": "main", "image": ref, "securityContext": {
+                             "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}]}}}}
+
+
+@pytest.mark.timeout(900)
+def test_the_node_pulls_only_through_the_pull_secret(cluster, namespace, registry, via_registry, recognizer_image,
+                                                     docker_client) -> None:
+    """An image the node never held: without a pull secret its pull is refused by the registry (the node has no
+    credentials of its own); aitui's deploy of the same digest, with the secret it makes, runs."""
+    fresh, ref = fresh_image(docker_client, base=recognizer_image), ""  # (a layer of its own: no node has it)
+    try:
+        via_registry.publish(fresh)
+        ref = via_registry.image_ref(fresh)
+        assert "@sha256:" in ref and not on_node(cluster, ref)
+        cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(bare_deployment("bare", ref)))
+
+        def refused() -> str:
+            for pod in cluster.get("pods", "-n", namespace, "-l", "app=bare")["items"]:
+                for status in pod.get("status", {}).get("containerStatuses") or []:
+                    waiting = status.get("state", {}).get("waiting") or {}
+                    if waiting.get("reason") in ("ErrImagePull", "ImagePullBackOff") and waiting.get("message"):
+                        return str(waiting["message"])
+            return ""
+
+        message = wait_until(refused, 120, "the pull without a secret refused")
+        assert re.search(r"401|unauthorized|authorization failed", str(message), re.I), message
+        assert not on_node(cluster, ref)
+        said: list[str] = []
+        via_registry.deploy(fresh, 1, NAME, said.append)  # the same digest, with the secret aitui makes
+        assert any(s.startswith(f"deploy: created secret/{reg.secret_name(registry.host)}") for s in said), said
+        pods = via_registry.pods(NAME)
+        assert len(pods) == 1 and pods[0].ready and pods[0].image == ref and on_node(cluster, ref)
+    finally:
+        remove_image(docker_client, fresh)
+        if ref:  # (the node's copy: no later run finds it there)
+            subprocess.run(["ctr", "--address", str(cluster.dir / "containerd" / "containerd.sock"), "-n", "k8s.io",
+                            "images", "rm", ref], capture_output=True, timeout=60)
 
 
 @pytest.mark.timeout(900)

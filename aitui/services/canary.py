@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aitui.services.labels import CANARY_SUFFIX as SUFFIX
-from aitui.services.labels import TRACK_LABEL, canary_of, is_canary
+from aitui.services.labels import TRACK_LABEL, canary_of, is_canary, model_of
 from aitui.services.measure import percentile
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ class CanaryError(Exception):
     pass
 
 
-def compare_round(target: Target, workload: str, comparison: Comparison, images: dict[str, bytes],
+def compare_round(target: Target, workload: str, comparison: Comparison, images: list[tuple[str, bytes]],
                   turn: itertools.count, timeout: float = 10.0) -> Comparison:
     """Each sample once to a replica of each version (round robin over their endpoints); adds to
     `comparison` and returns it. Raises CanaryError when a version has no ready replica."""
@@ -73,11 +73,12 @@ def compare_round(target: Target, workload: str, comparison: Comparison, images:
     if not main_eps:
         raise CanaryError(f"{workload} has no ready replica")
     comparison.main.endpoints, comparison.canary.endpoints = len(main_eps), len(canary_eps)
-    for label, png in images.items():
+    model = next((w.model for w in target.workloads() if w.name == workload), model_of(workload))
+    for label, png in images:
         i = next(turn)
         answers: list[str | None] = []
         for side, eps in ((comparison.main, main_eps), (comparison.canary, canary_eps)):
-            p = predict(eps[i % len(eps)], png, timeout)
+            p = predict(eps[i % len(eps)], png, timeout, model)
             if p.error:
                 side.failed += 1
                 answers.append(None)
@@ -94,13 +95,10 @@ def compare_round(target: Target, workload: str, comparison: Comparison, images:
     return comparison
 
 
-def compare(target: Target, workload: str, rounds: int, images: dict[str, bytes] | None = None,
+def compare(target: Target, workload: str, rounds: int, images: list[tuple[str, bytes]],
             on_round: Callable[[Comparison], None] = lambda _: None,
             stop: Callable[[], bool] = lambda: False) -> Comparison:
     """`rounds` rounds of compare_round (until stop()), `on_round` after each."""
-    from aitui.services.predict import samples
-
-    images = images or samples()
     comparison, turn = Comparison(), itertools.count()
     for _ in range(rounds):
         if stop():

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from aitui.config import Settings
+from aitui.services import labels
 from aitui.services.loadtest import Deployed, LoadTestError
 from aitui.services.measure import Figures, Machine, MeasureError, Progress, machine, quiet, run_load
 from aitui.services.slo import Thresholds
@@ -193,14 +194,16 @@ def cpu_request(settings: Settings) -> float | None:
 def run(target: Target, workload: str, thresholds: Thresholds, steps: tuple[int, ...] = DEFAULT_STEPS,
         step_seconds: float = 5.0, growth: float = 0.10, wanted_rate: float | None = None, headroom: float = 0.3,
         cpu_request: float | None = None, progress: Progress = quiet,
-        stop: Callable[[], bool] = lambda: False, on_step: Callable[[Step], None] = lambda _: None) -> CapacityResult:
-    """Measure each concurrency in `steps` for `step_seconds`, stopping once the knee is found; `progress`
-    gets a Tick about once a second, `on_step` each measured Step (a chart of throughput against p99 grows
-    with it). Raises LoadTestError when it cannot start or the ramp is out of bounds."""
+        stop: Callable[[], bool] = lambda: False, on_step: Callable[[Step], None] = lambda _: None,
+        images: tuple[bytes, ...] | list[bytes] = (), model: str = labels.NAME) -> CapacityResult:
+    """Measure each concurrency in `steps` for `step_seconds` (each request one of `images`, the model's
+    samples), stopping once the knee is found; `progress` gets a Tick about once a second, `on_step` each
+    measured Step (a chart of throughput against p99 grows with it). Raises LoadTestError when it cannot start
+    or the ramp is out of bounds."""
     from datetime import UTC, datetime
 
-    from aitui.services.predict import samples
-
+    if not images:
+        raise LoadTestError(f"capacity: no samples to send {workload}")
     if not steps or len(steps) > MAX_STEPS or any(not 1 <= c <= MAX_CONCURRENCY for c in steps):
         raise LoadTestError(f"capacity: 1 to {MAX_STEPS} steps, each a concurrency from 1 to {MAX_CONCURRENCY}")
     if list(steps) != sorted(set(steps)):
@@ -211,15 +214,14 @@ def run(target: Target, workload: str, thresholds: Thresholds, steps: tuple[int,
         raise LoadTestError("capacity: growth must be above 0 and headroom 0 or more")
     deployed = Deployed.of(target, workload)
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    images = list(samples().values())
     done: list[Step] = []
     knee = Knee(None, "not measured", False)
     for c in steps:
         if stop():
             break
         try:
-            f = run_load(lambda: target.endpoints(workload), images, c, step_seconds, phase=f"capacity c={c}",
-                         progress=progress, stop=stop)
+            f = run_load(lambda: target.endpoints(workload), list(images), c, step_seconds, phase=f"capacity c={c}",
+                         progress=progress, stop=stop, model=model)
         except MeasureError as exc:
             raise LoadTestError(f"capacity at concurrency {c}: {exc}") from exc
         done.append(Step(c, f))

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from aitui.config import is_local, state_dir
+from aitui.services import labels
 from aitui.services.measure import Figures, Machine, MeasureError, Progress, machine, quiet, run_load
 from aitui.services.redact import data as masked_data
 from aitui.services.redact import text as masked
@@ -116,19 +117,21 @@ def checks(figures: Figures, thresholds: Thresholds) -> tuple[Check, ...]:
 
 
 def run(target: Target, workload: str, thresholds: Thresholds, concurrency: int = 4, duration: float = 10.0,
-        rate: float | None = None, max_requests: int = 100_000, images: list[bytes] | None = None,
-        progress: Progress = quiet, stop: Callable[[], bool] = lambda: False) -> LoadTestResult:
-    """Load `workload` for `duration` s with `concurrency` workers (at `rate` req/s if given), then hold
-    the figures to `thresholds`. Raises LoadTestError when it cannot start."""
+        rate: float | None = None, max_requests: int = 100_000, images: tuple[bytes, ...] | list[bytes] = (),
+        progress: Progress = quiet, stop: Callable[[], bool] = lambda: False,
+        model: str = labels.NAME) -> LoadTestResult:
+    """Load `workload` (which serves `model`) for `duration` s with `concurrency` workers (at `rate` req/s if
+    given), each request one of `images` (its model's samples: services/samples.py), then hold the figures to
+    `thresholds`. Raises LoadTestError when it cannot start."""
     from datetime import UTC, datetime
 
-    from aitui.services.predict import samples
-
+    if not images:
+        raise LoadTestError(f"loadtest: no samples to send {workload}")
     deployed = Deployed.of(target, workload)
     started = datetime.now(UTC).isoformat(timespec="seconds")
     try:
-        measured = run_load(lambda: target.endpoints(workload), images or list(samples().values()), concurrency,
-                            duration, rate, max_requests, "loadtest", progress, stop)
+        measured = run_load(lambda: target.endpoints(workload), list(images), concurrency, duration, rate,
+                            max_requests, "loadtest", progress, stop, model)
     except MeasureError as exc:
         raise LoadTestError(f"loadtest: {exc}") from exc
     found = checks(measured, thresholds)

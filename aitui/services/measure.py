@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from aitui.services import labels
 from aitui.services.traffic import Sent, Traffic
 
 MAX_SECONDS = 600.0  # one measurement never runs longer, whatever it is asked
@@ -163,10 +164,10 @@ def cpu_seconds(endpoint: str, timeout: float = 2.0) -> float | None:
 
 def run_load(endpoints: Callable[[], list[str]], images: list[bytes], concurrency: int, duration: float,
              rate: float | None = None, max_requests: int = MAX_REQUESTS, phase: str = "load",
-             progress: Progress = quiet, stop: Callable[[], bool] = lambda: False) -> Figures:
-    """Send load for `duration` seconds (at most MAX_SECONDS) or `max_requests`, from `concurrency`
-    workers (at `rate` req/s in all when given), and measure it. `stop()` returning True ends it early
-    (the UI's cancel). Raises MeasureError when no replica is ready or nothing was sent."""
+             progress: Progress = quiet, stop: Callable[[], bool] = lambda: False, model: str = labels.NAME) -> Figures:
+    """Send load (to the model served as `model`) for `duration` seconds (at most MAX_SECONDS) or
+    `max_requests`, from `concurrency` workers (at `rate` req/s in all when given), and measure it. `stop()`
+    returning True ends it early (the UI's cancel). Raises MeasureError when no replica is ready or nothing was sent."""
     if concurrency < 1:
         raise MeasureError("concurrency must be 1 or more")
     if not 0 < duration <= MAX_SECONDS:
@@ -176,7 +177,8 @@ def run_load(endpoints: Callable[[], list[str]], images: list[bytes], concurrenc
         raise MeasureError("no ready replica to send load to")
     before = {ep: cpu_seconds(ep) for ep in ready}
     traffic = Traffic(endpoints, images, concurrency=concurrency, rate=rate, duration=duration,
-                      max_requests=min(max_requests, MAX_REQUESTS), record=True, idle_limit=min(10.0, duration))
+                      max_requests=min(max_requests, MAX_REQUESTS), record=True, idle_limit=min(10.0, duration),
+                      model=model)
     t0, cpu0, busy0 = time.monotonic(), time.process_time(), cpu_times()
     traffic.start()
     try:

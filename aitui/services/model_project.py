@@ -36,13 +36,17 @@ class Model:
     format: str = "trained"  # keras, h5, savedmodel, tflite; "trained": the shipped recognizer
     files: tuple[str, ...] = ()  # what the build sends of the folder, relative to it
     labels: tuple[str, ...] = ()
-    samples: int = 0
+    sample_files: tuple[tuple[str, str], ...] = ()  # (path in the folder, label) of each labelled sample
     input: str = ""  # as read before the build: "32x32x1 float32 (unit_0_1)"
     unchecked: str = ""  # what only the build stage can check, when something is
 
     @property
     def shipped(self) -> bool:
         return self.path is None
+
+    @property
+    def samples(self) -> int:
+        return len(self.sample_files)
 
     @property
     def repository(self) -> str:
@@ -104,7 +108,7 @@ def read(path: str | Path, serving: Path) -> Model:
         raise ModelError(str(exc)) from None
     i = served.input
     return Model(project.name, project.root, project.format, tuple(project.files()), project.labels,
-                 len(project.samples), f"{i.height}x{i.width}x{i.channels} {served.dtype} ({served.scaling})",
+                 tuple(project.samples), f"{i.height}x{i.width}x{i.channels} {served.dtype} ({served.scaling})",
                  "" if known else "the output's shape (the build stage checks it with Keras)")
 
 

@@ -12,13 +12,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from aitui.models import Pod
 from aitui.services.metrics import BATCH, LATENCY, QUEUE, REQUESTS
 from aitui.services.targets import Target
 
 MODEL_INFO = "recognizer_model_info"
-MODEL = "recognizer"  # the OIP model name the server serves
 WINDOW = "30s"  # Prometheus rate window: a few scrapes, recent enough to tell a slow replica now
 DIRECT_SECONDS = 1.0  # between the two /metrics reads when Prometheus is down
 ERROR_CODES = re.compile(r"5..|429")
@@ -43,6 +43,7 @@ class ReplicaModel:
     source: str = ""  # "prometheus", "/metrics", or "" (not measured)
     error: str = ""  # why the replica could not be asked
     smoke_note: str = ""  # what the last smoke test said of it (set by the UI; part of the row's identity)
+    self_check: str = ""  # how its own check on its samples went ("10 of 10 samples…", "unchecked: …")
 
     @property
     def name(self) -> str:
@@ -134,10 +135,12 @@ def _get(url: str, timeout: float) -> str:
     return r.text
 
 
-def platform_of(endpoint: str, timeout: float = 3.0) -> str:
+def metadata_of(endpoint: str, model: str, timeout: float = 3.0) -> dict[str, Any]:
+    """The OIP model metadata of the model the replica serves as `model` (Pod.model)."""
     import json
 
-    return str(json.loads(_get(f"http://{endpoint}/v2/models/{MODEL}", timeout)).get("platform", ""))
+    found = json.loads(_get(f"http://{endpoint}/v2/models/{model}", timeout))
+    return found if isinstance(found, dict) else {}
 
 
 # -- Prometheus ------------------------------------------------------------------------------------
@@ -179,7 +182,8 @@ def from_prometheus(url: str, selector: str, timeout: float = 3.0) -> dict[str, 
 
 
 # -- the view --------------------------------------------------------------------------------------
-_meta: dict[tuple[str, str], tuple[dict[str, str], str]] = {}  # (pod, endpoint) -> what it serves: fixed for its life
+# (pod, endpoint) -> what it serves (info, platform, self-check): fixed for its life
+_meta: dict[tuple[str, str], tuple[dict[str, str], str, str]] = {}
 _meta_lock = threading.Lock()
 
 
@@ -206,21 +210,23 @@ def collect(target: Target, workload: str | None, prometheus_url: str | None, ti
         except Exception as exc:
             return p.name, None, reason(exc)
 
-    def meta(p: Pod, samples: Samples | None) -> tuple[dict[str, str], str]:
+    def meta(p: Pod, samples: Samples | None) -> tuple[dict[str, str], str, str]:
         key = (p.name, reach[p.name])
         with _meta_lock:
             known = _meta.get(key)
         if known is not None:
             return known
         try:
-            platform = platform_of(reach[p.name], timeout)
+            meta = metadata_of(reach[p.name], p.model, timeout)
+            platform = str(meta.get("platform", ""))
+            check = str((meta.get("parameters") or {}).get("self_check", ""))
         except Exception:
-            platform = ""
+            platform = check = ""
         info = model_info(samples or [])
         if info or platform:
             with _meta_lock:
-                _meta[key] = (info, platform)
-        return info, platform
+                _meta[key] = (info, platform, check)
+        return info, platform, check
 
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(asked)))) as pool:
         for name, samples, why in pool.map(read, asked):
@@ -257,9 +263,9 @@ def collect(target: Target, workload: str | None, prometheus_url: str | None, ti
                 source_of[name] = "/metrics"
     out = []
     for p in pods:
-        info, platform = metas.get(p.name, ({}, ""))
+        info, platform, check = metas.get(p.name, ({}, "", ""))
         out.append(ReplicaModel(p, reach.get(p.name, ""), info, platform, figures.get(p.name, Figures()),
-                                source_of.get(p.name, ""), errors.get(p.name, "")))
+                                source_of.get(p.name, ""), errors.get(p.name, ""), self_check=check))
     if not prom_why:
         source = f"from Prometheus ({WINDOW} rates)"
     else:

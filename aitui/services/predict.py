@@ -1,4 +1,4 @@
-"""Send one image to the recognizer and read back its top labels; the sample images that ship with aitui."""
+"""Send one image to a replica and read back its top labels; the sample images of the recognizer aitui ships."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from aitui.services import labels
 from aitui.services.errors import reason
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"  # drawn by serving/recognizer/dataset.py
@@ -31,7 +32,8 @@ def pick_sample(label: str | None = None) -> tuple[str, bytes]:
     return name, s[name]
 
 
-def predict(endpoint: str, image: bytes, timeout: float = 10.0) -> Prediction:
+def predict(endpoint: str, image: bytes, timeout: float = 10.0, model: str = labels.NAME) -> Prediction:
+    """`model`: the name the replica serves its model under (labels.model_of(workload))."""
     import time
 
     import requests
@@ -39,7 +41,7 @@ def predict(endpoint: str, image: bytes, timeout: float = 10.0) -> Prediction:
     body = {"instances": [{"b64": base64.b64encode(image).decode()}]}
     t0 = time.perf_counter()
     try:
-        r = requests.post(f"http://{endpoint}/v1/models/recognizer:predict", json=body, timeout=timeout)
+        r = requests.post(f"http://{endpoint}/v1/models/{model}:predict", json=body, timeout=timeout)
         data = r.json()
     except Exception as exc:
         return Prediction(endpoint, (), time.perf_counter() - t0, f"predict failed: {reason(exc)}")

@@ -1,4 +1,4 @@
-"""The smoke test: every shipped sample image, sent to each ready replica on its own (not through a
+"""The smoke test: every sample image of the workload's model, sent to each ready replica on its own (not through a
 balancer, which would hide one bad replica among good ones), and each replica's accuracy. A replica that
 answers wrong, or not at all, is flagged."""
 
@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from aitui.services import labels
 from aitui.services.targets import Target, TargetError
 
 Progress = Callable[[str], None]
@@ -109,13 +110,13 @@ def model_info(endpoint: str, timeout: float = 5.0) -> dict[str, str]:
     return dict(re.findall(r'(\w+)="([^"]*)"', line.split("}", 1)[0]))
 
 
-def check_replica(endpoint: str, replica: str, images: dict[str, bytes], min_accuracy: float,
-                  timeout: float = 10.0) -> ReplicaResult:
+def check_replica(endpoint: str, replica: str, images: list[tuple[str, bytes]], min_accuracy: float,
+                  timeout: float = 10.0, model: str = labels.NAME) -> ReplicaResult:
     from aitui.services.predict import predict
 
     answers = []
-    for label, png in images.items():
-        p = predict(endpoint, png, timeout)
+    for label, png in images:
+        p = predict(endpoint, png, timeout, model)
         top, score = p.labels[0] if p.labels else ("", 0.0)
         answers.append(Answer(label, top, round(score, 4), round(p.seconds, 4), p.error))
     return ReplicaResult(endpoint, replica, tuple(answers), min_accuracy, model_info(endpoint))
@@ -137,13 +138,13 @@ def keep_out(target: Target, workload: str, result: SmokeResult, names: dict[str
     return [(pod, target.quarantine(pod, workload, progress)) for pod in flagged]
 
 
-def run(target: Target, workload: str, min_accuracy: float = 1.0, images: dict[str, bytes] | None = None,
+def run(target: Target, workload: str, model: str, images: list[tuple[str, bytes]], min_accuracy: float = 1.0,
         progress: Progress = quiet) -> SmokeResult:
-    """Send each sample (label -> PNG; default the shipped ones) to every ready replica of `workload`.
-    Raises SmokeError when there is no ready replica to test."""
-    from aitui.services.predict import samples
-
-    images = images or samples()
+    """Send each sample (label, image: services/samples.py) to every ready replica of `workload`, which serves
+    `model`.
+    Raises SmokeError when there is no ready replica to test, or no sample to send."""
+    if not images:
+        raise SmokeError(f"no samples to send {workload}")
     if not any(w.name == workload for w in target.workloads()):
         raise SmokeError(f"nothing deployed: no workload {workload!r} on {target.name}; 'aitui deploy' runs one")
     try:
@@ -155,6 +156,6 @@ def run(target: Target, workload: str, min_accuracy: float = 1.0, images: dict[s
     out = []
     for ep in endpoints:
         progress(f"smoke: {len(images)} samples to {target.route(ep)}")
-        result = check_replica(ep, target.route(ep), images, min_accuracy)
+        result = check_replica(ep, target.route(ep), images, min_accuracy, model=model)
         out.append(result)
     return SmokeResult(workload, target.name, tuple(out), min_accuracy)

@@ -20,7 +20,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-PREDICT = "/v1/models/recognizer:predict"
+from aitui.services import labels
+
+PREDICT = "/v1/models/{model}:predict"
 
 
 @dataclass(frozen=True)
@@ -75,10 +77,11 @@ class Traffic:
     def __init__(self, endpoints: Callable[[], list[str]], images: list[bytes], concurrency: int = 4,
                  rate: float | None = None, duration: float = 60.0, max_requests: int = 100_000,
                  refresh: float = 0.25, timeout: float = 10.0, retries: int = 0, idle_limit: float = 30.0,
-                 record: bool = False) -> None:
+                 record: bool = False, model: str = labels.NAME) -> None:
         if not images:
             raise ValueError("traffic needs at least one sample image")
         self._endpoints_fn = endpoints
+        self._path = PREDICT.format(model=model)  # the name the replicas serve the model under
         self._bodies = [json.dumps({"instances": [{"b64": base64.b64encode(i).decode()}]}).encode() for i in images]
         self.concurrency = max(1, concurrency)
         self.rate = rate
@@ -195,7 +198,7 @@ class Traffic:
                 ep = rng.choice(choices)
                 t0 = time.perf_counter()
                 try:
-                    r = session.post(f"http://{ep}{PREDICT}", data=body, timeout=self.timeout,
+                    r = session.post(f"http://{ep}{self._path}", data=body, timeout=self.timeout,
                                      headers={"Content-Type": "application/json"})
                 except requests.ConnectionError as exc:
                     refused = "refused" in str(exc).lower()

@@ -242,6 +242,13 @@ class ResourceBrowser(Container):
             return None
         return self.view.kind, key
 
+    @on(Table.Highlighted)
+    def _highlighted(self, event: Table.Highlighted) -> None:
+        """The charts follow the workload under the cursor (or the one the view is under)."""
+        event.stop()
+        if event.table is self.table():
+            self.store.select(self.selected_workload() or "")
+
     @on(Table.RowSelected)
     def _entered(self, event: Table.RowSelected) -> None:
         """enter on a row: the view its kind opens, under it (k9s's drill-down)."""

@@ -29,6 +29,7 @@ from aitui.ui.dialogs import ConfirmScreen
 from aitui.ui.keys import bindings
 
 if TYPE_CHECKING:
+    from aitui.config import Settings
     from aitui.services.targets import Target
 
 ROUND_PAUSE = 0.5  # seconds between comparison rounds: a light, steady sample, not a load test
@@ -111,10 +112,11 @@ class CanaryScreen(ModalScreen[None]):
         text: str
         done: str = ""  # "deployed", "promoted", "aborted", "failed": what the screen does next
 
-    def __init__(self, target_of: Callable[[], Target], workload: str, image: str, running: bool,
-                 context: str) -> None:
+    def __init__(self, settings: Settings, target_of: Callable[[], Target], workload: str, image: str,
+                 running: bool) -> None:
         super().__init__()
-        self._target_of, self.workload, self.image, self.context = target_of, workload, image, context
+        self.settings, self._target_of, self.workload, self.image = settings, target_of, workload, image
+        self.context = settings.context
         self.running = running  # a canary is there (found in the workloads, or deployed here)
         self.busy = False  # a deploy, promote or abort is under way
         self._stop = threading.Event()
@@ -193,10 +195,15 @@ class CanaryScreen(ModalScreen[None]):
     # -- compare ---------------------------------------------------------------------------------
     @work(thread=True, group="canary-compare", exclusive=True, exit_on_error=False)
     def compare(self) -> None:
+        from aitui.services import samples
         from aitui.services.canary import CanaryError, Comparison, compare_round
-        from aitui.services.predict import samples
 
-        target, images = self._target_of(), samples()
+        target = self._target_of()
+        try:
+            _, images = samples.for_workload(self.settings, target, self.workload)
+        except samples.NoSamples as exc:
+            self.post_message(self.Said(f"no comparison: {exc}"))
+            return
         comparison, turn = Comparison(), itertools.count()
         rounds: list[tuple[float | None, float | None]] = []
         while not self._stop.is_set():
@@ -258,7 +265,7 @@ class CanaryScreen(ModalScreen[None]):
         if not self.running or self.busy:
             return
         self.app.push_screen(ConfirmScreen("Promote the canary", [
-            f"First the shipped samples go to each replica of {canary_of(self.workload)} (smoke);",
+            f"First {self.workload}'s samples go to each replica of {canary_of(self.workload)} (smoke);",
             f"then {self.workload} rolls out to the canary's image, one replica at a time,",
             "each new one ready before an old one drains; then the canary drains away."]),
             lambda yes: self._begin("promote") if yes else None)
@@ -278,13 +285,15 @@ class CanaryScreen(ModalScreen[None]):
 
     @work(thread=True, group="canary", exclusive=True, exit_on_error=False)
     def _change(self, what: str) -> None:
-        from aitui.services import smoke
+        from aitui.services import samples, smoke
         from aitui.services.targets import TargetError
 
         target = self._target_of()
         try:
             if what == "promote":
-                result = smoke.run(target, canary_of(self.workload), progress=self._progress)
+                model, images = samples.for_workload(self.settings, target, canary_of(self.workload))
+                result = smoke.run(target, canary_of(self.workload), model, images, samples.min_accuracy(model),
+                                   self._progress)
                 for line in result.text().splitlines():
                     self._progress(f"smoke: {line}")
                 if not result.passed:
@@ -296,7 +305,7 @@ class CanaryScreen(ModalScreen[None]):
             else:
                 target.remove_canary(self.workload, self._progress)
                 self.post_message(self.Said(f"aborted: {canary_of(self.workload)} removed", "aborted"))
-        except (TargetError, smoke.SmokeError) as exc:
+        except (TargetError, smoke.SmokeError, samples.NoSamples) as exc:
             self.post_message(self.Said(str(exc), "failed"))
 
     @on(Said)

@@ -116,7 +116,8 @@ class CapacityScreen(RunScreen):
             yield ThroughputChart(id="chart")
 
     def job(self) -> Job | None:
-        from aitui.services import capacity
+        from aitui.services import capacity, samples
+        from aitui.services.loadtest import LoadTestError
 
         steps = tuple(int(s) for s in self.query_one("#steps-in", Input).value.replace(" ", "").split(",") if s)
         seconds = number(self.query_one("#seconds", Input).value) or 5.0
@@ -130,10 +131,16 @@ class CapacityScreen(RunScreen):
         def stepped(step: Step) -> None:  # (from the worker thread)
             self.post_message(self.Stepped(step))
 
-        def run(progress: Any, stop: Any) -> CapacityResult:
-            return capacity.run(self._target_of(), self.workload, t, steps, seconds, wanted_rate=wanted,
+        def run(progress: Any, stop: Any) -> CapacityResult:  # (in a worker: the target is asked what it serves)
+            target = self._target_of()
+            try:
+                model, found = samples.for_workload(self.settings, target, self.workload)
+            except samples.NoSamples as exc:
+                raise LoadTestError(f"capacity: {exc}") from None
+            return capacity.run(target, self.workload, t, steps, seconds, wanted_rate=wanted,
                                 headroom=headroom, cpu_request=capacity.cpu_request(self.settings),
-                                progress=progress, stop=stop, on_step=stepped)
+                                progress=progress, stop=stop, on_step=stepped,
+                                images=[data for _, data in found], model=model)
 
         return run
 

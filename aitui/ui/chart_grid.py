@@ -4,7 +4,7 @@ size, requests in flight, per replica). A narrow terminal shows two charts at a 
 pairs. When Prometheus does not answer, CPU and memory still come from the target (the engine's stats, or
 metrics-server), sampled here and labelled as the fallback. The grid owns its timer, worker and samples; the
 App only tells it the terminal's size and when the context changed; whose replicas it shows is the store's
-(the workload `d` deploys)."""
+(the workload selected, else the one `d` deploys), named in the titles when there are several."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ class ChartGrid(Horizontal):
         self._fetch = fetch  # where series come from (Prometheus unless a test gives canned ones)
         self._probe = probe  # whether Prometheus answers (asked of it unless a test gives an answer)
         self.window = WINDOWS["5m"]
-        self.workload = self._default = store.default  # whose replicas the charts show
+        self.workload = store.charted  # whose replicas the charts show (the selected workload)
         self.page = 0
         self.fallback = ""  # why Prometheus does not answer ("" while it does): CPU and memory from the target
         self.stats = StatsHistory()
@@ -113,9 +113,10 @@ class ChartGrid(Horizontal):
         self.store.listen(self._workloads_changed)
 
     def _workloads_changed(self) -> None:
-        """The store names another workload (a test's, a model's): its charts, at once."""
-        if self.store.default != self._default:
-            self._default = self.workload = self.store.default
+        """Another workload selected (another model's, a test's): its charts, at once."""
+        was, self.workload = self.workload, self.store.charted
+        self._retitle()  # (also when a second workload is listed: the titles name whose replicas they chart)
+        if self.workload != was:
             self.poll()
 
     def fit(self, width: int, height: int) -> None:
@@ -146,7 +147,8 @@ class ChartGrid(Horizontal):
         name = next(n for n, s in WINDOWS.items() if s == self.window)
         for chart, (query, title) in zip(self.query(Chart), PAGES[self.page], strict=True):
             fallback = " · fallback" if self.fallback and query in FALLBACK else ""  # (Activity says from what)
-            chart.border_title = f"{title}{fallback} · {name}"
+            whose = f" · {self.workload}" if len(self.store.workloads) > 1 else ""  # (one: it goes without saying)
+            chart.border_title = f"{title}{fallback}{whose} · {name}"
 
     def next_window(self) -> None:
         names = list(WINDOWS)

@@ -88,9 +88,14 @@ def half_blocks(png: bytes, width: int = 24) -> Text:
     """An image in the terminal: each character is two pixels, top as foreground, bottom as background."""
     from PIL import Image
 
-    img = Image.open(io.BytesIO(png)).convert("RGB")
-    height = max(2, round(img.height * width / img.width / 2) * 2)
-    img = img.resize((width, height))
+    try:
+        opened = Image.open(io.BytesIO(png))
+        opened.draft("RGB", (width * 4, width * 4))  # (a JPEG decodes at a fraction of its size: enough here)
+        rgb = opened.convert("RGB")
+        height = max(2, round(rgb.height * width / rgb.width / 2) * 2)
+        img = rgb.resize((width, height))
+    except Exception as exc:  # (what the model read, the terminal may not: say so where the picture goes)
+        return Text(f"(no picture: {type(exc).__name__})", style="dim")
     raw = img.tobytes()  # RGB, row by row
     text = Text()
     for y in range(0, height, 2):
@@ -110,9 +115,11 @@ class PredictionScreen(ModalScreen[None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = bindings("prediction")
 
-    def __init__(self, sample: str, png: bytes, labels: tuple[tuple[str, float], ...], detail: str) -> None:
+    def __init__(self, sample: str, png: bytes, labels: tuple[tuple[str, float], ...], detail: str,
+                 title: str = "") -> None:
         super().__init__()
         self.sample, self.png, self.labels, self.detail = sample, png, labels, detail
+        self.heading = title or f"Predict: a sample '{sample}'"
 
     def compose(self) -> ComposeResult:
         bars = Text()
@@ -123,7 +130,7 @@ class PredictionScreen(ModalScreen[None]):
             bars.append("·" * (14 - n), style="dim")
             bars.append(f" {score:6.1%}\n")
         with Vertical(classes="dialog") as v:
-            v.border_title = f"Predict: a sample '{self.sample}'"
+            v.border_title = self.heading
             with Horizontal(classes="body"):
                 yield Static(half_blocks(self.png, 20), id="picture")
                 yield Static(bars, id="bars")

@@ -34,6 +34,7 @@ class StatusBar(Static):
     context: reactive[str] = reactive(LOCAL)
     namespace: reactive[str] = reactive("default")
     readonly: reactive[bool] = reactive(False)
+    model: reactive[str] = reactive("recognizer")  # the model b builds and d deploys (:model)
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -87,6 +88,8 @@ class StatusBar(Static):
         t.append(f" ctx: {self.context}", style="bold")
         if has_namespaces(self.context):
             t.append(f"  ns: {self.namespace}")
+        if self.model != "recognizer":  # (the shipped one goes without saying)
+            t.append(f"  model: {self.model or '?'}", style="bold")
         if self.readonly:
             t.append("  READ-ONLY", style="bold yellow")
         kube = self.health.get("kubernetes")

@@ -1,6 +1,7 @@
-"""The Images panel: local images, the recognizer's first, each shown by what tells it from the others: its
-version hash, runtime, held-out accuracy (its model.json: the label aitui's build writes, else read from the
-image once, never in read-only), size and age. Dangling `<none>` images fold into one row with their count."""
+"""The Images panel: local images, aitui's first (grouped under each model's name once there are several), each
+shown by what tells it from the others: its version hash, runtime, held-out accuracy (its model.json: the label
+aitui's build writes, else read from the image once, never in read-only), size and age. Dangling `<none>` images
+fold into one row with their count."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from textual.message import Message
 
 from aitui.config import Settings
 from aitui.models import Image
+from aitui.services.model_project import SHIPPED
 from aitui.ui import format as fmt
 from aitui.ui.table import Table
 
@@ -20,6 +22,7 @@ from aitui.ui.table import Table
 COLUMNS = (("name", "IMAGE"), ("runtime", " RT"), ("accuracy", " ACC%"), ("size", " SIZE"), ("age", " AGE"))
 RUNTIMES = {"litert": "lite", "tensorflow": "tf"}
 DANGLING = "<none>"  # the folded row's key
+GROUP = "model:"  # + a model's name: the key of the row over its images (an image's key is its id)
 OTHERS_MIN = 9  # the name column's narrowest: "★ 3f2c1a9"
 
 
@@ -92,8 +95,17 @@ class ImagesTable(Table):
         self._images, self._filter = images, filter_text
         self.border_subtitle = f"{len(images)}" if images else "none yet: b builds the recognizer"
         now = time.time()
-        shown = [i for i in images if filter_text.lower() in (i.name + i.id + i.version).lower()]
-        rows = {i.id: self._row(i, now) for i in shown if i.tags}
+        shown = [i for i in images if filter_text.lower() in (i.name + i.id + i.version + i.model).lower()]
+        ours = [i for i in shown if i.recognizer and i.tags]
+        models = dict.fromkeys(i.model or SHIPPED for i in ours)  # the one with the newest image first
+        rows: dict[str, dict[str, str]] = {}
+        for model in models:  # each model's images under its name, once there are several models
+            group = [i for i in ours if (i.model or SHIPPED) == model]
+            if len(models) > 1:
+                rows[GROUP + model] = {"name": model, "runtime": "", "accuracy": "", "size": f" ×{len(group)}",
+                                       "age": ""}
+            rows |= {i.id: self._row(i, now) for i in group}
+        rows |= {i.id: self._row(i, now) for i in shown if i.tags and not i.recognizer}
         dangling = [i for i in shown if not i.tags]
         if dangling:
             rows[DANGLING] = {"name": f"<none> ×{len(dangling)}", "runtime": "", "accuracy": "", "size": "",

@@ -96,16 +96,23 @@ class Inspect(Guarded, Vertical):
         control = self.query_one(TrafficControl)
         if control.running:
             control.stop()
-        elif self.may("traffic", self.store.default):
+        elif name := self._allowed("traffic"):
             def chosen(n: int | None) -> None:
                 if n is not None:
-                    control.start(n)
+                    control.start(n, name)
 
             self.app.push_screen(NumberScreen("Traffic", "Concurrent requests", 4, 1, 64), chosen)
 
     def action_predict(self) -> None:
-        if self.may("predict", self.store.default):
-            self.query_one(Predictor).run()
+        if name := self._allowed("predict"):
+            self.query_one(Predictor).run(name)
+
+    def action_predict_file(self, path: str) -> None:
+        """`:predict FILE`: any image file, at any size, to the selected workload."""
+        if not path:
+            self.notify("usage: :predict <image file> (→ completes its path); p sends a sample", severity="warning")
+        elif name := self._allowed("predict_file"):
+            self.query_one(Predictor).run(name, path)
 
     def action_loadtest(self) -> None:
         from aitui.ui.loadtest import LoadTestScreen

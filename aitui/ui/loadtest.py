@@ -47,7 +47,7 @@ class LoadTestScreen(RunScreen):
         return f"thresholds from {t.source}"
 
     def job(self) -> Job | None:
-        from aitui.services import loadtest
+        from aitui.services import loadtest, samples
         from aitui.services.slo import Thresholds
 
         c = number(self.query_one("#concurrency", Input).value, int) or 4
@@ -62,9 +62,14 @@ class LoadTestScreen(RunScreen):
         source = t0.source if t0 and (t0.p99_ms, t0.error_ratio) == (p99, ratio) else "this screen"
         limits = Thresholds(p99, ratio, source)
 
-        def run(progress: Any, stop: Any) -> LoadTestResult:
-            result = loadtest.run(self._target_of(), self.workload, limits, c, duration, rate, progress=progress,
-                                  stop=stop)
+        def run(progress: Any, stop: Any) -> LoadTestResult:  # (in a worker: the target is asked what it serves)
+            target = self._target_of()
+            try:
+                model, found = samples.for_workload(self.settings, target, self.workload)
+            except samples.NoSamples as exc:
+                raise loadtest.LoadTestError(f"loadtest: {exc}") from None
+            result = loadtest.run(target, self.workload, limits, c, duration, rate,
+                                  images=[data for _, data in found], progress=progress, stop=stop, model=model)
             return loadtest.write_report(result, loadtest.default_report())
 
         return run

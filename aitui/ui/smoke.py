@@ -18,6 +18,7 @@ from textual.widget import Widget
 from aitui import messages as msg
 
 if TYPE_CHECKING:
+    from aitui.config import Settings
     from aitui.services.smoke import SmokeResult
     from aitui.services.targets import Target
     from aitui.ui.store import WorkloadStore
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 
 class SmokeCheck(Widget):
-    """Sends the shipped samples to each ready replica on its own and flags the ones that answer wrong:
+    """Sends the model's samples to each ready replica on its own and flags the ones that answer wrong:
     after every `d` (before the deploy is said done) and on `:smoke`. Its flags show in the models view."""
 
     DEFAULT_CSS = "SmokeCheck { display: none; }"
@@ -41,10 +42,10 @@ class SmokeCheck(Widget):
         old: str
         new: str
 
-    def __init__(self, store: WorkloadStore, target_of: TargetOf, readonly: Callable[[], bool] = lambda: False,
-                 **kwargs: Any) -> None:
+    def __init__(self, settings: Settings, store: WorkloadStore, target_of: TargetOf,
+                 readonly: Callable[[], bool] = lambda: False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.store, self._target_of = store, target_of
+        self.settings, self.store, self._target_of = settings, store, target_of
         self._readonly = readonly
         self.last: SmokeResult | None = None
 
@@ -60,13 +61,14 @@ class SmokeCheck(Widget):
     def check(self, target: Target, workload: str, progress: Callable[[str], None]) -> None:
         """The test, in the caller's (worker) thread: its verdict is said before the caller goes on (a deploy
         is said done after it), its per-replica verdicts go to the store as a message."""
-        from aitui.services import smoke
+        from aitui.services import samples, smoke
         from aitui.services.targets import TargetError
 
         try:
+            model, images = samples.for_workload(self.settings, target, workload)
             names = {ep: pod for pod, ep in target.replica_endpoints(workload).items()}
-            result = smoke.run(target, workload, progress=progress)
-        except (smoke.SmokeError, TargetError) as exc:  # (a TargetError: a port-forward the cluster forbids)
+            result = smoke.run(target, workload, model, images, samples.min_accuracy(model), progress)
+        except (smoke.SmokeError, TargetError, samples.NoSamples) as exc:  # (TargetError: a forbidden port-forward)
             self._tell(msg.Say(f"smoke: {exc}", "warning"))
             return
         self.post_message(self.Done(result, names))

@@ -15,7 +15,8 @@ from aitui.services import labels
 
 class WorkloadStore:
     def __init__(self, default: str = labels.NAME) -> None:
-        self.default = default  # the workload d deploys, t and p send to and the charts show
+        self.default = default  # the workload d deploys, and t and p send to when no row is selected
+        self.selected = ""  # the workload under the workloads view's cursor ("" none): what the charts show
         self.workloads: dict[str, Workload] = {}
         self.trouble = ""  # what the target says is not current (shown under the workloads)
         self.unreachable = ""  # why the target gave no list at all ("" when it did)
@@ -55,6 +56,11 @@ class WorkloadStore:
             self._settle()
         self.changed()
 
+    def select(self, name: str) -> None:
+        if name != self.selected:
+            self.selected = name
+            self.changed()
+
     def wish(self, name: str, n: int) -> None:
         self.wishes[name] = n
         self.changed()
@@ -70,6 +76,11 @@ class WorkloadStore:
                 del self.wishes[name]
 
     # -- what the listeners read ----------------------------------------------------------------
+    @property
+    def charted(self) -> str:
+        """Whose replicas the charts show: the selected workload, else the default one."""
+        return self.selected if self.selected in self.workloads else self.default
+
     def desired(self, w: Workload) -> int:
         return self.wishes.get(w.name, w.desired)
 

@@ -99,6 +99,17 @@ class Table(ScrollView, can_focus=True):
         def control(self) -> Table:
             return self.table
 
+    @dataclass
+    class Highlighted(Message):
+        """The cursor is on another row (moved, or its row went)."""
+
+        table: Table
+        key: str | None
+
+        @property
+        def control(self) -> Table:
+            return self.table
+
     def __init__(self, columns: Iterable[tuple[str, str]], padding: int = 1, cells_apart: bool = False,
                  **kwargs: object) -> None:
         """`padding`: blank cells each side of a column. `cells_apart`: a line drawn as DataTable draws
@@ -144,6 +155,7 @@ class Table(ScrollView, can_focus=True):
         return sum(w + 2 * len(self._pad) for w in self._widths)
 
     def move_cursor(self, row: int, scroll: bool = True) -> None:
+        was = self.cursor_key
         if not self._keys:
             self.cursor_row = 0
             return
@@ -151,12 +163,17 @@ class Table(ScrollView, can_focus=True):
         if scroll:
             self._scroll_to_cursor()
         self.refresh()
+        self._highlighted(was)
+
+    def _highlighted(self, was: str | None) -> None:
+        if self.cursor_key != was:
+            self.post_message(self.Highlighted(self, self.cursor_key))
 
     # -- the rows ----------------------------------------------------------------------------
     def set_rows(self, rows: dict[str, Cells]) -> None:
         """Show exactly `rows`, in their order. The cursor stays on its row's key where that row is still
         there (else at the same index); the scroll position stays. Work is one pass over the rows."""
-        kept = self.cursor_key
+        kept = was = self.cursor_key
         self.rows = rows
         self._keys = list(rows)
         self._index = {key: i for i, key in enumerate(self._keys)}
@@ -169,6 +186,7 @@ class Table(ScrollView, can_focus=True):
             self.cursor_row = max(0, min(self.cursor_row, len(self._keys) - 1))
         self.virtual_size = Size(self.line_width, len(self._keys) + 1)
         self.refresh()
+        self._highlighted(was)
 
     # -- drawing -----------------------------------------------------------------------------
     def render_line(self, y: int) -> Strip:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 SECONDS = 600.0  # traffic stops after this long, this many requests, or this long with no ready replica
 CAP = 100_000
 IDLE = 30.0
+MAX_FILE = 6 << 20  # an image file p sends: base64 in JSON (4/3 of it) must fit a replica's 8 MiB body
 
 
 class TrafficControl(Widget):
@@ -62,14 +64,20 @@ class TrafficControl(Widget):
             self.traffic.stop()
 
     @work(thread=True, group="traffic", exclusive=True, exit_on_error=False)
-    def start(self, concurrency: int) -> None:
-        from aitui.services.predict import samples
+    def start(self, concurrency: int, workload: str | None = None) -> None:
+        """Load on `workload` (default the store's), with its model's samples in turn."""
+        from aitui.services import samples
         from aitui.services.traffic import Traffic
 
-        target, workload = self._target_of(), self.store.default
+        target, workload = self._target_of(), workload or self.store.default
         retries = self.settings.traffic_retries
-        traffic = Traffic(lambda: target.endpoints(workload), list(samples().values()), concurrency,
-                          duration=SECONDS, max_requests=CAP, idle_limit=IDLE, retries=retries).start()
+        try:
+            model, found = samples.for_workload(self.settings, target, workload)
+        except samples.NoSamples as exc:
+            self.post_message(msg.Say(f"traffic: {exc}", "warning"))
+            return
+        traffic = Traffic(lambda: target.endpoints(workload), [data for _, data in found], concurrency,
+                          duration=SECONDS, max_requests=CAP, idle_limit=IDLE, retries=retries, model=model).start()
         self.post_message(self.Started(traffic))
         self.post_message(msg.Say(f"traffic: {concurrency} concurrent requests {traffic.limits()} (t stops); "
                                   + (f"a refused connection is resent up to {retries}x" if retries else "no retries")))
@@ -102,22 +110,44 @@ class Predictor(Widget):
 
     @dataclass
     class Predicted(Message):
-        sample: str
+        sample: str  # the sample's label ("" for a file: no answer is expected)
         png: bytes
         labels: tuple[tuple[str, float], ...]
         detail: str
+        title: str
 
-    def __init__(self, store: WorkloadStore, target_of: Callable[[], Target], **kwargs: object) -> None:
+    def __init__(self, settings: Settings, store: WorkloadStore, target_of: Callable[[], Target],
+                 **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.store, self._target_of = store, target_of
+        self.settings, self.store, self._target_of = settings, store, target_of
         self.last: Predictor.Predicted | None = None  # the last answer (P copies it)
 
     @work(thread=True, group="predict", exclusive=True, exit_on_error=False)
-    def run(self) -> None:
-        from aitui.services.predict import pick_sample, predict
+    def run(self, workload: str | None = None, file: str = "") -> None:
+        """One of the model's samples at random, or the image `file`, to a ready replica of `workload` (default
+        the store's)."""
+        import random
+
+        from aitui.services import samples
+        from aitui.services.predict import predict
         from aitui.services.targets import TargetError
 
-        target, workload = self._target_of(), self.store.default
+        target, workload = self._target_of(), workload or self.store.default
+        if file:
+            path = Path(file).expanduser()
+            try:
+                if path.stat().st_size > MAX_FILE:
+                    raise OSError(f"{path.stat().st_size / 2**20:.0f} MiB: more than a replica takes")
+                model, found = samples.served(target, workload), [("", path.read_bytes())]
+            except OSError as exc:
+                self.post_message(msg.Say(f"predict: {file}: {exc.strerror or exc}", "warning"))
+                return
+        else:
+            try:
+                model, found = samples.for_workload(self.settings, target, workload)
+            except samples.NoSamples as exc:
+                self.post_message(msg.Say(f"predict: {exc}", "warning"))
+                return
         try:
             endpoints = target.endpoints(workload)
         except TargetError as exc:  # a port-forward the cluster forbids: in its words, whole
@@ -126,21 +156,22 @@ class Predictor(Widget):
         if not endpoints:
             self.post_message(msg.Say(f"predict: no ready replica ({target.reach(workload)})", "warning"))
             return
-        sample, png = pick_sample()
-        result = predict(endpoints[0], png)
+        sample, png = random.choice(found)
+        result = predict(endpoints[0], png, model=model)
         if result.error:
             self.post_message(msg.Say(f"predict: {result.error}", "error"))
             return
         top, score = result.labels[0]
         where = target.route(result.endpoint)
-        self.post_message(msg.Say(f"predict: a '{sample}' -> {top} ({score:.1%}) in "
+        sent = f"a sample '{sample}'" if not file else Path(file).name
+        self.post_message(msg.Say(f"predict: {sent} -> {top} ({score:.1%}) in "
                                   f"{result.seconds * 1000:.0f} ms from {where}"))
         detail = f"{where} answered in {result.seconds * 1000:.0f} ms · esc closes"
-        self.post_message(self.Predicted(sample, png, result.labels, detail))
+        self.post_message(self.Predicted(sample, png, result.labels, detail, f"Predict: {sent}"))
 
     @on(Predicted)
     def _predicted(self, m: Predictor.Predicted) -> None:
         m.stop()
         self.last = m
         if self.is_attached:
-            self.app.push_screen(PredictionScreen(m.sample, m.png, m.labels, m.detail))
+            self.app.push_screen(PredictionScreen(m.sample, m.png, m.labels, m.detail, m.title))

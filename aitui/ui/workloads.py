@@ -169,11 +169,12 @@ class Workloads(Guarded, Vertical):
     def action_deploy(self) -> None:
         if not self.may("deploy"):
             return
-        image = self._image_to_deploy()
-        if image is None:
-            self.notify("no recognizer image yet: press b to build one", severity="warning")
+        chosen = self._image_to_deploy()
+        if chosen is None:
+            self.notify(f"no {model_project.name_of(self.settings) or 'model'} image yet: press b to build one",
+                        severity="warning")
             return
-        name = self.store.default
+        image, name = chosen  # a workload is named after the model its image serves
         current = self.store.workloads.get(name)
         replicas = max(1, current.desired) if current else 1
         target = self._current()
@@ -182,7 +183,7 @@ class Workloads(Guarded, Vertical):
                  f"image:     {image}", f"replicas:  {replicas}", *plan[1:]]
         if current and current.image != image:
             lines.append(f"rollout from {current.image}, one replica at a time")
-        lines.append("then the shipped samples go to each replica (smoke): a wrong answer is flagged")
+        lines.append(f"then {name}'s samples go to each replica (smoke): a wrong answer is flagged")
         smoke = self.query_one(SmokeCheck)
 
         def deploy_and_smoke(t: Target, p: Callable[[str], None]) -> None:
@@ -192,20 +193,21 @@ class Workloads(Guarded, Vertical):
         self.confirm("Deploy", lines, deploy_and_smoke, done=f"deploy: {name} runs {image}",
                      said=f"deploy: {image} x{replicas} to {self.settings.context}")
 
-    def _image_to_deploy(self) -> str | None:
-        """The image under the cursor while Images has the focus, else the one b just built, else the newest of
-        the settings' model (litert: it starts fast)."""
+    def _image_to_deploy(self) -> tuple[str, str] | None:
+        """(tag, its model's name) of the image under the cursor while Images has the focus, else of the one b
+        just built, else of the newest of the settings' model (litert: it starts fast)."""
         table = self.query_one(ImagesTable)
         chosen = table.selected if table.has_focus else None
         if chosen and chosen.recognizer and chosen.tags:
-            return chosen.tags[0]
+            return chosen.tags[0], chosen.model or NAME
         built = self.query_one(BuildPanel).built
-        if built and any(built in i.tags for i in table.images):
-            return built
+        found = next((i for i in table.images if built and built in i.tags), None)
+        if built and found is not None:
+            return built, found.model or NAME
         model = model_project.name_of(self.settings)  # the engine holds images of other models too
         newest = [i for i in table.images if i.recognizer and i.tags and (i.model or NAME) == model]  # newest first
         litert = [i for i in newest if i.runtime == "litert"]
-        return (litert or newest)[0].tags[0] if newest else None
+        return ((litert or newest)[0].tags[0], model) if newest else None
 
     # -- + - s: scale --------------------------------------------------------------------------
     def action_scale_by(self, delta: int) -> None:
@@ -361,11 +363,10 @@ class Workloads(Guarded, Vertical):
         if not self.may("canary", name):
             return
         current = self.store.workloads[name].image
-        model = model_project.name_of(self.settings)
-        others = [i.tags[0] for i in self.query_one(ImagesTable).images
-                  if i.recognizer and i.tags and (i.model or NAME) == model and current not in i.tags]
-        self.app.push_screen(CanaryScreen(self._target_of, name, (others or [current])[0],
-                                          canary_of(name) in self.store.workloads, self.settings.context))
+        others = [i.tags[0] for i in self.query_one(ImagesTable).images  # other images of the workload's model
+                  if i.recognizer and i.tags and (i.model or NAME) == name and current not in i.tags]
+        self.app.push_screen(CanaryScreen(self.settings, self._target_of, name, (others or [current])[0],
+                                          canary_of(name) in self.store.workloads))
 
     # -- x: a shell --------------------------------------------------------------------------------
     def action_shell(self) -> None:

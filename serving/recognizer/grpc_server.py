@@ -39,7 +39,7 @@ class Servicer:
         self.state = state
 
     def _model(self, name: str, version: str) -> None:
-        check_model(name, version)
+        check_model(self.state.files.name, name, version)
 
     async def server_live(self, req: Any, ctx: grpc.aio.ServicerContext) -> Any:
         return pb.ServerLiveResponse(live=True)

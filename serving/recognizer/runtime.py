@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from recognizer.card import Input, Served
+from recognizer.card import SHIPPED, Input, Served
 
 
 class Runtime(Protocol):
@@ -48,6 +48,11 @@ class ModelFiles:
             size = int(info["input_size"])
             served = Served(Input(size, size), classes=len(labels))
         return cls(d, labels, served, info)
+
+    @property
+    def name(self) -> str:
+        """The name the model is served under: its project's, or the recognizer's trained here."""
+        return str(self.info.get("name") or SHIPPED)
 
     def samples(self) -> list[tuple[str, str, str]] | None:
         """(file in the directory, label, path in the project) of each sample the build copied in; None for a

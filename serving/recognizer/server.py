@@ -219,13 +219,13 @@ class Router:
 
 def routes(state: State) -> Router:
     r = Router()
-    size, labels = state.files.input, state.files.labels
+    size, labels, name = state.files.input, state.files.labels, state.files.name
     settings = state.settings
     batcher, decoder = state.batcher, state.decoder
 
     def model_of(req: Request) -> None:
         m = req.match
-        check_model(m["model"], m.get("version"), m.get("label"), settings.version_labels)
+        check_model(name, m["model"], m.get("version"), m.get("label"), settings.version_labels)
 
     def v1_answer(probs: Any, columnar: bool) -> Reply:
         return reply(codec.v1_response(probs, labels, columnar))
@@ -253,7 +253,7 @@ def routes(state: State) -> Router:
     def v1_metadata(req: Request, _: Slot) -> Reply:
         model_of(req)
         return reply({
-            "model_spec": {"name": MODEL, "signature_name": "", "version": "1"},
+            "model_spec": {"name": name, "signature_name": "", "version": "1"},
             "metadata": {"signature_def": {"signature_def": {"serving_default": {
                 "inputs": {"image": {"dtype": "DT_FLOAT", "name": "image",
                                      "tensor_shape": {"dim": [{"size": str(d)} for d in (-1, *size.shape)]}}},
@@ -284,13 +284,13 @@ def routes(state: State) -> Router:
 
     def v2_model_ready(req: Request, _: Slot) -> Reply:
         model_of(req)
-        return reply({"name": MODEL, **readiness()}, 200 if state.ready else 503)
+        return reply({"name": name, **readiness()}, 200 if state.ready else 503)
 
     r.add("GET", "/v2/models/{model}/ready", v2_model_ready)
     r.add("GET", "/v2/models/{model}/versions/{version}/ready", v2_model_ready)
 
     def v2_answer(probs: Any, parsed: codec.V2Request) -> Reply:
-        head, data = codec.v2_response(probs, labels, MODEL, "1", parsed.id, parsed.outputs, parsed.binary_outputs)
+        head, data = codec.v2_response(probs, labels, name, "1", parsed.id, parsed.outputs, parsed.binary_outputs)
         text = dumps(head)
         if not data:
             return 200, text, JSON, None
@@ -682,7 +682,7 @@ def make_state(settings: Settings, runtime: Runtime | None = None) -> State:
     rt = runtime or runtimes.load(files, settings.runtime, settings.threads, settings.max_batch, settings.model_file)
     batcher = Batcher(rt, settings.max_batch, settings.batch_delay_ms / 1000, settings.max_queue,
                       inline=not settings.inference_thread)
-    metrics.model_info(name=MODEL, version=settings.version, runtime=rt.name,
+    metrics.model_info(name=files.name, version=settings.version, runtime=rt.name,
                        accuracy=str(files.accuracy(settings.model_file)))
     decoder = Decoder(files.input, settings.max_pixels, settings.decode_processes, settings.decode_queue)
     state = State(settings, files, rt, batcher, decoder)
@@ -718,7 +718,7 @@ async def serve(settings: Settings) -> None:
         from recognizer import grpc_server as grpc_oip
 
         grpc_server = await grpc_oip.start(state, settings.host, settings.grpc_port)
-    log.info("serving %s (%s runtime, accuracy %s) on %s:%d%s", MODEL, state.runtime.name,
+    log.info("serving %s (%s runtime, accuracy %s) on %s:%d%s", state.files.name, state.runtime.name,
              state.files.accuracy(settings.model_file), settings.host, settings.port,
              f" (gRPC on {settings.grpc_port})" if grpc_server else "")
     stop = asyncio.Event()

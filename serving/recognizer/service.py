@@ -9,10 +9,11 @@ from typing import Any
 
 from recognizer import codec
 from recognizer.batcher import Batcher
+from recognizer.card import SHIPPED
 from recognizer.decoder import Decoder
 from recognizer.runtime import ModelFiles, Runtime
 
-MODEL = "recognizer"
+MODEL = SHIPPED  # the shipped model's name; a project's model is served under its own (ModelFiles.name)
 SERVER_NAME = "aitui-recognizer"
 EXTENSIONS = ["binary_tensor_data"]
 
@@ -31,9 +32,10 @@ class State:
     last_done: float = 0.0  # time.monotonic() when an inference request last finished (the drain's quiet check)
 
 
-def check_model(name: str, version: str | None = None, label: str | None = None, labels: str = "") -> None:
-    """One model, version 1, which the TF Serving version labels in `labels` also name."""
-    if name != MODEL:
+def check_model(served: str, name: str, version: str | None = None, label: str | None = None,
+                labels: str = "") -> None:
+    """One model, `served`, version 1, which the TF Serving version labels in `labels` also name."""
+    if name != served:
         raise codec.BadRequest(f"Servable not found for request: Latest({name})", status=404)
     if version not in (None, "", "1"):
         raise codec.BadRequest(f"Servable not found for request: Specific({name}, {version})", status=404)
@@ -45,7 +47,7 @@ def model_metadata(state: State) -> dict[str, Any]:
     """OIP model metadata, the same over REST and gRPC."""
     labels = state.files.labels
     return {
-        "name": MODEL, "versions": ["1"], "platform": f"{state.runtime.name}",
+        "name": state.files.name, "versions": ["1"], "platform": f"{state.runtime.name}",
         "inputs": [{"name": "image", "datatype": "FP32", "shape": [-1, *state.files.input.shape]}],
         "outputs": [{"name": "probabilities", "datatype": "FP32", "shape": [-1, len(labels)]},
                     {"name": "labels", "datatype": "BYTES", "shape": [-1, 5]},

@@ -25,6 +25,7 @@ from aitui.services.images.catalog import (
            REPOSITORY,
            known_models,
            list_images,
+           model_of_image,
            read_models,
            with_models,
            writes_refused,
@@ -34,6 +35,7 @@ from aitui.services.images.engine import DockerError, _clients, client, events
 
 __all__ = ["COMPONENT_LABEL", "DOCKER_STAGES", "LINE_LIMIT", "MODEL_LABEL", "READS_LABEL", "REPOSITORY",
            "TRAINING_STEP", "Build", "BuildLines", "DockerError", "_Stages", "_clients", "client", "events",
-           "image_in_containerd", "known_models", "list_images", "load_into_containerd", "push_image", "read_models",
+           "image_in_containerd", "known_models", "list_images", "load_into_containerd", "model_of_image",
+           "push_image", "read_models",
            "recognizer_tag", "record_stage_times", "serving_dir", "source_revision", "stage_times", "tag_image",
            "with_models", "writes_refused"]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from aitui.config import Settings, state_dir
 from aitui.models import Image
+from aitui.services import labels
 from aitui.services.errors import reason
 from aitui.services.images.engine import DockerError, client, write_state
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 REPOSITORY = "aitui/recognizer"
 COMPONENT_LABEL = "io.aitui.component"  # set by serving/Dockerfile; marks the recognizer's images
-NAME_LABEL = "io.aitui.name"  # the model an image serves (aitui's builds set it): recognizer, or a project's name
+NAME_LABEL = labels.IMAGE_MODEL_LABEL  # the model an image serves (aitui's builds set it): recognizer, or a project's
 # model.json as aitui's build found it, on the image it tagged: its figures are listed without a container
 MODEL_LABEL = "io.aitui.model"
 
@@ -49,6 +50,16 @@ def _image(raw: dict) -> Image:
         model=labels.get(NAME_LABEL) or ("recognizer" if recognizer else ""),  # (built before the label)
         accuracy=_accuracy(_labelled_model(labels)),
     )
+
+
+def model_of_image(settings: Settings, image: str) -> str:
+    """The model `image` serves (its IMAGE_MODEL_LABEL; none: the shipped recognizer's, built before the label):
+    what deploy labels the workload with. An image the engine cannot show serves the recognizer's name."""
+    try:
+        found = client(settings).api.inspect_image(image)
+    except Exception:
+        return labels.NAME
+    return ((found.get("Config") or {}).get("Labels") or {}).get(NAME_LABEL) or labels.NAME
 
 
 def _labelled_model(labels: dict) -> dict:

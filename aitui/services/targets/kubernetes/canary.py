@@ -3,7 +3,7 @@ same Service, weighted by replica counts."""
 
 from __future__ import annotations
 
-from aitui.services import labels, manifests
+from aitui.services import images, labels, manifests
 from aitui.services.targets.base import Progress, TargetError, quiet
 from aitui.services.targets.kubernetes.client import Client, api_error
 from aitui.services.targets.kubernetes.forwards import Forwards
@@ -29,9 +29,10 @@ class Canary:
         c, publisher = self.client, self.workloads.publisher
         if self.workloads.find(workload) is None:
             raise TargetError(f"canary: no deployment {workload!r} in {c.namespace} to put a canary beside")
+        model = images.model_of_image(c.settings, image)
         publisher.publish(image, progress)
         try:
-            docs = manifests.render(c.settings, publisher.image_ref(image), replicas, c.namespace)
+            docs = manifests.render(c.settings, publisher.image_ref(image), replicas, c.namespace, workload, model)
         except manifests.ManifestError as exc:
             raise TargetError(f"canary: {exc}") from exc
         publisher.pull_secret(docs, image, progress, "canary", self.workloads.apply)

@@ -35,7 +35,8 @@ def pod_of(obj: dict[str, Any]) -> tuple[Pod, dict[str, str]]:
               ready=ready and not deleting and not quarantined,
               restarts=sum(cs.get("restartCount", 0) for cs in statuses),
               created=stamp(meta.get("creationTimestamp")), image=containers[0].get("image", ""),
-              node=spec.get("nodeName") or "")
+              node=spec.get("nodeName") or "",
+              model=(meta.get("labels") or {}).get(labels.MODEL_LABEL) or labels.NAME)
     return pod, meta.get("labels") or {}
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aitui.models import Workload
-from aitui.services import labels, manifests
+from aitui.services import images, labels, manifests
 from aitui.services.targets.base import Progress, TargetError, quiet
 from aitui.services.targets.kubernetes.autoscalers import Autoscalers
 from aitui.services.targets.kubernetes.client import FIELD_MANAGER, Client, api_error, stamp
@@ -58,11 +58,13 @@ def rollout_status(dep: dict[str, Any]) -> tuple[str, bool]:
 
 def workload_of(dep: dict[str, Any]) -> Workload:
     meta, spec, status = dep["metadata"], dep.get("spec") or {}, dep.get("status") or {}
-    containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
+    template = spec.get("template") or {}
+    containers = (template.get("spec") or {}).get("containers") or []
+    model = ((template.get("metadata") or {}).get("labels") or {}).get(labels.MODEL_LABEL) or labels.NAME
     return Workload(name=meta["name"], namespace=meta.get("namespace", ""), desired=spec.get("replicas", 1),
                     ready=status.get("readyReplicas", 0), up_to_date=status.get("updatedReplicas", 0),
                     available=status.get("availableReplicas", 0), image=containers[0].get("image", "") if containers
-                    else "", created=stamp(meta.get("creationTimestamp")))
+                    else "", created=stamp(meta.get("creationTimestamp")), model=model)
 
 
 class Workloads:
@@ -94,18 +96,17 @@ class Workloads:
     def deploy(self, image: str, replicas: int, workload: str, progress: Progress = quiet) -> None:
         """Server-side apply of every object in manifests/base, then wait for the rollout as kubectl does."""
         c = self.client
-        if workload != labels.NAME:
-            raise TargetError(f"deploy: manifests/base defines {labels.NAME!r}, not {workload!r}")
+        model = images.model_of_image(c.settings, image)  # read while the name is the local one
         self.publisher.publish(image, progress)
         local, image = image, self.publisher.image_ref(image)
         try:
-            docs = manifests.render(c.settings, image, replicas, c.namespace)
+            docs = manifests.render(c.settings, image, replicas, c.namespace, workload, model)
             floor = min((d["spec"].get("minReplicas", 1) for d in docs if d["kind"] == "HorizontalPodAutoscaler"),
                         default=0)
             if replicas < floor:  # else the autoscaler would raise it right after the rollout
                 progress(f"deploy: {replicas} replica(s) is below the autoscaler's minimum: {floor}")
                 replicas = floor
-                docs = manifests.render(c.settings, image, replicas, c.namespace)
+                docs = manifests.render(c.settings, image, replicas, c.namespace, workload, model)
         except manifests.ManifestError as exc:
             raise TargetError(f"deploy: {exc}") from exc
         self.publisher.pull_secret(docs, local, progress, "deploy", self.apply)
@@ -168,8 +169,7 @@ class Workloads:
         c = self.client
         if not any(p.name == pod for p in self.pods.listed(workload)):
             raise TargetError(f"quarantine: {pod} is not a replica of {workload} in {c.namespace}")
-        instance = next(k for k in labels.SELECTOR_LABELS if k.endswith("/instance"))
-        body = {"metadata": {"labels": {instance: None, labels.QUARANTINE_LABEL: workload}}}
+        body = {"metadata": {"labels": {labels.INSTANCE_LABEL: None, labels.QUARANTINE_LABEL: workload}}}
         try:
             c.core.patch_namespaced_pod(pod, c.namespace, body, _request_timeout=c.timeout,
                                         _content_type="application/merge-patch+json")
@@ -183,7 +183,7 @@ class Workloads:
         """Delete what deploy applied, and the pods quarantined from it; objects already gone are fine."""
         c = self.client
         self.pods.delete_quarantined(workload, progress)
-        for doc in manifests.render(c.settings, "unused", 0, c.namespace):
+        for doc in manifests.render(c.settings, "unused", 0, c.namespace, workload):
             prefix, plural = PATHS[f"{doc['apiVersion']}/{doc['kind']}"]
             name = doc["metadata"]["name"]
             if c.request("DELETE", c.path(prefix, plural, name), "delete", f"{plural}/{name}",

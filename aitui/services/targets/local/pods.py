@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from aitui.models import Pod, ReplicaStats, Shell
+from aitui.services import labels
 from aitui.services.errors import reason
 from aitui.services.targets.base import NotFound, TargetError, lines_of, refusal_of
 from aitui.services.targets.local.engine import (
@@ -45,7 +46,8 @@ class Replicas:
         return Pod(name=c.name, workload=c.labels.get(WORKLOAD_LABEL, ""), status=status,
                    ready=self.is_ready(c), restarts=int(c.attrs.get("RestartCount") or 0),
                    created=created(c), image=image_of(c), node="local",
-                   endpoint=f"127.0.0.1:{port}" if port else "")
+                   endpoint=f"127.0.0.1:{port}" if port else "",
+                   model=c.labels.get(labels.IMAGE_MODEL_LABEL) or labels.NAME)  # (its image's label)
 
     def listed(self, workload: str | None = None) -> list[Pod]:
         return sorted((self.pod(c) for c in self.engine.containers(workload)), key=lambda p: p.created)

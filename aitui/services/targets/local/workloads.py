@@ -47,11 +47,12 @@ class Workloads:
         out = []
         for name, pods in by_workload(self.replicas.listed()).items():
             live = [p for p in pods if p.status not in GONE]
-            newest = max(pods, key=lambda p: p.created).image
+            latest = max(pods, key=lambda p: p.created)
+            newest = latest.image
             ready = sum(p.ready for p in live)
             out.append(Workload(name=name, namespace="local", desired=len(live), ready=ready,
                                 up_to_date=sum(p.image == newest for p in live), available=ready,
-                                image=newest, created=min(p.created for p in pods)))
+                                image=newest, created=min(p.created for p in pods), model=latest.model))
         return out
 
     # -- changing ----------------------------------------------------------------------------
@@ -143,7 +144,8 @@ class Workloads:
         try:
             return self.engine.docker.containers.run(
                 image, name=name, detach=True,
-                labels={WORKLOAD_LABEL: workload, REVISIONS_LABEL: history, **labels.SELECTOR_LABELS,
+                labels={WORKLOAD_LABEL: workload, REVISIONS_LABEL: history,
+                        **labels.selector_of(labels.model_of(workload)),
                         **labels.PART_OF},
                 ports={f"{labels.SERVING_PORT}/tcp": ("127.0.0.1", None)},  # loopback only
                 read_only=True, tmpfs={"/tmp": "size=64m"},
