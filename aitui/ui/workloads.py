@@ -174,7 +174,8 @@ class Workloads(Guarded, Vertical):
             self.notify(f"no {model_project.name_of(self.settings) or 'model'} image yet: press b to build one",
                         severity="warning")
             return
-        image, name = chosen  # a workload is named after the model its image serves
+        image, model = chosen  # a workload is named after the model its image serves
+        name = self.store.default if model == NAME else model  # the recognizer's workload may be renamed (-w)
         current = self.store.workloads.get(name)
         replicas = max(1, current.desired) if current else 1
         target = self._current()
