@@ -5,6 +5,7 @@ and writes into /work:
 - digits.keras: grayscale 32x32x1 in [0, 1] (the card's unit_0_1: no rescaling in the graph), softmax;
 - digits.tflite: the same model as a float .tflite; digits_uint8.tflite, quantized, with uint8 input and output;
 - rgb_saved_model/: RGB 48x40 (height 48, width 40) in [-1, 1] (sym_-1_1), logits (no softmax), a SavedModel;
+  rgb.tflite: the same model as a float .tflite (its second version, in the canary on the cluster);
 - bad models, for the refusals before Docker runs: an output [N, 32, 32, 10] (rank4.keras), an int32 input
   (int32.keras), a rank-2 input (flat.h5, Keras's legacy HDF5), a dynamic input size (dynamic.keras);
 - result.json: each model's accuracy on the test split (TensorFlow's own, for the test to compare with).
@@ -75,6 +76,7 @@ def main() -> None:
     colour = small_cnn((48, 40, 3), softmax=False)
     fit(colour, rgb[train], y[train], logits=True, epochs=15)
     colour.export(str(WORK / "rgb_saved_model"), format="tf_saved_model", verbose=False)
+    (WORK / "rgb.tflite").write_bytes(tf.lite.TFLiteConverter.from_saved_model(str(WORK / "rgb_saved_model")).convert())
     result["rgb"] = accuracy(colour, rgb[test], y[test])
 
     inp = keras.Input((32, 32, 1))

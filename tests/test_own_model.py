@@ -388,19 +388,24 @@ def test_models_that_cannot_be_served_get_one_line_and_no_build(trained, tmp_pat
 
 # --- a user's model beside the recognizer: the local engine, then the cluster -------------------------------
 #
-# As a user runs it: `aitui --model DIGITS deploy --smoke`, `predict FILE`, `smoke`, `loadtest` (the workload is
+# As a user runs it: `aitui --model PROJECT deploy --smoke`, `predict FILE`, `smoke`, `loadtest` (the workload is
 # named after the model, beside the recognizer's), then the app: + and - under traffic, and a canary of a second
 # version of the same model (the .tflite a user exported, under the same name), compared on its samples and
-# promoted. Not one request of the traffic fails or is retried.
+# promoted. Not one request of the traffic fails or is retried. The local engine runs the grayscale digits, the
+# cluster the RGB model (48x40, [-1, 1], logits).
 
 
-def second_version(root: Path, projects: dict[str, Path]) -> Path:
-    """digits again, as the .tflite a user exported themselves: the same name, labels and samples."""
-    folder = root / "digits-v2"
-    shutil.copytree(projects["lite"], folder)
-    with (folder / "model.toml").open("a") as card:
-        card.write('name = "digits"\n')
-    return folder
+def second_version(root: Path, folder: Path, model: Path) -> Path:
+    """The project again with the .tflite a user exported themselves instead of its model: the same name (the
+    card's, else the first version's folder's), labels and samples."""
+    v2 = root / f"{folder.name}-v2"
+    shutil.copytree(folder, v2, ignore=lambda d, names: [n for n in names if Path(d) == folder
+                                                           and n not in ("labels.txt", "model.toml", "samples")])
+    shutil.copy(model, v2 / model.name)
+    card = (v2 / "model.toml").read_text()
+    if "name = " not in card:
+        (v2 / "model.toml").write_text(f'{card}name = "{folder.name}"\n')
+    return v2
 
 
 def cli(state: Path, *args: str, env: dict[str, str], timeout: float = 600) -> dict:
@@ -412,24 +417,24 @@ def cli(state: Path, *args: str, env: dict[str, str], timeout: float = 600) -> d
     return dict(json.loads(done.stdout))
 
 
-def beside_the_recognizer(state: Path, on: list[str], env: dict[str, str], folder: Path, digits: dict,
-                          recognizer: str, beside: str, replicas: int) -> None:
-    """digits deployed beside the recognizer's workload `beside`, then checked, predicted and loaded."""
-    model = ["--model", str(folder)]
-    out = cli(state, *on, *model, "deploy", "--image", digits["tag"], "--replicas", str(replicas), "--smoke", env=env)
-    assert (out["workload"], out["ready"]) == ("digits", replicas)  # named after its model
+def beside_the_recognizer(state: Path, on: list[str], env: dict[str, str], folder: Path, built: dict,
+                          labels: tuple[str, ...], recognizer: str, beside: str, replicas: int) -> None:
+    """The user's model deployed beside the recognizer's workload `beside`, then checked, predicted and loaded."""
+    name, model = built["model"], ["--model", str(folder)]
+    out = cli(state, *on, *model, "deploy", "--image", built["tag"], "--replicas", str(replicas), "--smoke", env=env)
+    assert (out["workload"], out["ready"]) == (name, replicas)  # named after its model
     assert out["smoke"]["passed"] and len(out["smoke"]["replicas"]) == replicas
-    assert all(r["model"]["name"] == "digits" and len(r["answers"]) == 10 * SAMPLES_PER_LABEL
+    assert all(r["model"]["name"] == name and len(r["answers"]) == 10 * SAMPLES_PER_LABEL
                and r["correct"] >= 0.8 * len(r["answers"]) for r in out["smoke"]["replicas"])
     out = cli(state, *on, "deploy", "--image", recognizer, "--replicas", str(replicas), "--smoke", "-w", beside,
               env=env)
     assert out["workload"] == beside and out["smoke"]["passed"]  # its own samples, its own model's name
-    for label in ("three", "seven"):
+    for label in (labels[3], labels[7]):
         file = sorted((folder / "samples" / label).iterdir())[0]
         out = cli(state, *on, *model, "predict", str(file), env=env)
         assert out["labels"][0]["label"] == label and len(out["labels"]) == 5, out
     assert cli(state, *on, *model, "smoke", env=env)["passed"]
-    out = cli(state, *on, *model, "loadtest", "--duration", "3", "-c", "2", "--report", str(state / "digits.json"),
+    out = cli(state, *on, *model, "loadtest", "--duration", "3", "-c", "2", "--report", str(state / "load.json"),
               env=env)
     assert out["passed"] and out["figures"]["failed"] == 0 and out["figures"]["ok"] > 10, out["figures"]
     assert len(out["figures"]["per_endpoint"]) == replicas
@@ -438,8 +443,9 @@ def beside_the_recognizer(state: Path, on: list[str], env: dict[str, str], folde
     assert {r["model"]["name"] for r in out["replicas"]} == {"recognizer"}
 
 
-async def scaled_and_promoted(settings, v2: str, beside: str, replicas: int) -> None:
-    """In the app: + then - on the digits workload under traffic, then its canary of v2, promoted."""
+async def scaled_and_promoted(settings, name: str, label: str, v2: str, beside: str, replicas: int) -> None:
+    """In the app: + then - on the model's workload under traffic, `:predict` a sample file of `label`, then the
+    canary of v2, promoted."""
     from test_app_actions import until
     from test_several_models import KEYS
     from test_ui_operations import select, waiting
@@ -451,32 +457,32 @@ async def scaled_and_promoted(settings, v2: str, beside: str, replicas: int) -> 
     from aitui.ui.canary import CanaryScreen
     from aitui.ui.dialogs import ConfirmScreen, PredictionScreen
 
-    images = [png for _, png in samples.of(settings, "digits")]
+    images = [png for _, png in samples.of(settings, name)]
     app = AituiApp(settings)
     async with app.run_test(size=(160, 40), notifications=True) as pilot:
-        await until(pilot, lambda: {"digits", beside} <= set(app.workloads)
-                    and app.workloads["digits"].ready == replicas, 60, "both workloads listed")
-        assert app.workloads["digits"].model == "digits" and app.workloads[beside].model == "recognizer"
+        await until(pilot, lambda: {name, beside} <= set(app.workloads)
+                    and app.workloads[name].ready == replicas, 60, "both workloads listed")
+        assert app.workloads[name].model == name and app.workloads[beside].model == "recognizer"
         target = app.target
         assert target is not None
-        load = Traffic(lambda: target.endpoints("digits"), images, concurrency=2, duration=600, model="digits",
+        load = Traffic(lambda: target.endpoints(name), images, concurrency=2, duration=600, model=name,
                        record=True).start()
         try:
-            select(app, "digits")
+            select(app, name)
             app.query_one("#workloads").focus()
             await pilot.press("plus")
-            await waiting(pilot, app, lambda: app.workloads["digits"].ready == replicas + 1
-                          and len(target.endpoints("digits")) == replicas + 1, 180, "one more replica ready")
+            await waiting(pilot, app, lambda: app.workloads[name].ready == replicas + 1
+                          and len(target.endpoints(name)) == replicas + 1, 180, "one more replica ready")
             assert app.workloads[beside].desired == replicas  # the other model's workload untouched
             await pilot.press("minus")
-            await waiting(pilot, app, lambda: app.workloads["digits"].desired == replicas
-                          and len(target.endpoints("digits")) == replicas, 180, "back to where it was")
+            await waiting(pilot, app, lambda: app.workloads[name].desired == replicas
+                          and len(target.endpoints(name)) == replicas, 180, "back to where it was")
 
             # :predict FILE: a sample file of the user's, as typed (→ would complete it), at its own size
-            file = sorted((Path(settings.model) / "samples" / "seven").iterdir())[0]
+            file = sorted((Path(settings.model) / "samples" / label).iterdir())[0]
             await pilot.press("colon", *[KEYS.get(ch, ch) for ch in f"predict {file}"], "enter")
             await waiting(pilot, app, lambda: isinstance(app.screen, PredictionScreen), 30, "the prediction")
-            assert app.screen.heading == f"Predict: {file.name}" and app.screen.labels[0][0] == "seven"
+            assert app.screen.heading == f"Predict: {file.name}" and app.screen.labels[0][0] == label
             assert len(app.screen.labels) == 5
             await pilot.press("escape")
 
@@ -495,29 +501,33 @@ async def scaled_and_promoted(settings, v2: str, beside: str, replicas: int) -> 
             assert isinstance(app.screen, ConfirmScreen)
             await pilot.press("y")
             await waiting(pilot, app, lambda: screen.outcome == "promoted", 400, "the canary promoted")
-            await until(pilot, lambda: canary_of("digits") not in app.workloads
-                        and app.workloads["digits"].image == v2, 60, "digits on v2, the canary gone")
+            await until(pilot, lambda: canary_of(name) not in app.workloads
+                        and app.workloads[name].image == v2, 60, f"{name} on v2, the canary gone")
         finally:
             stats = load.stop()
         assert stats.ok > 50 and (stats.failed, stats.retried) == (0, 0), \
             (load.totals(), [r for r in stats.records if r.outcome][:6])
 
 
-def test_a_users_model_beside_the_recognizer_on_the_local_engine(docker_client, settings, projects,
+def test_a_users_model_beside_the_recognizer_on_the_local_engine(docker_client, settings, projects, trained,
                                                                  recognizer_image, tmp_path, monkeypatch) -> None:
+    """The grayscale digits (a .keras), and as v2 its .tflite."""
     import asyncio
 
     from aitui.config import Settings
     from aitui.services.targets.local import LocalTarget
 
-    digits, v2 = build(settings, projects["digits"]), build(settings, second_version(tmp_path, projects))
+    folder = projects["digits"]
+    digits = build(settings, folder)
+    v2 = build(settings, second_version(tmp_path, folder, trained["work"] / "digits.tflite"))
     assert v2["model"] == "digits" and v2["tag"].startswith("aitui/digits:") and v2["tag"] != digits["tag"]
     state, beside = tmp_path / "state", f"beside-{os.getpid()}"  # (the suite's other tests use "recognizer")
     env = {"DOCKER_HOST": os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")}
     try:
-        beside_the_recognizer(state, [], env, projects["digits"], digits, recognizer_image, beside, 2)
+        beside_the_recognizer(state, [], env, folder, digits, LABELS, recognizer_image, beside, 2)
         monkeypatch.setenv("XDG_STATE_HOME", str(state))  # the app's targets: the ones the CLI wrote
-        asyncio.run(scaled_and_promoted(Settings(model=str(projects["digits"]), timeout=5), v2["tag"], beside, 2))
+        asyncio.run(scaled_and_promoted(Settings(model=str(folder), timeout=5), "digits", LABELS[7], v2["tag"],
+                                        beside, 2))
     finally:
         local = LocalTarget(Settings(), targets_dir=state / "aitui" / "targets")
         for workload in ("digits", "digits-canary", beside):
@@ -525,26 +535,30 @@ def test_a_users_model_beside_the_recognizer_on_the_local_engine(docker_client, 
                 local.delete(workload)
 
 
-def test_a_users_model_beside_the_recognizer_on_the_cluster(cluster, namespace, settings, projects,
+def test_a_users_model_beside_the_recognizer_on_the_cluster(cluster, namespace, settings, projects, trained,
                                                             recognizer_image, tmp_path, monkeypatch) -> None:
+    """The RGB model (a SavedModel: 48x40, [-1, 1], logits), and as v2 its .tflite."""
     import asyncio
 
     from cluster import ADMIN
 
     from aitui.config import Settings
 
-    digits, v2 = build(settings, projects["digits"]), build(settings, second_version(tmp_path, projects))
+    folder = projects["rgb"]
+    rgb = build(settings, folder)
+    v2 = build(settings, second_version(tmp_path, folder, trained["work"] / "rgb.tflite"))
+    assert v2["model"] == rgb["model"] == "rgb-digits" and v2["tag"] != rgb["tag"]
     state = tmp_path / "state"
     on = ["--context", ADMIN, "-n", namespace]
     env = {"KUBECONFIG": str(cluster.kubeconfig)}
     try:
-        beside_the_recognizer(state, on, env, projects["digits"], digits, recognizer_image, "recognizer", 2)
+        beside_the_recognizer(state, on, env, folder, rgb, COLOURS, recognizer_image, "recognizer", 2)
         monkeypatch.setenv("XDG_STATE_HOME", str(state))
-        asyncio.run(scaled_and_promoted(Settings(model=str(projects["digits"]), context=ADMIN, namespace=namespace,
+        asyncio.run(scaled_and_promoted(Settings(model=str(folder), context=ADMIN, namespace=namespace,
                                                  kubeconfig=str(cluster.kubeconfig),
-                                                 prometheus_url=cluster.prometheus_url, timeout=5), v2["tag"],
-                                        "recognizer", 2))
+                                                 prometheus_url=cluster.prometheus_url, timeout=5),
+                                        "rgb-digits", COLOURS[7], v2["tag"], "recognizer", 2))
     finally:  # the tags deploy loaded into the node are this test's
-        for tag in (digits["tag"], v2["tag"]):
+        for tag in (rgb["tag"], v2["tag"]):
             subprocess.run(["ctr", "--address", str(cluster.dir / "containerd" / "containerd.sock"), "-n", "k8s.io",
                             "images", "rm", f"docker.io/{tag}"], capture_output=True, timeout=60)
