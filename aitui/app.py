@@ -100,7 +100,7 @@ class AituiApp(App[None]):
                             probe=self.prometheus_probe)
             with TabbedContent(id="bottom", initial="activity"):
                 with TabPane("Activity", id="activity"):
-                    yield ActivityLog(id="activity-log")
+                    yield ActivityLog(bool(self.settings.model), id="activity-log")
                 with TabPane("Build", id="build"):
                     yield BuildPanel(self.settings, self._target, id="build-panel")
                 with TabPane("Logs", id="logs"):

@@ -90,10 +90,13 @@ async def shoot(size: tuple[int, int], folder: Path) -> None:
         await pilot.press("t")
         assert isinstance(app.screen, NumberScreen)
         await pilot.press("enter")
-        charts = app.query("Chart")
-        await until(pilot, lambda: all(any(s.points for s in c.series) for c in list(charts)[:2]), 90,
-                    "requests/s and latency charted")
-        await pilot.pause(8)  # a few more points on the lines
+        charts = list(app.query("Chart"))
+
+        def lines() -> bool:  # a line of a few points for all, and for each replica (the first points are alone)
+            series = [s for s in charts[0].series if len(s.points) >= 8]
+            return len(series) == 3 and all(len(s.points) >= 8 for s in charts[1].series)
+
+        await until(pilot, lines, 120, "requests/s per replica and latency charted")
         await save("own-model")
 
         sample = sorted((folder / "samples" / "seven").iterdir())[0]
@@ -123,6 +126,7 @@ def main() -> None:
         target.deploy(shipped[0].tags[0], 1, SHIPPED, print)
         target.deploy(tag, 1, MODEL, print)
         for w, h in SIZES:
+            target.scale(1, MODEL, print)  # each scene scales it to 2 with +
             subprocess.run([sys.executable, __file__, f"{w}x{h}", str(folder)], check=True)
     finally:
         for workload in (MODEL, SHIPPED):

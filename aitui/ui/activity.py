@@ -13,8 +13,9 @@ from aitui.ui.tabs import label_tab
 
 
 class ActivityLog(Log):
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, own_model: bool = False, **kwargs: object) -> None:
         super().__init__(max_lines=2000, **kwargs)  # type: ignore[arg-type]
+        self.own_model = own_model  # the settings name a model project (the header names it), not the recognizer
 
     def write_lines(self, lines: Iterable[str], scroll_end: bool | None = None) -> Any:
         """Lines with what looks secret masked (a URL's user:token@, API_TOKEN=…): Activity shows it all."""
@@ -22,7 +23,8 @@ class ActivityLog(Log):
 
     def on_mount(self) -> None:
         # the empty state says what to do first; what aitui does then follows it here
-        self.write_line("b builds the recognizer · d deploys it · t sends it traffic · ? lists every key")
+        what = "the model's image" if self.own_model else "the recognizer"
+        self.write_line(f"b builds {what} · d deploys it · t sends it traffic · ? lists every key")
 
     def progress(self, text: str) -> None:
         """What runs in the background now ("" when nothing does)."""

@@ -147,8 +147,9 @@ class StageBar(Static):
     MARKS: ClassVar[dict[str, tuple[str, str]]] = {
         "done": ("✓", "green"), "now": ("▶", "bold"), "todo": ("·", "dim"), "failed": ("✗", "bold red")}
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, settings: Settings, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.settings = settings  # (whether they name a model project: what the empty state says)
         self.progress: Progress | None = None
         self.clock: float = 0.0  # seconds since the build began, as drawn
         self.compact = False  # two lines (no title): the panel is small
@@ -156,6 +157,9 @@ class StageBar(Static):
 
     def render(self) -> Text:
         p = self.progress
+        if p is None and self.settings.model:
+            return Text.from_markup("no build yet: [b]b[/] builds the model's image (the one the header names): "
+                                    "its stages show here")
         if p is None:
             return Text.from_markup("no build yet: [b]b[/] builds the recognizer (its model trains in the build: "
                                     "loss and accuracy per epoch show here)")
@@ -305,7 +309,7 @@ class BuildPanel(Vertical, can_focus=True):
         self._return_focus: Widget | None = None  # what had focus before the build took the screen
 
     def compose(self) -> ComposeResult:
-        yield StageBar(id="build-stages")
+        yield StageBar(self.settings, id="build-stages")
         yield EpochLine(id="build-epochs")
         yield TrainingChart(id="build-chart")
         yield BuildLog(id="build-log", max_lines=5000)

@@ -93,7 +93,7 @@ class ImagesTable(Table):
     def show(self, images: list[Image], filter_text: str = "") -> None:
         """Apply the new list as a diff keyed by image id: cursor and scroll stay put."""
         self._images, self._filter = images, filter_text
-        self.border_subtitle = f"{len(images)}" if images else "none yet: b builds the recognizer"
+        self.border_subtitle = f"{len(images)}" if images else "none yet: b builds the model's image"
         now = time.time()
         shown = [i for i in images if filter_text.lower() in (i.name + i.id + i.version + i.model).lower()]
         ours = [i for i in shown if i.recognizer and i.tags]
