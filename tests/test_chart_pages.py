@@ -93,9 +93,9 @@ async def test_without_prometheus_cpu_and_memory_come_from_the_engine(settings, 
                                              labels={WORKLOAD_LABEL: workload}) for _ in range(2)]
     try:
         app = AituiApp(quiet_settings(settings, tmp_path))  # Prometheus: a port nothing listens on
+        app.store.default = workload  # the charts show it (the store's, as when -w names it)
         async with app.run_test(size=(120, 36)) as pilot:
             grid = app.query_one(ChartGrid)
-            grid.workload = workload
             await pilot.press("c")
             cpu, memory, batch, _ = app.query(Chart)
             names = {c.name for c in replicas}
@@ -144,8 +144,8 @@ async def test_the_replicas_page_from_the_real_prometheus(replica, prometheus, t
     try:
         settings = Settings(kubeconfig=str(tmp_path / "none"), prometheus_url=prometheus.url, timeout=3)
         app = AituiApp(settings)
+        app.store.default = workload  # the charts show it (no workload of the engine is selected: it has none)
         async with app.run_test(size=(120, 36)) as pilot:
-            app.query_one(ChartGrid).workload = workload
             await pilot.press("c")
             charts = list(app.query(Chart))
 

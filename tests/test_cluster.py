@@ -139,6 +139,11 @@ def test_port_forwards_reach_each_ready_pod(cluster, namespace, target, cluster_
         assert not result.error and result.labels[0][0] == sample, result
         assert target.route(ep) == f"pod/{routes[ep]} (port-forward {ep})"
     assert "port-forward through the API server" in target.reach(NAME)
+    # another workload's endpoints (a second model's traffic, its smoke) leave this one's forwards open
+    assert target.endpoints("another-model") == []
+    assert target.endpoints(NAME) == endpoints
+    for ep in endpoints:  # type: ignore[union-attr]
+        assert not predict(ep, pick_sample()[1]).error
     target.scale(3)
     wait_until(lambda: len(target.endpoints(NAME)) == 3, 120, "a forward for the new pod")
     target.scale(2)

@@ -112,6 +112,7 @@ async def test_the_app_on_a_remote_engine(sshd, settings, docker_client, prometh
         s = remote(sshd, settings)
         s.prometheus_url = prometheus.url
         app = AituiApp(s)
+        app.store.default = workload  # the charts show it
         async with app.run_test(size=(120, 36)) as pilot:
             table = app.query_one(ResourceBrowser).table()
             await until(pilot, lambda: workload in table.rows, 60, "the remote engine's workload")
@@ -119,7 +120,6 @@ async def test_the_app_on_a_remote_engine(sshd, settings, docker_client, prometh
             health_ = app.query_one(StatusBar).health["docker"]
             assert health_ is not None and health_.ok
             grid = app.query_one(ChartGrid)
-            grid.workload = workload
             await pilot.press("c")
             cpu = app.query_one("#chart-requests", Chart)  # the first slot, showing CPU on this page
             await until(pilot, lambda: [x.name for x in cpu.series if x.points] == [c.name], 120,

@@ -15,7 +15,10 @@ from aitui.services.targets.portforward import PodForwards, refused
 class Forwards:
     def __init__(self, client: Client, pods: Pods) -> None:
         self.client, self.pods = client, pods
-        self._forwards = PodForwards(self._open, labels.SERVING_PORT)
+        # each workload's own: a sync for one (another model's traffic, smoke, the models view) never closes
+        # the forwards another's requests are using
+        self._forwards: dict[str, PodForwards] = {}
+        self._listed = threading.Lock()  # guards that dict (not held while a forward opens)
         self._api: Any = None
         self._lock = threading.Lock()
 
@@ -40,11 +43,15 @@ class Forwards:
 
     def endpoints(self, workload: str) -> list[str]:
         """A local port-forward through the API server to each ready pod (no kubectl needed)."""
-        return self._forwards.sync([p.name for p in self.pods.listed(workload) if p.ready])
+        with self._listed:
+            forwards = self._forwards.setdefault(workload, PodForwards(self._open, labels.SERVING_PORT))
+        return forwards.sync([p.name for p in self.pods.listed(workload) if p.ready])
 
     def routes(self) -> list[tuple[str, str]]:
         """(local endpoint, pod) of each forward open now."""
-        return self._forwards.routes()
+        with self._listed:
+            every = list(self._forwards.values())
+        return [route for forwards in every for route in forwards.routes()]
 
     def reach(self, workload: str) -> str:
         routes = self.routes()
@@ -64,4 +71,7 @@ class Forwards:
         return f"pod/{pod} (port-forward {endpoint})" if pod else endpoint
 
     def close(self) -> None:
-        self._forwards.close()
+        with self._listed:
+            every, self._forwards = list(self._forwards.values()), {}
+        for forwards in every:
+            forwards.close()
