@@ -75,3 +75,15 @@ def test_the_build_says_which_commit_it_was_built_from(settings, tmp_path: Path)
     assert images.Build(settings, tag="aitui/t:1", context=tmp_path).buildargs["REVISION"] == head
     (tmp_path / "Dockerfile").write_text("FROM y\n")
     assert images.Build(settings, tag="aitui/t:1", context=tmp_path).buildargs["REVISION"] == f"{head}-dirty"
+
+
+def test_an_image_pushed_to_a_registry_is_still_named_by_its_local_tag() -> None:
+    """d deploys an image's first tag: after a push the engine lists the registry's tag beside the local one."""
+    from aitui.services.images.catalog import _image, pushed
+
+    raw = {"Id": "sha256:" + "ab" * 32, "Labels": {"io.aitui.component": "recognizer"},
+           "RepoTags": ["127.0.0.1:5443/aitui-test/recognizer:1", "registry.example.com/t/recognizer:1",
+                        "aitui/recognizer:1", "localhost/x:1"]}
+    assert _image(raw).tags == ("aitui/recognizer:1", "127.0.0.1:5443/aitui-test/recognizer:1",
+                                "registry.example.com/t/recognizer:1", "localhost/x:1")
+    assert not pushed("aitui/recognizer:1") and not pushed("recognizer:1") and not pushed("team/app:1")

@@ -35,8 +35,16 @@ def list_images(settings: Settings) -> list[Image]:
     return sorted(images, key=lambda i: (not i.recognizer, not i.tags, -i.created))  # dangling ones last
 
 
+def pushed(tag: str) -> bool:
+    """A tag that names a registry host (127.0.0.1:5443/…, registry.example.com/…), as Docker reads one."""
+    first, _, rest = tag.partition("/")
+    return bool(rest) and ("." in first or ":" in first or first == "localhost")
+
+
 def _image(raw: dict) -> Image:
-    tags = tuple(t for t in (raw.get("RepoTags") or []) if t != "<none>:<none>")
+    # the local names first (aitui/recognizer:…), then a registry's (host/…: what a push added): d deploys,
+    # and every screen names, the first
+    tags = tuple(sorted((t for t in (raw.get("RepoTags") or []) if t != "<none>:<none>"), key=pushed))
     labels = raw.get("Labels") or {}
     recognizer = labels.get(COMPONENT_LABEL) == "recognizer" or any(t.startswith(REPOSITORY + ":") for t in tags)
     return Image(
